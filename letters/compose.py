@@ -1,0 +1,85 @@
+"""Everything the service adds to a request before rendering: KID, password, deadline, sums."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from letters import otp
+from letters.deadline import payment_deadline
+from letters.kid import kid_from_case_number
+from letters.model import LetterRequest
+from letters.profile import AgencyProfile
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    principal: Decimal
+    interest: Decimal
+    costs: Decimal
+    paid: Decimal
+    due: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ComposedLetter:
+    """A request with the service's additions; the input to the templates.
+
+    ``password`` is the only copy of the plain password and is hidden from repr.
+    """
+
+    request: LetterRequest
+    agency: AgencyProfile
+    letter_date: date
+    kid: str
+    deadline: date
+    password: otp.OneTimePassword
+    password_record: otp.PasswordRecord
+    totals: Totals
+    # varsel om rettslig pågang: the first day enforcement may be requested
+    # (two weeks after sending, tvangsfullbyrdelsesloven § 4-18).
+    enforcement_from: date
+
+
+def totals_of(request: LetterRequest) -> Totals:
+    case = request.case
+    principal = sum((c.principal for c in case.claims), Decimal(0))
+    interest = case.interest.amount if case.interest else Decimal(0)
+    costs = sum((c.amount for c in case.costs), Decimal(0))
+    due = principal + interest + costs - case.paid
+    return Totals(*(x.quantize(CENT) for x in (principal, interest, costs, case.paid, due)))
+
+
+def compose(
+    request: LetterRequest,
+    agency: AgencyProfile,
+    today: date,
+    password: otp.OneTimePassword | None = None,
+) -> ComposedLetter:
+    """Add KID, deadline, one-time password and totals to a validated request.
+
+    ``today`` is the sending day, used when the request has no letter date.
+    """
+    letter_date = request.letter_date or today
+    kid = request.case.kid or kid_from_case_number(
+        request.case.case_number, agency.kid_method, agency.kid_length
+    )
+    deadline = payment_deadline(
+        request.letter_type, letter_date, agency.deadline_days, request.requested_deadline
+    )
+    password = password or otp.generate()
+    record = otp.hash_password(password, otp.expiry(letter_date, deadline))
+    return ComposedLetter(
+        request=request,
+        agency=agency,
+        letter_date=letter_date,
+        kid=kid,
+        deadline=deadline,
+        password=password,
+        password_record=record,
+        totals=totals_of(request),
+        enforcement_from=letter_date + timedelta(days=14),
+    )

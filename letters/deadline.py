@@ -1,0 +1,66 @@
+"""Payment deadlines: the letter date plus the type's days, moved to a bank day.
+
+The statutes set a minimum of 14 days from sending (inkassoloven § 9 and § 10,
+tvangsfullbyrdelsesloven § 4-18). A deadline that lands on a weekend, a
+Norwegian public holiday, 24 December or 31 December moves forward to the next
+day the banks settle payments, so the debtor always has the full period.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, timedelta
+from functools import lru_cache
+
+import holidays
+
+from letters.errors import ConfigurationError
+from letters.letter_types import LEGAL_MINIMUM_DAYS, LetterType
+
+
+@lru_cache(maxsize=16)
+def _public_holidays(year: int) -> frozenset[date]:
+    return frozenset(holidays.country_holidays("NO", years=year, language="no"))
+
+
+def is_bank_day(day: date) -> bool:
+    if day.weekday() >= 5:
+        return False
+    if (day.month, day.day) in {(12, 24), (12, 31)}:
+        return False
+    return day not in _public_holidays(day.year)
+
+
+def next_bank_day(day: date) -> date:
+    """``day`` itself when it is a bank day, else the first bank day after it."""
+    while not is_bank_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+def check_deadline_days(days_by_type: Mapping[LetterType, int]) -> None:
+    """Refuse a configuration that would print a deadline shorter than the law allows."""
+    for letter_type, days in days_by_type.items():
+        minimum = LEGAL_MINIMUM_DAYS[letter_type]
+        if days < minimum:
+            raise ConfigurationError(
+                f"deadline days for {letter_type.value} is {days}; the legal minimum is {minimum}"
+            )
+
+
+def payment_deadline(
+    letter_type: LetterType,
+    letter_date: date,
+    days_by_type: Mapping[LetterType, int],
+    requested: date | None = None,
+) -> date:
+    """The deadline printed in the letter.
+
+    ``requested`` is a deadline the case system asked for; a later one wins,
+    an earlier one is ignored because it would be shorter than the minimum.
+    """
+    days = max(days_by_type.get(letter_type, 0), LEGAL_MINIMUM_DAYS[letter_type])
+    deadline = next_bank_day(letter_date + timedelta(days=days))
+    if requested is not None and requested > deadline:
+        deadline = next_bank_day(requested)
+    return deadline

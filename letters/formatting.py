@@ -1,0 +1,52 @@
+"""How amounts, dates and numbers are written in each language (Babel, explicit locales)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal
+
+from letters.letter_types import Language
+
+# Keyed by the plain strings too: templates pass the language as "nb" or "en".
+_LOCALE = {Language.NB: "nb_NO", Language.EN: "en_GB"}
+# "kr 1 234,50" and "NOK 1,234.50": the currency first, as in Norwegian tables,
+# with a no-break space so the amount never wraps away from it.
+_MONEY_PATTERN = "¤\xa0#,##0.00"
+
+
+def money(amount: Decimal, language: Language) -> str:
+    return format_currency(amount, "NOK", _MONEY_PATTERN, locale=_LOCALE[language],
+                           currency_digits=False)
+
+
+def long_date(day: date, language: Language) -> str:
+    """"21. november 2026" / "21 November 2026"."""
+    return format_date(day, "long", locale=_LOCALE[language])
+
+
+def short_date(day: date, language: Language) -> str:
+    """"21.11.2026" / "21/11/2026"."""
+    return format_date(day, "dd.MM.y" if Language(language) is Language.NB else "dd/MM/y",
+                       locale=_LOCALE[language])
+
+
+def percent(rate: Decimal, language: Language) -> str:
+    """"12,00 %" / "12.00%"."""
+    number = format_decimal(rate, "#,##0.00", locale=_LOCALE[language])
+    return f"{number}\xa0%" if Language(language) is Language.NB else f"{number}%"
+
+
+def account_number(account: str) -> str:
+    """Norwegian style, with spaces: "1503 40 00015"."""
+    return f"{account[:4]} {account[4:6]} {account[6:]}"
+
+
+def iban(value: str) -> str:
+    return " ".join(value[i : i + 4] for i in range(0, len(value), 4))
+
+
+def organization_number(value: str) -> str:
+    return f"{value[:3]} {value[3:6]} {value[6:]}"

@@ -1,0 +1,95 @@
+"""The letter request as the rest of the service sees it: validated, immutable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+from letters.letter_types import Language, LetterType
+
+
+class CostCode(StrEnum):
+    """Costs the case system may add; the templates hold the label of each."""
+
+    REMINDER_FEE = "reminder_fee"  # purregebyr, inkassoforskriften § 1-2 (1)
+    COLLECTION_NOTICE_FEE = "collection_notice_fee"  # gebyr for inkassovarsel, § 1-2 (2)
+    PAYMENT_DEMAND_FEE = "payment_demand_fee"  # gebyr for betalingsoppfordring, § 1-2 (3)
+    COLLECTION_COSTS = "collection_costs"  # inkassosalær, inkassoforskriften kap. 2
+    ENFORCEMENT_COSTS = "enforcement_costs"  # rettsgebyr and costs of enforcement
+    OTHER_COSTS = "other_costs"
+
+
+@dataclass(frozen=True, slots=True)
+class Creditor:
+    name: str
+    organization_number: str
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    description: str
+    invoice_number: str
+    due_date: date
+    principal: Decimal
+    invoice_date: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Interest:
+    rate_percent: Decimal
+    from_date: date
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    code: CostCode
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    case_number: str
+    kid: str | None
+    creditor: Creditor
+    claims: tuple[Claim, ...]
+    interest: Interest | None
+    costs: tuple[Cost, ...]
+    paid: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    lines: tuple[str, ...]
+    postal_code: str
+    city: str
+    country_code: str
+
+    @property
+    def is_domestic(self) -> bool:
+        return self.country_code == "NO"
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    name: str
+    address: Address
+    national_identity_number: str | None
+    digital_consent: bool
+
+    def __repr__(self) -> str:
+        # Personal data stays out of reprs, so a stray log of this object is harmless.
+        return "Recipient(<personal data hidden>)"
+
+
+@dataclass(frozen=True, slots=True)
+class LetterRequest:
+    letter_id: str
+    letter_type: LetterType
+    language: Language
+    letter_date: date | None
+    requested_deadline: date | None
+    case: Case
+    recipient: Recipient

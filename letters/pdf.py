@@ -1,0 +1,174 @@
+"""HTML to PDF: WeasyPrint with a locked-down URL fetcher, then pikepdf for metadata.
+
+One ``PdfEngine`` lives as long as its process: it keeps one FontConfiguration
+and the parsed stylesheet, which is what makes many renders cheap and keeps
+memory flat (a fresh FontConfiguration per letter grows memory and copies the
+fonts to a new temporary folder every time).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pikepdf
+from weasyprint import CSS, HTML, Document
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import FatalURLFetchingError, URLFetcher
+
+from letters.errors import RenderError
+
+PDF_VERSION = "1.7"
+STYLESHEET = "letter.css"
+
+
+class ForbiddenResourceError(FatalURLFetchingError):
+    """A template referred to something outside the template folder."""
+
+
+class TemplateFolderFetcher(URLFetcher):
+    """Serves ``file:`` URLs inside the template folder and ``data:`` URLs; nothing else.
+
+    WeasyPrint swallows ordinary fetch errors and renders without the resource;
+    a FatalURLFetchingError is the one kind that stops the render, which is what
+    we want for a network URL or a missing font.
+    """
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(allowed_protocols={"file", "data"}, fail_on_errors=True)
+        self.root = root.resolve()
+        self._files: dict[Path, bytes] = {}
+
+    def fetch(self, url: str, headers: Any = None) -> Any:
+        if url.startswith("data:"):
+            return super().fetch(url, headers)
+        if not url.startswith("file:"):
+            raise ForbiddenResourceError(f"refused to fetch {url}: only the template folder "
+                                         "and data: URLs may be used")
+        path = Path(_file_url_path(url)).resolve()
+        if not path.is_relative_to(self.root):
+            raise ForbiddenResourceError(f"refused to fetch {url}: outside the template folder")
+        body = self._files.get(path)
+        if body is None:
+            try:
+                body = path.read_bytes()
+            except OSError as err:
+                raise ForbiddenResourceError(f"cannot read {url}: {err.strerror}") from err
+            self._files[path] = body
+        from weasyprint.urls import URLFetcherResponse
+        return URLFetcherResponse(path.as_uri(), body)
+
+
+def _file_url_path(url: str) -> str:
+    from urllib.request import url2pathname
+    return url2pathname(url.split("?")[0].split("#")[0].removeprefix("file:"))
+
+
+@dataclass(frozen=True, slots=True)
+class PdfMetadata:
+    title: str
+    subject: str
+    author: str
+    language: str
+    created: date
+    letter_id: str
+    template_version: str
+
+
+class _LogCollector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def _weasyprint_problems() -> Iterator[_LogCollector]:
+    """WeasyPrint reports a lost font or a bad CSS rule only as a log line; collect them."""
+    collector = _LogCollector()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(collector)
+    try:
+        yield collector
+    finally:
+        logger.removeHandler(collector)
+
+
+class PdfEngine:
+    """Turns letter HTML into PDF bytes; reuse one per process."""
+
+    def __init__(self, templates_dir: Path) -> None:
+        self.root = templates_dir.resolve()
+        self.base_url = self.root.as_uri() + "/"
+        self.fetcher = TemplateFolderFetcher(self.root)
+        self.font_config = FontConfiguration()
+        self._stylesheet: tuple[int, CSS] | None = None
+        self._image_cache: dict[str, Any] = {}
+
+    def _css(self) -> CSS:
+        path = self.root / STYLESHEET
+        stamp = path.stat().st_mtime_ns
+        if self._stylesheet is None or self._stylesheet[0] != stamp:
+            with _weasyprint_problems() as problems:
+                css = CSS(filename=str(path), url_fetcher=self.fetcher,
+                          font_config=self.font_config)
+            if problems.messages:
+                raise RenderError(f"{STYLESHEET}: {problems.messages[0]}")
+            self._stylesheet = (stamp, css)
+        return self._stylesheet[1]
+
+    def layout(self, html: str) -> Document:
+        """Lay the HTML out into pages, failing on any fetch or font problem."""
+        try:
+            with _weasyprint_problems() as problems:
+                document = HTML(string=html, base_url=self.base_url,
+                                url_fetcher=self.fetcher).render(
+                    stylesheets=[self._css()], font_config=self.font_config,
+                    cache=self._image_cache)
+        except ForbiddenResourceError as err:
+            raise RenderError(str(err)) from None
+        except FatalURLFetchingError as err:
+            raise RenderError(f"could not fetch a resource: {err}") from None
+        if problems.messages:
+            raise RenderError(f"WeasyPrint: {problems.messages[0]}")
+        return document
+
+    def write(self, document: Document, meta: PdfMetadata) -> bytes:
+        with _weasyprint_problems() as problems:
+            raw = document.write_pdf(pdf_version=PDF_VERSION)
+        if problems.messages:
+            raise RenderError(f"WeasyPrint: {problems.messages[0]}")
+        return stamp_metadata(raw, meta)
+
+
+def stamp_metadata(raw: bytes, meta: PdfMetadata) -> bytes:
+    """Set the document metadata and save so that equal input gives equal bytes."""
+    created = meta.created.strftime("D:%Y%m%d000000")
+    try:
+        with pikepdf.open(io.BytesIO(raw)) as pdf:
+            pdf.Root.Lang = pikepdf.String(meta.language)
+            with pdf.open_metadata(set_pikepdf_as_editor=False) as xmp:
+                xmp["dc:title"] = meta.title
+                xmp["dc:description"] = meta.subject
+                xmp["dc:creator"] = [meta.author]
+                xmp["dc:language"] = [meta.language]
+                xmp["dc:identifier"] = meta.letter_id
+                xmp["xmp:CreateDate"] = meta.created.isoformat()
+                xmp["xmp:CreatorTool"] = f"letters {meta.template_version}"
+            pdf.docinfo["/CreationDate"] = created
+            pdf.docinfo["/LetterId"] = meta.letter_id
+            pdf.docinfo["/TemplateVersion"] = meta.template_version
+            out = io.BytesIO()
+            pdf.save(out, deterministic_id=True, min_version=PDF_VERSION,
+                     force_version=PDF_VERSION)
+            return out.getvalue()
+    except pikepdf.PdfError as err:
+        raise RenderError(f"pikepdf could not process the PDF: {err}") from err

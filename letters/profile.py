@@ -1,0 +1,114 @@
+"""The agency profile: who sends the letters, how debtors pay, and the letter rules."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stdnum.exceptions import ValidationError as StdnumError
+from stdnum.no import iban as no_iban
+from stdnum.no import kontonr, orgnr
+
+from letters.contract import ContractRules
+from letters.deadline import check_deadline_days
+from letters.errors import ConfigurationError
+from letters.kid import MAX_LENGTH, MIN_LENGTH, KidMethod
+from letters.letter_types import Language, LetterType
+
+EXAMPLE_PROFILE = Path(__file__).with_name("example_agency.toml")
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyProfile:
+    name: str
+    organization_number: str
+    address_lines: tuple[str, ...]
+    postal_code: str
+    city: str
+    phone: str
+    email: str
+    portal_url: str
+    licensed: bool
+    opening_hours: dict[Language, str]
+    account_number: str
+    iban: str
+    bic: str
+    kid_method: KidMethod
+    kid_length: int
+    deadline_days: dict[LetterType, int]
+
+    @property
+    def contract_rules(self) -> ContractRules:
+        return ContractRules(kid_method=self.kid_method, kid_length=self.kid_length)
+
+
+def load_profile(path: Path) -> AgencyProfile:
+    """Read and check a profile file; every mistake names the file and the key."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise ConfigurationError(f"LETTERS_AGENCY_PROFILE: cannot read {path}: {err}") from err
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigurationError(f"LETTERS_AGENCY_PROFILE: {path} is not valid TOML: {err}") from err
+
+    def get(section: str, key: str) -> Any:
+        node: Any = data
+        for part in section.split("."):
+            node = node.get(part, {}) if isinstance(node, dict) else {}
+        if not isinstance(node, dict) or key not in node:
+            raise ConfigurationError(f"{path}: [{section}] {key} is missing")
+        return node[key]
+
+    def fail(section: str, key: str, rule: str) -> ConfigurationError:
+        return ConfigurationError(f"{path}: [{section}] {key} {rule}")
+
+    org = str(get("agency", "organization_number"))
+    if not orgnr.is_valid(org):
+        raise fail("agency", "organization_number", "is not a valid organisation number")
+    account = str(get("payment", "account_number"))
+    iban = str(get("payment", "iban")).replace(" ", "")
+    try:
+        kontonr.validate(account)
+        no_iban.validate(iban)
+    except StdnumError as err:
+        raise fail("payment", "account_number/iban", f"is not valid: {err}") from err
+    if kontonr.to_iban(account) != iban:
+        raise fail("payment", "iban", "does not belong to the account number")
+    try:
+        method = KidMethod(str(get("rules", "kid_method")).lower())
+    except ValueError as err:
+        raise fail("rules", "kid_method", "must be mod10 or mod11") from err
+    length = get("rules", "kid_length")
+    if not isinstance(length, int) or not MIN_LENGTH <= length <= MAX_LENGTH:
+        raise fail("rules", "kid_length", f"must be a whole number from {MIN_LENGTH} to {MAX_LENGTH}")
+    hours = get("agency", "opening_hours")
+    days_raw = get("rules", "deadline_days")
+    try:
+        days = {LetterType(k): int(v) for k, v in days_raw.items()}
+        opening = {lang: str(hours[lang.value]) for lang in Language}
+    except (ValueError, KeyError, AttributeError) as err:
+        raise ConfigurationError(f"{path}: [rules.deadline_days] or opening_hours: {err}") from err
+    missing = set(LetterType) - days.keys()
+    if missing:
+        raise fail("rules.deadline_days", ", ".join(sorted(missing)), "is missing")
+    check_deadline_days(days)
+    return AgencyProfile(
+        name=str(get("agency", "name")),
+        organization_number=org,
+        address_lines=tuple(get("agency", "address_lines")),
+        postal_code=str(get("agency", "postal_code")),
+        city=str(get("agency", "city")),
+        phone=str(get("agency", "phone")),
+        email=str(get("agency", "email")),
+        portal_url=str(get("agency", "portal_url")),
+        licensed=bool(get("agency", "licensed")),
+        opening_hours=opening,
+        account_number=kontonr.compact(account),
+        iban=iban,
+        bic=str(get("payment", "bic")),
+        kid_method=method,
+        kid_length=length,
+        deadline_days=days,
+    )

@@ -1,0 +1,133 @@
+"""The renderer: a composed letter in, a finished PDF and its facts out."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from babel import Locale
+
+from letters.compose import ComposedLetter
+from letters.model import Address
+from letters.otp import PasswordRecord
+from letters.pdf import PdfEngine, PdfMetadata
+from letters.templates import TemplateSet
+
+_TITLE_RE = re.compile(r"<title>(.*?)</title>", re.S)
+_SUBJECT_RE = re.compile(r'<meta name="description" content="(.*?)">', re.S)
+_NORWEGIAN_NAMES = Locale("nb").territories
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedLetter:
+    """A rendered letter. Holds the password only as its hash."""
+
+    letter_id: str
+    case_number: str
+    letter_type: str
+    language: str
+    letter_date: date
+    deadline: date
+    kid: str
+    template_version: str
+    page_count: int
+    pdf: bytes
+    sha256: str
+    password_record: PasswordRecord
+
+    def __repr__(self) -> str:
+        return (f"RenderedLetter(letter_id={self.letter_id!r}, pages={self.page_count}, "
+                f"template_version={self.template_version!r}, sha256={self.sha256[:12]!r}…)")
+
+
+def window_lines(name: str, address: Address) -> list[str]:
+    """The lines in the envelope window, after Posten's rules for Norway and abroad.
+
+    Abroad: a numeric postal code gets the country code in front ("DK-5000 Odense")
+    and the country's name goes last, in capitals, in Norwegian as Posten sorts it.
+    """
+    lines = [name, *address.lines]
+    if address.is_domestic:
+        lines.append(f"{address.postal_code} {address.city}")
+    else:
+        code = address.postal_code
+        prefix = f"{address.country_code}-" if code.replace(" ", "").isdigit() else ""
+        lines.append(f"{prefix}{code} {address.city}")
+        lines.append(_NORWEGIAN_NAMES.get(address.country_code, address.country_code).upper())
+    return lines
+
+
+class Renderer:
+    """Turns composed letters into PDFs. Keep one per process: it caches fonts and CSS."""
+
+    def __init__(self, templates_dir: Path) -> None:
+        self.templates = TemplateSet(templates_dir)
+        self.engine = PdfEngine(templates_dir)
+
+    def context(self, letter: ComposedLetter, *, multi_page: bool = False,
+                stylesheet_href: str | None = None) -> dict[str, Any]:
+        request = letter.request
+        return {
+            "letter": letter,
+            "lang": request.language.value,
+            "case": request.case,
+            "agency": letter.agency,
+            "totals": letter.totals,
+            "window_lines": window_lines(request.recipient.name, request.recipient.address),
+            "multi_page": multi_page,
+            "stylesheet_href": stylesheet_href,
+        }
+
+    def html(self, letter: ComposedLetter, *, multi_page: bool = False,
+             standalone: bool = False) -> str:
+        """The letter's HTML. ``standalone`` links the stylesheet so a browser can show it."""
+        href = (self.templates.root / "letter.css").as_uri() if standalone else None
+        req = letter.request
+        return self.templates.render_html(
+            req.letter_type, req.language,
+            self.context(letter, multi_page=multi_page, stylesheet_href=href))
+
+    def render(self, letter: ComposedLetter) -> RenderedLetter:
+        req = letter.request
+        version = self.templates.version(req.letter_type, req.language)
+        markup = self.html(letter)
+        document = self.engine.layout(markup)
+        if len(document.pages) > 1:
+            # Page numbers and the running case reference only make sense once we
+            # know the letter runs over a page, so lay it out again with them.
+            markup = self.html(letter, multi_page=True)
+            document = self.engine.layout(markup)
+        meta = PdfMetadata(
+            title=_first(_TITLE_RE, markup),
+            subject=_first(_SUBJECT_RE, markup),
+            author=letter.agency.name,
+            language=req.language.value,
+            created=letter.letter_date,
+            letter_id=req.letter_id,
+            template_version=version,
+        )
+        pdf = self.engine.write(document, meta)
+        return RenderedLetter(
+            letter_id=req.letter_id,
+            case_number=req.case.case_number,
+            letter_type=req.letter_type.value,
+            language=req.language.value,
+            letter_date=letter.letter_date,
+            deadline=letter.deadline,
+            kid=letter.kid,
+            template_version=version,
+            page_count=len(document.pages),
+            pdf=pdf,
+            sha256=hashlib.sha256(pdf).hexdigest(),
+            password_record=letter.password_record,
+        )
+
+
+def _first(pattern: re.Pattern[str], markup: str) -> str:
+    match = pattern.search(markup)
+    return html.unescape(match.group(1)).strip() if match else ""

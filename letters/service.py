@@ -1,0 +1,53 @@
+"""One object that holds what rendering needs for a process: profile and renderer."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from letters.compose import ComposedLetter, compose
+from letters.config import Settings
+from letters.contract import parse_request
+from letters.otp import OneTimePassword
+from letters.profile import AgencyProfile, load_profile
+from letters.render import RenderedLetter, Renderer
+
+OSLO = ZoneInfo("Europe/Oslo")
+
+
+def today_in_norway() -> date:
+    return datetime.now(OSLO).date()
+
+
+class LetterService:
+    """Validate, compose and render letters with one agency profile and template folder."""
+
+    def __init__(self, settings: Settings, profile: AgencyProfile | None = None) -> None:
+        self.settings = settings
+        self.profile = profile or load_profile(settings.agency_profile)
+        self.renderer = Renderer(settings.templates_dir)
+
+    def render_request(
+        self,
+        raw: bytes | str | dict[str, Any],
+        today: date | None = None,
+        password: OneTimePassword | None = None,
+    ) -> RenderedLetter:
+        """Validate and render one request.
+
+        Raises:
+            InvalidRequest, TemplateError, RenderError: the letter cannot be made.
+        """
+        return self.renderer.render(self.compose_request(raw, today, password))
+
+    def compose_request(
+        self,
+        raw: bytes | str | dict[str, Any],
+        today: date | None = None,
+        password: OneTimePassword | None = None,
+    ) -> ComposedLetter:
+        """Validate a request and add KID, deadline, password and totals to it."""
+        today = today or today_in_norway()
+        request = parse_request(raw, self.profile.contract_rules, today)
+        return compose(request, self.profile, today, password)

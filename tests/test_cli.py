@@ -1,0 +1,85 @@
+"""The ``letters`` command line: exit codes, messages and files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import GOLDEN_DIR
+
+from letters.cli import main
+
+REQUEST = GOLDEN_DIR / "varsel_rettslig_pagang/en/foreign_address/request.json"
+
+
+def test_render_one_request_to_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "letter.pdf"
+    html = tmp_path / "letter.html"
+    assert main(["render", str(REQUEST), "-o", str(out), "--html", str(html)]) == 0
+    assert out.read_bytes().startswith(b"%PDF-1.7")
+    page = html.read_text(encoding="utf-8")
+    assert "Notice of legal enforcement" in page
+    assert "****-****-****" in page  # the password stays in the PDF only
+    assert "letter.css" in page
+    printed = capsys.readouterr().out
+    assert "varsel_rettslig_pagang/en" in printed and "page(s)" in printed
+
+
+def test_render_many_requests_to_a_folder(tmp_path: Path) -> None:
+    requests = sorted(GOLDEN_DIR.glob("purring/*/plain/request.json"))
+    assert main(["render", *map(str, requests), "-o", str(tmp_path / "out")]) == 0
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    ids = sorted(json.loads(r.read_text())["letter_id"] + ".pdf" for r in requests)
+    assert names == ids
+
+
+def test_invalid_request_exits_2_with_one_error_per_line_path_first(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = json.loads(REQUEST.read_text())
+    data["case"]["claims"][0]["principal"] = "-3"
+    data["language"] = "de"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data))
+    out = tmp_path / "bad.pdf"
+    assert main(["render", str(bad), "-o", str(out)]) == 2
+    assert not out.exists()
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == f"{bad}: invalid request"
+    assert "case.claims[0].principal: must not be negative" in lines
+    assert "language: must be one of 'nb' or 'en', got 'de'" in lines
+
+
+def test_unreadable_request_and_bad_arguments_exit_2(tmp_path: Path) -> None:
+    assert main(["render", str(tmp_path / "missing.json"), "-o", str(tmp_path / "x.pdf")]) == 2
+    assert main(["render", "--no-such-flag"]) == 2
+    assert main(["render", str(REQUEST), "-o", str(tmp_path / "x.pdf"), "--today", "tomorrow"]) == 2
+
+
+def test_help_exits_0() -> None:
+    assert main(["--help"]) == 0
+    assert main(["render", "--help"]) == 0
+
+
+def test_a_bad_agency_profile_stops_with_a_message_naming_the_setting(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("LETTERS_AGENCY_PROFILE", str(tmp_path / "nope.toml"))
+    assert main(["render", str(REQUEST), "-o", str(tmp_path / "x.pdf")]) == 1
+    assert "LETTERS_AGENCY_PROFILE" in capsys.readouterr().err
+
+
+def test_the_installed_command_runs(tmp_path: Path) -> None:
+    out = tmp_path / "x.pdf"
+    result = subprocess.run([sys.executable, "-m", "letters.cli", "render", str(REQUEST),
+                             "-o", str(out)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert out.exists()
+
+
+def test_demo_renders_the_samples(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    pdfs = list(tmp_path.glob("*.pdf"))
+    assert len(pdfs) >= 8
+    assert len(capsys.readouterr().out.splitlines()) == len(pdfs)

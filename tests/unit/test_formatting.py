@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from letters import formatting
+from letters.compose import totals_of
+from letters.letter_types import Language
+from letters.model import Case, Claim, Cost, CostCode, Creditor, Interest, LetterRequest
+
+NB, EN = Language.NB, Language.EN
+
+
+def test_money_per_language() -> None:
+    assert formatting.money(Decimal("1234.5"), NB) == "kr\xa01\xa0234,50"
+    assert formatting.money(Decimal("1234.5"), EN) == "NOK\xa01,234.50"
+    assert formatting.money(Decimal("1234567.89"), NB) == "kr\xa01\xa0234\xa0567,89"
+    assert formatting.money(Decimal("0"), EN) == "NOK\xa00.00"
+
+
+def test_dates_per_language() -> None:
+    day = date(2026, 11, 21)
+    assert formatting.long_date(day, NB) == "21. november 2026"
+    assert formatting.long_date(day, EN) == "21 November 2026"
+    assert formatting.short_date(day, NB) == "21.11.2026"
+    assert formatting.short_date(day, EN) == "21/11/2026"
+    assert formatting.short_date(day, "nb") == "21.11.2026"  # type: ignore[arg-type]
+
+
+def test_percent_account_iban_orgnr() -> None:
+    assert formatting.percent(Decimal("12.00"), NB) == "12,00\xa0%"
+    assert formatting.percent(Decimal("12.5"), EN) == "12.50%"
+    assert formatting.account_number("15034000015") == "1503 40 00015"
+    assert formatting.iban("NO4615034000015") == "NO46 1503 4000 015"
+    assert formatting.organization_number("998877660") == "998 877 660"
+
+
+def _request(claims, interest=None, costs=(), paid="0") -> LetterRequest:
+    from letters.letter_types import LetterType
+    from letters.model import Address, Recipient
+    return LetterRequest(
+        letter_id="x", letter_type=LetterType.PURRING, language=NB, letter_date=None,
+        requested_deadline=None,
+        case=Case("1-2", None, Creditor("C", "998877660"),
+                  tuple(Claim("d", "1", date(2026, 1, 1), Decimal(p)) for p in claims),
+                  interest, tuple(costs), Decimal(paid)),
+        recipient=Recipient("n", Address(("l",), "0155", "OSLO", "NO"), None, False))
+
+
+def test_totals_are_claims_plus_interest_plus_costs_minus_paid() -> None:
+    totals = totals_of(_request(
+        ["1249.00", "100.10"],
+        Interest(Decimal("12"), date(2026, 1, 2), Decimal("16.84")),
+        [Cost(CostCode.REMINDER_FEE, Decimal("37.50")),
+         Cost(CostCode.COLLECTION_COSTS, Decimal("300"))],
+        "200.00"))
+    assert totals.principal == Decimal("1349.10")
+    assert totals.interest == Decimal("16.84")
+    assert totals.costs == Decimal("337.50")
+    assert totals.paid == Decimal("200.00")
+    assert totals.due == Decimal("1503.44")
+    assert str(totals.due) == "1503.44"
+
+
+def test_totals_without_interest_or_costs() -> None:
+    totals = totals_of(_request(["999999999.99"]))
+    assert totals.due == Decimal("999999999.99") and totals.interest == Decimal("0.00")
