@@ -34,20 +34,38 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="letters", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    render = sub.add_parser("render", help="render requests to PDF",
-                            description="Validate letter requests and render them to PDF.")
+    render = sub.add_parser(
+        "render",
+        help="render requests to PDF",
+        description="Validate letter requests and render them to PDF.",
+    )
     render.add_argument("requests", nargs="+", type=Path, metavar="REQUEST.json")
-    render.add_argument("-o", "--output", type=Path, required=True,
-                        help="the PDF file; a folder when several requests are given "
-                             "(files are named by letter id)")
-    render.add_argument("--html", type=Path, metavar="OUT.html",
-                        help="also write the letter's HTML (one request only)")
-    render.add_argument("--today", type=_iso_date, metavar="YYYY-MM-DD",
-                        help="the sending day for requests without a letter date "
-                             "(default: today in Norway)")
+    render.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        help="the PDF file; a folder when several requests are given "
+        "(files are named by letter id)",
+    )
+    render.add_argument(
+        "--html",
+        type=Path,
+        metavar="OUT.html",
+        help="also write the letter's HTML (one request only)",
+    )
+    render.add_argument(
+        "--today",
+        type=_iso_date,
+        metavar="YYYY-MM-DD",
+        help="the sending day for requests without a letter date (default: today in Norway)",
+    )
 
-    demo = sub.add_parser("demo", help="render the sample requests on embedded defaults",
-                          description="Render every request in samples/ to var/out/.")
+    demo = sub.add_parser(
+        "demo",
+        help="render the sample requests on embedded defaults",
+        description="Render every request in samples/ to var/out/.",
+    )
     demo.add_argument("--samples", type=Path, default=SAMPLES_DIR)
     demo.add_argument("--out", type=Path, default=None, help="default: var/out")
     return parser
@@ -82,15 +100,17 @@ def _render(args: argparse.Namespace, service: LetterService) -> int:
     if len(args.requests) == 1 and args.output.suffix.lower() == ".pdf":
         return _render_one(args.requests[0], args.output, args.html, service, args.today)
     if args.html:
-        print("letters: --html takes one request and an output file ending in .pdf",
-              file=sys.stderr)
+        print(
+            "letters: --html takes one request and an output file ending in .pdf", file=sys.stderr
+        )
         return EXIT_BAD_INPUT
     args.output.mkdir(parents=True, exist_ok=True)
     return _render_many(args.requests, args.output, service, args.today)
 
 
-def _render_one(source: Path, target: Path, html_target: Path | None,
-                service: LetterService, today: date | None) -> int:
+def _render_one(
+    source: Path, target: Path, html_target: Path | None, service: LetterService, today: date | None
+) -> int:
     try:
         raw = source.read_bytes()
     except OSError as err:
@@ -103,8 +123,7 @@ def _render_one(source: Path, target: Path, html_target: Path | None,
             # The password belongs in the PDF and nowhere else, so the HTML copy
             # shows a mask in its place.
             masked = dataclasses.replace(composed, password=MASKED_PASSWORD)
-            html_target.write_text(service.renderer.html(masked, standalone=True),
-                                   encoding="utf-8")
+            html_target.write_text(service.renderer.html(masked, standalone=True), encoding="utf-8")
     except InvalidRequest as err:
         print(f"{source}: invalid request", file=sys.stderr)
         for problem in err.problems:
@@ -114,13 +133,14 @@ def _render_one(source: Path, target: Path, html_target: Path | None,
         print(f"{source}: {err}", file=sys.stderr)
         return EXIT_FAILURE
     _write_atomically(target, letter.pdf)
-    print(f"{target}: {letter.letter_type}/{letter.language}, {letter.page_count} page(s), "
-          f"template {letter.template_version}, sha256 {letter.sha256[:16]}")
+    print(
+        f"{target}: {letter.letter_type}/{letter.language}, {letter.page_count} page(s), "
+        f"template {letter.template_version}, sha256 {letter.sha256[:16]}"
+    )
     return EXIT_OK
 
 
-def _render_many(sources: list[Path], out: Path, service: LetterService,
-                 today: date | None) -> int:
+def _render_many(sources: list[Path], out: Path, service: LetterService, today: date | None) -> int:
     worst = EXIT_OK
     for source in sources:
         try:
@@ -142,8 +162,10 @@ def _render_many(sources: list[Path], out: Path, service: LetterService,
             continue
         target = out / f"{letter.letter_id}.pdf"
         _write_atomically(target, letter.pdf)
-        print(f"{target}: {letter.letter_type}/{letter.language}, case {letter.case_number}, "
-              f"{letter.page_count} page(s), deadline {letter.deadline.isoformat()}")
+        print(
+            f"{target}: {letter.letter_type}/{letter.language}, case {letter.case_number}, "
+            f"{letter.page_count} page(s), deadline {letter.deadline.isoformat()}"
+        )
     return worst
 
 

@@ -208,7 +208,9 @@ def _problem_from_pydantic(error: Any) -> FieldProblem:
     return FieldProblem(_path(loc), rule)
 
 
-def parse_request(raw: bytes | str | dict[str, Any], rules: ContractRules, today: date) -> LetterRequest:
+def parse_request(
+    raw: bytes | str | dict[str, Any], rules: ContractRules, today: date
+) -> LetterRequest:
     """Validate a request and return it as a ``LetterRequest``.
 
     Raises:
@@ -244,27 +246,42 @@ def _cross_field_problems(req: _Request, rules: ContractRules, today: date) -> l
     letter_date = req.letter_date or today
 
     if not _CASE_NUMBER_RE.match(case.case_number):
-        add(FieldProblem("case.case_number", "must be 2 to 32 digits and hyphens, digits first and last"))
+        add(
+            FieldProblem(
+                "case.case_number", "must be 2 to 32 digits and hyphens, digits first and last"
+            )
+        )
     elif case.kid is None:
         digits = sum(ch.isdigit() for ch in case.case_number)
         if digits > rules.kid_length - 1:
-            add(FieldProblem(
-                "case.case_number",
-                f"has {digits} digits; a KID derived from it holds at most {rules.kid_length - 1}",
-            ))
+            add(
+                FieldProblem(
+                    "case.case_number",
+                    f"has {digits} digits; a KID derived from it holds at most "
+                    f"{rules.kid_length - 1}",
+                )
+            )
     if case.kid is not None and (why := kidlib.kid_problem(case.kid, rules.kid_method)):
         add(FieldProblem("case.kid", why))
 
     try:
         orgnr.validate(case.creditor.organization_number)
     except StdnumError:
-        add(FieldProblem("case.creditor.organization_number",
-                         "must be a valid Norwegian organisation number (9 digits, MOD11)"))
+        add(
+            FieldProblem(
+                "case.creditor.organization_number",
+                "must be a valid Norwegian organisation number (9 digits, MOD11)",
+            )
+        )
 
     for i, claim in enumerate(case.claims):
         if claim.due_date >= letter_date:
-            add(FieldProblem(f"case.claims[{i}].due_date",
-                             f"must be before the letter date {letter_date.isoformat()}"))
+            add(
+                FieldProblem(
+                    f"case.claims[{i}].due_date",
+                    f"must be before the letter date {letter_date.isoformat()}",
+                )
+            )
         if claim.principal <= 0:
             add(FieldProblem(f"case.claims[{i}].principal", "must be greater than zero"))
         if claim.invoice_date and claim.invoice_date > claim.due_date:
@@ -275,18 +292,28 @@ def _cross_field_problems(req: _Request, rules: ContractRules, today: date) -> l
         if case.interest.rate_percent > 100:
             add(FieldProblem("case.interest.rate_percent", "must be at most 100"))
         if case.interest.from_date <= first_due:
-            add(FieldProblem("case.interest.from_date",
-                             f"must be after the earliest due date {first_due.isoformat()}"))
+            add(
+                FieldProblem(
+                    "case.interest.from_date",
+                    f"must be after the earliest due date {first_due.isoformat()}",
+                )
+            )
         if case.interest.from_date > letter_date:
             add(FieldProblem("case.interest.from_date", "must not be after the letter date"))
 
     problems += _fee_problems(req, letter_date, first_due)
 
-    total = (sum((c.principal for c in case.claims), Decimal(0))
-             + (case.interest.amount if case.interest else 0)
-             + sum((c.amount for c in case.costs), Decimal(0)))
+    total = (
+        sum((c.principal for c in case.claims), Decimal(0))
+        + (case.interest.amount if case.interest else 0)
+        + sum((c.amount for c in case.costs), Decimal(0))
+    )
     if case.paid >= total:
-        add(FieldProblem("case.paid", "must be less than claims + interest + costs (nothing is owed)"))
+        add(
+            FieldProblem(
+                "case.paid", "must be less than claims + interest + costs (nothing is owed)"
+            )
+        )
 
     if req.deadline is not None and req.deadline <= letter_date:
         add(FieldProblem("deadline", "must be after the letter date"))
@@ -296,22 +323,43 @@ def _cross_field_problems(req: _Request, rules: ContractRules, today: date) -> l
         try:
             fodselsnummer.validate(nin)
         except StdnumError:
-            add(FieldProblem("recipient.national_identity_number",
-                             "must be a valid Norwegian national identity number or D-number "
-                             "(11 digits, both check digits)"))
+            add(
+                FieldProblem(
+                    "recipient.national_identity_number",
+                    "must be a valid Norwegian national identity number or D-number "
+                    "(11 digits, both check digits)",
+                )
+            )
 
     address = recipient.address
     if address.country_code not in _COUNTRY_CODES:
-        add(FieldProblem("recipient.address.country_code",
-                         "must be an ISO 3166-1 alpha-2 country code in capitals, such as NO"))
+        add(
+            FieldProblem(
+                "recipient.address.country_code",
+                "must be an ISO 3166-1 alpha-2 country code in capitals, such as NO",
+            )
+        )
     elif address.country_code == "NO":
         if not (len(address.postal_code) == 4 and address.postal_code.isdigit()):
-            add(FieldProblem("recipient.address.postal_code", "must be 4 digits when country_code is NO"))
+            add(
+                FieldProblem(
+                    "recipient.address.postal_code", "must be 4 digits when country_code is NO"
+                )
+            )
     elif not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 -]*", address.postal_code):
-        add(FieldProblem("recipient.address.postal_code", "must be letters, digits, spaces and hyphens"))
+        add(
+            FieldProblem(
+                "recipient.address.postal_code", "must be letters, digits, spaces and hyphens"
+            )
+        )
     if len(f"{address.postal_code} {address.city}") > WINDOW_LINE_CHARS:
-        add(FieldProblem("recipient.address.city",
-                         f"postal code and city together must fit one line of {WINDOW_LINE_CHARS} characters"))
+        add(
+            FieldProblem(
+                "recipient.address.city",
+                "postal code and city together must fit one line of "
+                f"{WINDOW_LINE_CHARS} characters",
+            )
+        )
     return problems
 
 
@@ -328,11 +376,13 @@ def _fee_problems(req: _Request, letter_date: date, first_due: date) -> list[Fie
     for i, cost in enumerate(req.case.costs):
         if cost.code in _FEE_NOTICE and (letter_date - last_due).days < 14:
             what, basis = _FEE_NOTICE[cost.code]
-            problems.append(FieldProblem(
-                f"case.costs[{i}].code",
-                f"{what} is allowed only when the letter is sent at least 14 days after "
-                f"the due date ({basis})",
-            ))
+            problems.append(
+                FieldProblem(
+                    f"case.costs[{i}].code",
+                    f"{what} is allowed only when the letter is sent at least 14 days after "
+                    f"the due date ({basis})",
+                )
+            )
     return problems
 
 
@@ -353,15 +403,22 @@ def _to_domain(req: _Request) -> LetterRequest:
                 Claim(x.description, x.invoice_number, x.due_date, x.principal, x.invoice_date)
                 for x in c.claims
             ),
-            interest=(Interest(c.interest.rate_percent, c.interest.from_date, c.interest.amount)
-                      if c.interest else None),
+            interest=(
+                Interest(c.interest.rate_percent, c.interest.from_date, c.interest.amount)
+                if c.interest
+                else None
+            ),
             costs=tuple(Cost(x.code, x.amount) for x in c.costs),
             paid=c.paid,
         ),
         recipient=Recipient(
             name=r.name,
-            address=Address(tuple(r.address.lines), r.address.postal_code, r.address.city,
-                            r.address.country_code),
+            address=Address(
+                tuple(r.address.lines),
+                r.address.postal_code,
+                r.address.city,
+                r.address.country_code,
+            ),
             national_identity_number=r.national_identity_number,
             digital_consent=r.digital_consent,
         ),

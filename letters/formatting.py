@@ -18,23 +18,25 @@ _MONEY_PATTERN = "¤\xa0#,##0.00"
 
 
 def money(amount: Decimal, language: Language) -> str:
-    return format_currency(amount, "NOK", _MONEY_PATTERN, locale=_LOCALE[language],
-                           currency_digits=False)
+    return format_currency(
+        amount, "NOK", _MONEY_PATTERN, locale=_LOCALE[language], currency_digits=False
+    )
 
 
 def long_date(day: date, language: Language) -> str:
-    """"21. november 2026" / "21 November 2026"."""
+    """ "21. november 2026" / "21 November 2026"."""
     return format_date(day, "long", locale=_LOCALE[language])
 
 
 def short_date(day: date, language: Language) -> str:
-    """"21.11.2026" / "21/11/2026"."""
-    return format_date(day, "dd.MM.y" if Language(language) is Language.NB else "dd/MM/y",
-                       locale=_LOCALE[language])
+    """ "21.11.2026" / "21/11/2026"."""
+    return format_date(
+        day, "dd.MM.y" if Language(language) is Language.NB else "dd/MM/y", locale=_LOCALE[language]
+    )
 
 
 def percent(rate: Decimal, language: Language) -> str:
-    """"12,00 %" / "12.00%"."""
+    """ "12,00 %" / "12.00%"."""
     number = format_decimal(rate, "#,##0.00", locale=_LOCALE[language])
     return f"{number}\xa0%" if Language(language) is Language.NB else f"{number}%"
 

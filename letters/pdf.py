@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.request import url2pathname
 
 import pikepdf
 from weasyprint import CSS, HTML, Document
 from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import FatalURLFetchingError, URLFetcher
+from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
 from letters.errors import RenderError
 
@@ -28,11 +29,11 @@ PDF_VERSION = "1.7"
 STYLESHEET = "letter.css"
 
 
-class ForbiddenResourceError(FatalURLFetchingError):
+class ForbiddenResourceError(FatalURLFetchingError):  # type: ignore[misc]  # untyped base
     """A template referred to something outside the template folder."""
 
 
-class TemplateFolderFetcher(URLFetcher):
+class TemplateFolderFetcher(URLFetcher):  # type: ignore[misc]  # untyped base
     """Serves ``file:`` URLs inside the template folder and ``data:`` URLs; nothing else.
 
     WeasyPrint swallows ordinary fetch errors and renders without the resource;
@@ -49,8 +50,9 @@ class TemplateFolderFetcher(URLFetcher):
         if url.startswith("data:"):
             return super().fetch(url, headers)
         if not url.startswith("file:"):
-            raise ForbiddenResourceError(f"refused to fetch {url}: only the template folder "
-                                         "and data: URLs may be used")
+            raise ForbiddenResourceError(
+                f"refused to fetch {url}: only the template folder and data: URLs may be used"
+            )
         path = Path(_file_url_path(url)).resolve()
         if not path.is_relative_to(self.root):
             raise ForbiddenResourceError(f"refused to fetch {url}: outside the template folder")
@@ -61,12 +63,10 @@ class TemplateFolderFetcher(URLFetcher):
             except OSError as err:
                 raise ForbiddenResourceError(f"cannot read {url}: {err.strerror}") from err
             self._files[path] = body
-        from weasyprint.urls import URLFetcherResponse
         return URLFetcherResponse(path.as_uri(), body)
 
 
 def _file_url_path(url: str) -> str:
-    from urllib.request import url2pathname
     return url2pathname(url.split("?")[0].split("#")[0].removeprefix("file:"))
 
 
@@ -118,8 +118,9 @@ class PdfEngine:
         stamp = path.stat().st_mtime_ns
         if self._stylesheet is None or self._stylesheet[0] != stamp:
             with _weasyprint_problems() as problems:
-                css = CSS(filename=str(path), url_fetcher=self.fetcher,
-                          font_config=self.font_config)
+                css = CSS(
+                    filename=str(path), url_fetcher=self.fetcher, font_config=self.font_config
+                )
             if problems.messages:
                 raise RenderError(f"{STYLESHEET}: {problems.messages[0]}")
             self._stylesheet = (stamp, css)
@@ -129,10 +130,11 @@ class PdfEngine:
         """Lay the HTML out into pages, failing on any fetch or font problem."""
         try:
             with _weasyprint_problems() as problems:
-                document = HTML(string=html, base_url=self.base_url,
-                                url_fetcher=self.fetcher).render(
-                    stylesheets=[self._css()], font_config=self.font_config,
-                    cache=self._image_cache)
+                document = HTML(
+                    string=html, base_url=self.base_url, url_fetcher=self.fetcher
+                ).render(
+                    stylesheets=[self._css()], font_config=self.font_config, cache=self._image_cache
+                )
         except ForbiddenResourceError as err:
             raise RenderError(str(err)) from None
         except FatalURLFetchingError as err:
@@ -167,8 +169,7 @@ def stamp_metadata(raw: bytes, meta: PdfMetadata) -> bytes:
             pdf.docinfo["/LetterId"] = meta.letter_id
             pdf.docinfo["/TemplateVersion"] = meta.template_version
             out = io.BytesIO()
-            pdf.save(out, deterministic_id=True, min_version=PDF_VERSION,
-                     force_version=PDF_VERSION)
+            pdf.save(out, deterministic_id=True, min_version=PDF_VERSION, force_version=PDF_VERSION)
             return out.getvalue()
     except pikepdf.PdfError as err:
         raise RenderError(f"pikepdf could not process the PDF: {err}") from err

@@ -51,7 +51,9 @@ def load_profile(path: Path) -> AgencyProfile:
     except OSError as err:
         raise ConfigurationError(f"LETTERS_AGENCY_PROFILE: cannot read {path}: {err}") from err
     except tomllib.TOMLDecodeError as err:
-        raise ConfigurationError(f"LETTERS_AGENCY_PROFILE: {path} is not valid TOML: {err}") from err
+        raise ConfigurationError(
+            f"LETTERS_AGENCY_PROFILE: {path} is not valid TOML: {err}"
+        ) from err
 
     def get(section: str, key: str) -> Any:
         node: Any = data
@@ -82,7 +84,9 @@ def load_profile(path: Path) -> AgencyProfile:
         raise fail("rules", "kid_method", "must be mod10 or mod11") from err
     length = get("rules", "kid_length")
     if not isinstance(length, int) or not MIN_LENGTH <= length <= MAX_LENGTH:
-        raise fail("rules", "kid_length", f"must be a whole number from {MIN_LENGTH} to {MAX_LENGTH}")
+        raise fail(
+            "rules", "kid_length", f"must be a whole number from {MIN_LENGTH} to {MAX_LENGTH}"
+        )
     hours = get("agency", "opening_hours")
     days_raw = get("rules", "deadline_days")
     try:

@@ -41,8 +41,10 @@ class RenderedLetter:
     password_record: PasswordRecord
 
     def __repr__(self) -> str:
-        return (f"RenderedLetter(letter_id={self.letter_id!r}, pages={self.page_count}, "
-                f"template_version={self.template_version!r}, sha256={self.sha256[:12]!r}…)")
+        return (
+            f"RenderedLetter(letter_id={self.letter_id!r}, pages={self.page_count}, "
+            f"template_version={self.template_version!r}, sha256={self.sha256[:12]!r}…)"
+        )
 
 
 def window_lines(name: str, address: Address) -> list[str]:
@@ -69,8 +71,13 @@ class Renderer:
         self.templates = TemplateSet(templates_dir)
         self.engine = PdfEngine(templates_dir)
 
-    def context(self, letter: ComposedLetter, *, multi_page: bool = False,
-                stylesheet_href: str | None = None) -> dict[str, Any]:
+    def context(
+        self,
+        letter: ComposedLetter,
+        *,
+        multi_page: bool = False,
+        stylesheet_href: str | None = None,
+    ) -> dict[str, Any]:
         request = letter.request
         return {
             "letter": letter,
@@ -83,14 +90,17 @@ class Renderer:
             "stylesheet_href": stylesheet_href,
         }
 
-    def html(self, letter: ComposedLetter, *, multi_page: bool = False,
-             standalone: bool = False) -> str:
+    def html(
+        self, letter: ComposedLetter, *, multi_page: bool = False, standalone: bool = False
+    ) -> str:
         """The letter's HTML. ``standalone`` links the stylesheet so a browser can show it."""
         href = (self.templates.root / "letter.css").as_uri() if standalone else None
         req = letter.request
         return self.templates.render_html(
-            req.letter_type, req.language,
-            self.context(letter, multi_page=multi_page, stylesheet_href=href))
+            req.letter_type,
+            req.language,
+            self.context(letter, multi_page=multi_page, stylesheet_href=href),
+        )
 
     def render(self, letter: ComposedLetter) -> RenderedLetter:
         req = letter.request

@@ -56,9 +56,11 @@ class TemplateSet:
         """Every file that shapes this template's output, in a stable order."""
         files = [self.root / name for name in SHARED_FILES]
         files += sorted(self.root.glob(FONT_GLOB))
-        files += [self.root / language.value / "_base.html",
-                  self.root / language.value / "_parts.html",
-                  self.root / template_name(letter_type, language)]
+        files += [
+            self.root / language.value / "_base.html",
+            self.root / language.value / "_parts.html",
+            self.root / template_name(letter_type, language),
+        ]
         return files
 
     def version(self, letter_type: LetterType, language: Language) -> str:
@@ -67,8 +69,9 @@ class TemplateSet:
         try:
             stamp = tuple(x for f in files for x in (f.stat().st_mtime_ns, f.stat().st_size))
         except FileNotFoundError as err:
-            raise TemplateError(template_name(letter_type, language), None,
-                                f"missing file {err.filename}") from err
+            raise TemplateError(
+                template_name(letter_type, language), None, f"missing file {err.filename}"
+            ) from err
         cached = self._versions.get((letter_type, language))
         if cached and cached[0] == stamp:
             return cached[1]
@@ -80,7 +83,9 @@ class TemplateSet:
         self._versions[(letter_type, language)] = (stamp, version)
         return version
 
-    def render_html(self, letter_type: LetterType, language: Language, context: dict[str, Any]) -> str:
+    def render_html(
+        self, letter_type: LetterType, language: Language, context: dict[str, Any]
+    ) -> str:
         name = template_name(letter_type, language)
         with _template_errors(name):
             return self.env.get_template(name).render(context)
@@ -107,8 +112,12 @@ def _innermost_template_frame(err: BaseException, fallback: str) -> tuple[str, i
     while tb is not None:
         code = tb.tb_frame.f_code
         if code.co_filename.endswith(".html"):
-            found = (Path(code.co_filename).name if "/" not in fallback else
-                     _relative_template(code.co_filename), tb.tb_lineno)
+            found = (
+                Path(code.co_filename).name
+                if "/" not in fallback
+                else _relative_template(code.co_filename),
+                tb.tb_lineno,
+            )
         tb = tb.tb_next
     return found
 

@@ -19,8 +19,11 @@ TEST_TODAY = date(2026, 11, 21)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--update-golden", action="store_true",
-                     help="rewrite the expected files in tests/golden from the current output")
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite the expected files in tests/golden from the current output",
+    )
 
 
 @pytest.fixture(scope="session")

@@ -32,8 +32,9 @@ class Box:
 
     def inside(self, area: tuple[float, float, float, float]) -> bool:
         left, top, right, bottom = area
-        return (self.left >= left and self.top >= top and self.right <= right
-                and self.bottom <= bottom)
+        return (
+            self.left >= left and self.top >= top and self.right <= right and self.bottom <= bottom
+        )
 
     def as_list(self) -> list[float]:
         return [self.left, self.top, self.right, self.bottom]
@@ -59,12 +60,17 @@ def plain_text(pdf: bytes) -> str:
 def address_box(pdf: bytes) -> Box | None:
     """The box around the words in the window area of page 1 (left of 105 mm)."""
     with pdfplumber.open(io.BytesIO(pdf)) as doc:
-        words = [w for w in doc.pages[0].extract_words()
-                 if mm(w["x0"]) < 105 and 35 < mm(w["top"]) < 72]
+        words = [
+            w for w in doc.pages[0].extract_words() if mm(w["x0"]) < 105 and 35 < mm(w["top"]) < 72
+        ]
     if not words:
         return None
-    return Box(mm(min(w["x0"] for w in words)), mm(min(w["top"] for w in words)),
-               mm(max(w["x1"] for w in words)), mm(max(w["bottom"] for w in words)))
+    return Box(
+        mm(min(w["x0"] for w in words)),
+        mm(min(w["top"] for w in words)),
+        mm(max(w["x1"] for w in words)),
+        mm(max(w["bottom"] for w in words)),
+    )
 
 
 def objects_in(pdf: bytes, area: tuple[float, float, float, float]) -> list[str]:
@@ -75,10 +81,15 @@ def objects_in(pdf: bytes, area: tuple[float, float, float, float]) -> list[str]
         for number, page in enumerate(doc.pages, 1):
             for kind, objs in page.objects.items():
                 for obj in objs:
-                    if (mm(obj["x0"]) < right and mm(obj["x1"]) > left
-                            and mm(obj["top"]) < bottom and mm(obj["bottom"]) > top):
-                        found.append(f"page {number}: {kind} at x={mm(obj['x0'])} "
-                                     f"y={mm(obj['top'])}")
+                    if (
+                        mm(obj["x0"]) < right
+                        and mm(obj["x1"]) > left
+                        and mm(obj["top"]) < bottom
+                        and mm(obj["bottom"]) > top
+                    ):
+                        found.append(
+                            f"page {number}: {kind} at x={mm(obj['x0'])} y={mm(obj['top'])}"
+                        )
     return found
 
 
@@ -93,7 +104,8 @@ def fonts(pdf: bytes) -> list[dict[str, Any]]:
                 if descriptor is None and "/DescendantFonts" in font:
                     descriptor = font.DescendantFonts[0].get("/FontDescriptor")
                 embedded = descriptor is not None and any(
-                    key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3"))
+                    key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3")
+                )
                 # Drop the subset tag ("ABCDEF+"): it is a hash of the subset.
                 base = name.split("+", 1)[-1]
                 seen[base] = seen.get(base, True) and embedded
@@ -102,10 +114,16 @@ def fonts(pdf: bytes) -> list[dict[str, Any]]:
 
 def facts(pdf: bytes) -> dict[str, Any]:
     with pikepdf.open(io.BytesIO(pdf)) as doc:
-        info = {str(k).lstrip("/"): str(v) for k, v in doc.docinfo.items()
-                if str(k) != "/Producer"}
-        sizes = sorted({(mm(float(p.mediabox[2]) - float(p.mediabox[0])),
-                         mm(float(p.mediabox[3]) - float(p.mediabox[1]))) for p in doc.pages})
+        info = {str(k).lstrip("/"): str(v) for k, v in doc.docinfo.items() if str(k) != "/Producer"}
+        sizes = sorted(
+            {
+                (
+                    mm(float(p.mediabox[2]) - float(p.mediabox[0])),
+                    mm(float(p.mediabox[3]) - float(p.mediabox[1])),
+                )
+                for p in doc.pages
+            }
+        )
         result: dict[str, Any] = {
             "page_count": len(doc.pages),
             "page_sizes_mm": [list(s) for s in sizes],

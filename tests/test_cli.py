@@ -37,7 +37,8 @@ def test_render_many_requests_to_a_folder(tmp_path: Path) -> None:
 
 
 def test_invalid_request_exits_2_with_one_error_per_line_path_first(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = json.loads(REQUEST.read_text())
     data["case"]["claims"][0]["principal"] = "-3"
     data["language"] = "de"
@@ -64,7 +65,8 @@ def test_help_exits_0() -> None:
 
 
 def test_a_bad_agency_profile_stops_with_a_message_naming_the_setting(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("LETTERS_AGENCY_PROFILE", str(tmp_path / "nope.toml"))
     assert main(["render", str(REQUEST), "-o", str(tmp_path / "x.pdf")]) == 1
     assert "LETTERS_AGENCY_PROFILE" in capsys.readouterr().err
@@ -72,8 +74,12 @@ def test_a_bad_agency_profile_stops_with_a_message_naming_the_setting(
 
 def test_the_installed_command_runs(tmp_path: Path) -> None:
     out = tmp_path / "x.pdf"
-    result = subprocess.run([sys.executable, "-m", "letters.cli", "render", str(REQUEST),
-                             "-o", str(out)], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "letters.cli", "render", str(REQUEST), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert out.exists()
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 from conftest import GOLDEN_DIR, TEST_TODAY, password_for
-from PIL import Image, ImageChops
 from pdf_inspect import facts, page_images, page_texts
+from PIL import Image, ImageChops
 
 from letters.service import LetterService
 
@@ -30,11 +30,20 @@ def _id(path: Path) -> str:
 
 def test_every_type_language_and_scenario_has_a_golden_case() -> None:
     found = {_id(p) for p in CASES}
-    for letter_type in ("purring", "inkassovarsel", "betalingsoppfordring",
-                        "varsel_rettslig_pagang"):
+    for letter_type in (
+        "purring",
+        "inkassovarsel",
+        "betalingsoppfordring",
+        "varsel_rettslig_pagang",
+    ):
         for language in ("nb", "en"):
-            for scenario in ("plain", "foreign_address", "many_claims", "long_names",
-                             "no_interest_no_costs"):
+            for scenario in (
+                "plain",
+                "foreign_address",
+                "many_claims",
+                "long_names",
+                "no_interest_no_costs",
+            ):
                 assert f"{letter_type}/{language}/{scenario}" in found
 
 
@@ -42,7 +51,8 @@ def _changed_share(expected: Image.Image, actual: Image.Image) -> float:
     if expected.size != actual.size:
         return 1.0
     diff = ImageChops.difference(expected, actual).point(
-        lambda v: 255 if v > PIXEL_THRESHOLD else 0)
+        lambda v: 255 if v > PIXEL_THRESHOLD else 0
+    )
     changed = diff.histogram()[255]
     return changed / (actual.size[0] * actual.size[1])
 
@@ -58,8 +68,9 @@ def test_golden(case_dir: Path, service: LetterService, update_golden: bool) -> 
     letter = service.render_request(raw, TEST_TODAY, password_for(letter_id))
 
     outputs: dict[Path, bytes | Image.Image] = {
-        case_dir / "facts.json":
-            (json.dumps(facts(letter.pdf), indent=2, ensure_ascii=False) + "\n").encode(),
+        case_dir / "facts.json": (
+            json.dumps(facts(letter.pdf), indent=2, ensure_ascii=False) + "\n"
+        ).encode(),
     }
     for number, text in enumerate(page_texts(letter.pdf), 1):
         outputs[case_dir / f"page-{number}.txt"] = text.encode()
@@ -104,4 +115,5 @@ def test_golden(case_dir: Path, service: LetterService, update_golden: bool) -> 
         f"golden mismatch in {case_dir.relative_to(GOLDEN_DIR.parent.parent)}:\n  "
         + "\n  ".join(mismatches)
         + "\nactual files written beside the expected ones as *.actual.*; "
-          "if the change is intended, run: pytest --update-golden")
+        "if the change is intended, run: pytest --update-golden"
+    )

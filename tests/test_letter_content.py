@@ -33,7 +33,9 @@ def _id(path: Path) -> str:
 
 
 @pytest.fixture(scope="module", params=CASES, ids=_id)
-def rendered(request: pytest.FixtureRequest, service: LetterService) -> tuple[dict, RenderedLetter, str]:
+def rendered(
+    request: pytest.FixtureRequest, service: LetterService
+) -> tuple[dict, RenderedLetter, str]:
     raw = (request.param / "request.json").read_bytes()
     data = json.loads(raw)
     password = password_for(data["letter_id"])
@@ -98,7 +100,9 @@ def test_metadata_names_the_letter_and_never_the_password(rendered) -> None:
     for secret in (password, password.replace("-", "")):
         assert secret not in xmp
         assert secret not in json.dumps(info)
-        assert secret.encode() not in letter.pdf  # page content is compressed; raw bytes never hold it
+        assert (
+            secret.encode() not in letter.pdf
+        )  # page content is compressed; raw bytes never hold it
 
 
 def test_page_numbers_and_running_reference_only_on_letters_over_a_page(rendered) -> None:

@@ -45,7 +45,9 @@ def test_syntax_error_names_template_and_line(templates: Path) -> None:
 
 
 def test_undefined_variable_names_template_and_line(templates: Path) -> None:
-    _edit(templates / "nb/purring.html", "<p class=\"lead\">", "<p class=\"lead\">{{ debtor_nickname }}")
+    _edit(
+        templates / "nb/purring.html", '<p class="lead">', '<p class="lead">{{ debtor_nickname }}'
+    )
     with pytest.raises(TemplateError) as err:
         _service(templates).render_request(REQUEST.read_bytes(), TEST_TODAY)
     assert "debtor_nickname" in str(err.value)
@@ -59,37 +61,46 @@ def test_undefined_attribute_in_a_shared_part(templates: Path) -> None:
         _service(templates).render_request(REQUEST.read_bytes(), TEST_TODAY)
 
 
-@pytest.mark.parametrize("reference", [
-    '<img src="https://example.com/logo.png">',
-    '<img src="http://127.0.0.1:9/pixel.gif">',
-    '<link rel="stylesheet" href="ftp://example.com/x.css">',
-    '<img src="file:///etc/hostname">',
-    '<img src="../../outside.png">',
-])
+@pytest.mark.parametrize(
+    "reference",
+    [
+        '<img src="https://example.com/logo.png">',
+        '<img src="http://127.0.0.1:9/pixel.gif">',
+        '<link rel="stylesheet" href="ftp://example.com/x.css">',
+        '<img src="file:///etc/hostname">',
+        '<img src="../../outside.png">',
+    ],
+)
 def test_any_reference_outside_the_template_folder_fails_the_render(
-        templates: Path, reference: str) -> None:
+    templates: Path, reference: str
+) -> None:
     _edit(templates / "layout.html", "<main>", reference + "\n<main>")
-    with pytest.raises(RenderError, match="refused to fetch|outside the template folder"):
+    with pytest.raises(RenderError, match=r"refused to fetch|outside the template folder"):
         _service(templates).render_request(REQUEST.read_bytes(), TEST_TODAY)
 
 
 def test_a_missing_font_fails_the_render(templates: Path) -> None:
     (templates / "fonts/LiberationSans-Bold.ttf").unlink()
-    with pytest.raises(RenderError, match="cannot read .*LiberationSans-Bold.ttf"):
+    with pytest.raises(RenderError, match=r"cannot read .*LiberationSans-Bold\.ttf"):
         _service(templates).render_request(REQUEST.read_bytes(), TEST_TODAY)
 
 
 def test_data_urls_are_allowed(templates: Path) -> None:
-    pixel = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4"
-             "2mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+    pixel = (
+        "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4"
+        "2mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+    )
     _edit(templates / "layout.html", "<main>", f'<img src="{pixel}" alt="">\n<main>')
     letter = _service(templates).render_request(REQUEST.read_bytes(), TEST_TODAY)
     assert letter.pdf.startswith(b"%PDF-1.7")
 
 
 def test_cli_leaves_no_partial_pdf_when_the_render_fails(
-        templates: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    templates: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     _edit(templates / "layout.html", "<main>", '<img src="https://example.com/x.png">\n<main>')
     monkeypatch.setenv("LETTERS_TEMPLATES_DIR", str(templates))
     out = tmp_path / "out.pdf"
@@ -104,11 +115,14 @@ def test_template_version_changes_with_any_file_it_uses(templates: Path) -> None
     before = {(t, lang): versions.version(t, lang) for t in LetterType for lang in Language}
     assert len(set(before.values())) == 8
     _edit(templates / "nb/_parts.html", "Krav", "Kravet")
-    after = {(t, lang): TemplateSet(templates).version(t, lang) for t in LetterType for lang in Language}
+    after = {
+        (t, lang): TemplateSet(templates).version(t, lang) for t in LetterType for lang in Language
+    }
     for key, version in after.items():
         assert (version != before[key]) == (key[1] is Language.NB), key
 
 
 def test_template_version_is_stable_for_unchanged_files(templates: Path) -> None:
-    assert TemplateSet(templates).version(LetterType.PURRING, Language.EN) == \
-        TemplateSet(TEMPLATES_DIR).version(LetterType.PURRING, Language.EN)
+    assert TemplateSet(templates).version(LetterType.PURRING, Language.EN) == TemplateSet(
+        TEMPLATES_DIR
+    ).version(LetterType.PURRING, Language.EN)

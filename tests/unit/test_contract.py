@@ -16,7 +16,8 @@ from letters.errors import InvalidRequest
 from letters.kid import KidMethod
 
 SAMPLE = json.loads(
-    (Path(__file__).parents[1] / "golden/inkassovarsel/nb/plain/request.json").read_text())
+    (Path(__file__).parents[1] / "golden/inkassovarsel/nb/plain/request.json").read_text()
+)
 RULES = ContractRules(KidMethod.MOD10, 12)
 TODAY = date(2026, 11, 21)
 
@@ -60,52 +61,117 @@ def test_the_design_guide_example_is_valid() -> None:
     parse_request(example, RULES, TODAY)
 
 
-@pytest.mark.parametrize(("path", "value", "expected"), [
-    ("schema", "letters.request/2", 'schema: must be "letters.request/1", got \'letters.request/2\''),
-    ("letter_id", "not-a-uuid", "letter_id: must be a UUID"),
-    ("letter_type", "sluttvarsel", "letter_type: must be one of"),
-    ("language", "nn", "language: must be one of"),
-    ("letter_date", "23.11.2026", "letter_date: must be an ISO 8601 date (YYYY-MM-DD)"),
-    ("letter_date", "2026-02-30", "letter_date: must be an ISO 8601 date"),
-    ("letter_date", 20261123, "letter_date: must be an ISO 8601 date string"),
-    ("case.claims[0].principal", 1249.0, "case.claims[0].principal: must be a decimal string"),
-    ("case.claims[0].principal", "-5.00", "case.claims[0].principal: must not be negative"),
-    ("case.claims[0].principal", "10.005", "case.claims[0].principal: must have at most two decimals"),
-    ("case.claims[0].principal", "1,249.00", "case.claims[0].principal: must be a decimal string"),
-    ("case.claims[0].principal", "0.00", "case.claims[0].principal: must be greater than zero"),
-    ("case.claims[0].principal", "1000000000.00", "case.claims[0].principal: must be at most"),
-    ("case.interest.amount", "abc", "case.interest.amount: must be a decimal string"),
-    ("case.paid", "5000.00", "case.paid: must be less than claims + interest + costs"),
-    ("case.kid", "202600451273", "case.kid: check digit is wrong for MOD10"),
-    ("case.kid", "12", "case.kid: must be 4 to 25 characters"),
-    ("case.case_number", "ABC-1", "case.case_number: must be 2 to 32 digits and hyphens"),
-    ("case.creditor.organization_number", "998877661",
-     "case.creditor.organization_number: must be a valid Norwegian organisation number"),
-    ("case.claims[0].due_date", "2026-11-23", "case.claims[0].due_date: must be before the letter date 2026-11-23"),
-    ("case.claims[0].due_date", "2026-12-01", "case.claims[0].due_date: must be before the letter date"),
-    ("case.claims[0].invoice_date", "2026-09-20", "case.claims[0].invoice_date: must not be after the due date"),
-    ("case.claims", [], "case.claims: must have at least 1 item(s)"),
-    ("case.interest.from_date", "2026-09-10", "case.interest.from_date: must be after the earliest due date"),
-    ("case.interest.rate_percent", "120.00", "case.interest.rate_percent: must be at most 100"),
-    ("case.costs[0].code", "lawyer_fee", "case.costs[0].code: must be one of"),
-    ("recipient.national_identity_number", "03039110016",
-     "recipient.national_identity_number: must be a valid Norwegian national identity number or D-number"),
-    ("recipient.national_identity_number", "0303911001", "recipient.national_identity_number: must be a valid"),
-    ("recipient.address.postal_code", "155", "recipient.address.postal_code: must be 4 digits when country_code is NO"),
-    ("recipient.address.postal_code", "01A5", "recipient.address.postal_code: must be 4 digits when country_code is NO"),
-    ("recipient.address.country_code", "XX", "recipient.address.country_code: must be an ISO 3166-1 alpha-2"),
-    ("recipient.address.country_code", "no", "recipient.address.country_code: must be an ISO 3166-1 alpha-2"),
-    ("recipient.address.lines", ["a", "b", "c", "d"], "recipient.address.lines: must have at most 3 items"),
-    ("recipient.address.lines", [], "recipient.address.lines: must have at least 1 item(s)"),
-    ("recipient.address.lines[0]", "x" * 43, "recipient.address.lines[0]: must be at most 42 characters"),
-    ("recipient.name", "x" * 43, "recipient.name: must be at most 42 characters"),
-    ("recipient.name", "", "recipient.name: must not be empty"),
-    ("recipient.name", 42, "recipient.name: must be a string"),
-    ("recipient.digital_consent", "yes", "recipient.digital_consent: must be true or false"),
-    ("recipient.address", DELETE, "recipient.address: is required"),
-    ("case.creditor", "Fjellkraft", "case.creditor: must be an object"),
-    ("deadline", "2026-11-20", "deadline: must be after the letter date"),
-])
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        (
+            "schema",
+            "letters.request/2",
+            "schema: must be \"letters.request/1\", got 'letters.request/2'",
+        ),
+        ("letter_id", "not-a-uuid", "letter_id: must be a UUID"),
+        ("letter_type", "sluttvarsel", "letter_type: must be one of"),
+        ("language", "nn", "language: must be one of"),
+        ("letter_date", "23.11.2026", "letter_date: must be an ISO 8601 date (YYYY-MM-DD)"),
+        ("letter_date", "2026-02-30", "letter_date: must be an ISO 8601 date"),
+        ("letter_date", 20261123, "letter_date: must be an ISO 8601 date string"),
+        ("case.claims[0].principal", 1249.0, "case.claims[0].principal: must be a decimal string"),
+        ("case.claims[0].principal", "-5.00", "case.claims[0].principal: must not be negative"),
+        (
+            "case.claims[0].principal",
+            "10.005",
+            "case.claims[0].principal: must have at most two decimals",
+        ),
+        (
+            "case.claims[0].principal",
+            "1,249.00",
+            "case.claims[0].principal: must be a decimal string",
+        ),
+        ("case.claims[0].principal", "0.00", "case.claims[0].principal: must be greater than zero"),
+        ("case.claims[0].principal", "1000000000.00", "case.claims[0].principal: must be at most"),
+        ("case.interest.amount", "abc", "case.interest.amount: must be a decimal string"),
+        ("case.paid", "5000.00", "case.paid: must be less than claims + interest + costs"),
+        ("case.kid", "202600451273", "case.kid: check digit is wrong for MOD10"),
+        ("case.kid", "12", "case.kid: must be 4 to 25 characters"),
+        ("case.case_number", "ABC-1", "case.case_number: must be 2 to 32 digits and hyphens"),
+        (
+            "case.creditor.organization_number",
+            "998877661",
+            "case.creditor.organization_number: must be a valid Norwegian organisation number",
+        ),
+        (
+            "case.claims[0].due_date",
+            "2026-11-23",
+            "case.claims[0].due_date: must be before the letter date 2026-11-23",
+        ),
+        (
+            "case.claims[0].due_date",
+            "2026-12-01",
+            "case.claims[0].due_date: must be before the letter date",
+        ),
+        (
+            "case.claims[0].invoice_date",
+            "2026-09-20",
+            "case.claims[0].invoice_date: must not be after the due date",
+        ),
+        ("case.claims", [], "case.claims: must have at least 1 item(s)"),
+        (
+            "case.interest.from_date",
+            "2026-09-10",
+            "case.interest.from_date: must be after the earliest due date",
+        ),
+        ("case.interest.rate_percent", "120.00", "case.interest.rate_percent: must be at most 100"),
+        ("case.costs[0].code", "lawyer_fee", "case.costs[0].code: must be one of"),
+        (
+            "recipient.national_identity_number",
+            "03039110016",
+            "recipient.national_identity_number: must be a valid Norwegian national identity number or D-number",
+        ),
+        (
+            "recipient.national_identity_number",
+            "0303911001",
+            "recipient.national_identity_number: must be a valid",
+        ),
+        (
+            "recipient.address.postal_code",
+            "155",
+            "recipient.address.postal_code: must be 4 digits when country_code is NO",
+        ),
+        (
+            "recipient.address.postal_code",
+            "01A5",
+            "recipient.address.postal_code: must be 4 digits when country_code is NO",
+        ),
+        (
+            "recipient.address.country_code",
+            "XX",
+            "recipient.address.country_code: must be an ISO 3166-1 alpha-2",
+        ),
+        (
+            "recipient.address.country_code",
+            "no",
+            "recipient.address.country_code: must be an ISO 3166-1 alpha-2",
+        ),
+        (
+            "recipient.address.lines",
+            ["a", "b", "c", "d"],
+            "recipient.address.lines: must have at most 3 items",
+        ),
+        ("recipient.address.lines", [], "recipient.address.lines: must have at least 1 item(s)"),
+        (
+            "recipient.address.lines[0]",
+            "x" * 43,
+            "recipient.address.lines[0]: must be at most 42 characters",
+        ),
+        ("recipient.name", "x" * 43, "recipient.name: must be at most 42 characters"),
+        ("recipient.name", "", "recipient.name: must not be empty"),
+        ("recipient.name", 42, "recipient.name: must be a string"),
+        ("recipient.digital_consent", "yes", "recipient.digital_consent: must be true or false"),
+        ("recipient.address", DELETE, "recipient.address: is required"),
+        ("case.creditor", "Fjellkraft", "case.creditor: must be an object"),
+        ("deadline", "2026-11-20", "deadline: must be after the letter date"),
+    ],
+)
 def test_each_rule_names_the_field_and_the_rule(path: str, value: Any, expected: str) -> None:
     found = problems(changed(path, value))
     assert any(p.startswith(expected) for p in found), found
@@ -134,11 +200,20 @@ def test_d_number_is_accepted() -> None:
 
 
 def test_foreign_postal_codes_follow_their_own_format() -> None:
-    data = changed("recipient.address", {"lines": ["Storgatan 12"], "postal_code": "582 20",
-                                         "city": "LINKÖPING", "country_code": "SE"})
+    data = changed(
+        "recipient.address",
+        {
+            "lines": ["Storgatan 12"],
+            "postal_code": "582 20",
+            "city": "LINKÖPING",
+            "country_code": "SE",
+        },
+    )
     parse_request(data, RULES, TODAY)
     data["recipient"]["address"]["postal_code"] = "582/20"
-    assert problems(data) == ["recipient.address.postal_code: must be letters, digits, spaces and hyphens"]
+    assert problems(data) == [
+        "recipient.address.postal_code: must be letters, digits, spaces and hyphens"
+    ]
 
 
 def test_kid_is_checked_with_the_agencys_method() -> None:
@@ -157,8 +232,13 @@ def test_reminder_fee_needs_14_days_since_the_due_date() -> None:
     data["case"]["claims"][0]["invoice_date"] = "2026-11-01"
     data["case"]["interest"]["from_date"] = "2026-11-16"
     found = problems(data)
-    assert any(p.startswith("case.costs[0].code: a reminder fee is allowed only when the letter "
-                            "is sent at least 14 days after the due date") for p in found), found
+    assert any(
+        p.startswith(
+            "case.costs[0].code: a reminder fee is allowed only when the letter "
+            "is sent at least 14 days after the due date"
+        )
+        for p in found
+    ), found
 
 
 def test_without_letter_date_today_is_the_letter_date() -> None:
@@ -167,11 +247,14 @@ def test_without_letter_date_today_is_the_letter_date() -> None:
     assert "case.claims[0].due_date: must be before the letter date 2026-11-21" in problems(data)
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    (b"\xff\xfe not json", "body is not valid JSON"),
-    (b"{", "body is not valid JSON"),
-    (b"[1, 2]", "body must be a JSON object"),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"\xff\xfe not json", "body is not valid JSON"),
+        (b"{", "body is not valid JSON"),
+        (b"[1, 2]", "body must be a JSON object"),
+    ],
+)
 def test_undecodable_bodies(raw: bytes, expected: str) -> None:
     assert problems(raw)[0].startswith(expected)
 

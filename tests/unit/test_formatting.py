@@ -38,22 +38,38 @@ def test_percent_account_iban_orgnr() -> None:
 def _request(claims, interest=None, costs=(), paid="0") -> LetterRequest:
     from letters.letter_types import LetterType
     from letters.model import Address, Recipient
+
     return LetterRequest(
-        letter_id="x", letter_type=LetterType.PURRING, language=NB, letter_date=None,
+        letter_id="x",
+        letter_type=LetterType.PURRING,
+        language=NB,
+        letter_date=None,
         requested_deadline=None,
-        case=Case("1-2", None, Creditor("C", "998877660"),
-                  tuple(Claim("d", "1", date(2026, 1, 1), Decimal(p)) for p in claims),
-                  interest, tuple(costs), Decimal(paid)),
-        recipient=Recipient("n", Address(("l",), "0155", "OSLO", "NO"), None, False))
+        case=Case(
+            "1-2",
+            None,
+            Creditor("C", "998877660"),
+            tuple(Claim("d", "1", date(2026, 1, 1), Decimal(p)) for p in claims),
+            interest,
+            tuple(costs),
+            Decimal(paid),
+        ),
+        recipient=Recipient("n", Address(("l",), "0155", "OSLO", "NO"), None, False),
+    )
 
 
 def test_totals_are_claims_plus_interest_plus_costs_minus_paid() -> None:
-    totals = totals_of(_request(
-        ["1249.00", "100.10"],
-        Interest(Decimal("12"), date(2026, 1, 2), Decimal("16.84")),
-        [Cost(CostCode.REMINDER_FEE, Decimal("37.50")),
-         Cost(CostCode.COLLECTION_COSTS, Decimal("300"))],
-        "200.00"))
+    totals = totals_of(
+        _request(
+            ["1249.00", "100.10"],
+            Interest(Decimal("12"), date(2026, 1, 2), Decimal("16.84")),
+            [
+                Cost(CostCode.REMINDER_FEE, Decimal("37.50")),
+                Cost(CostCode.COLLECTION_COSTS, Decimal("300")),
+            ],
+            "200.00",
+        )
+    )
     assert totals.principal == Decimal("1349.10")
     assert totals.interest == Decimal("16.84")
     assert totals.costs == Decimal("337.50")
