@@ -2,15 +2,15 @@
 
     ./dev bench-render [--letters N]
 
-Both render the same mix of the four letter types in both languages in this
-one process, on one core. "Naive" is a fresh ``HTML(string=...).write_pdf()``
+Both render the same mix of the four letter types in both languages, each in
+a process of its own, on one core. "Naive" is a fresh ``HTML(string=...).write_pdf()``
 per letter with default options: the stylesheet is linked from the HTML, so
 WeasyPrint fetches and parses it and loads the fonts into a new font
 configuration every time. The project's renderer keeps one FontConfiguration,
 one parsed stylesheet and one Jinja environment per process.
 
-Prints letters per second for each, their ratio, and peak memory (RSS) at
-intervals so that growth shows.
+Prints letters per second for each, their ratio, memory (RSS) at four
+checkpoints so that growth shows, and each method's peak RSS.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import argparse
 import dataclasses
 import json
 import resource
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import date
@@ -83,18 +85,7 @@ def timed(
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--letters", type=int, default=200, help="letters per method")
-    parser.add_argument(
-        "--naive-letters",
-        type=int,
-        default=None,
-        help="letters for the naive method (default: same)",
-    )
-    parser.add_argument("--json", type=Path, help="also write the figures here")
-    args = parser.parse_args()
-
+def run_one(method: str, count: int) -> dict[str, float]:
     service = LetterService(Settings.from_env({}))
     renderer = service.renderer
     base_url = renderer.templates.root.as_uri() + "/"
@@ -106,27 +97,52 @@ def main() -> None:
     def project(letter: ComposedLetter) -> bytes:
         return renderer.render(letter).pdf
 
-    naive_count = args.naive_letters or args.letters
+    render = naive if method == "naive" else project
+    figures = timed(method, letters_mix(service, count), render)
+    figures["peak_rss_mb"] = peak_rss_mb()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--letters", type=int, default=200, help="letters per method")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--method", choices=["naive", "project"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.method:
+        # One method per child process, so that each peak RSS is its own.
+        print(json.dumps(run_one(args.method, args.letters)))
+        return
+
     print(
-        f"render benchmark: {args.letters} letters (naive: {naive_count}), "
-        "mix of 4 types x 2 languages, one process"
+        f"render benchmark: {args.letters} letters per method, mix of 4 types x 2 "
+        "languages, each method in its own process on one core"
     )
-    naive_figures = timed("naive", letters_mix(service, naive_count), naive)
-    project_figures = timed("project", letters_mix(service, args.letters), project)
-    ratio = project_figures["letters_per_second"] / naive_figures["letters_per_second"]
-    print(f"   ratio: project is {ratio:.2f}x the naive way; peak RSS {peak_rss_mb():.0f} MiB")
-    if args.json:
-        args.json.write_text(
-            json.dumps(
-                {
-                    "naive": naive_figures,
-                    "project": project_figures,
-                    "ratio": ratio,
-                    "peak_rss_mb": peak_rss_mb(),
-                },
-                indent=2,
-            )
+    figures = {}
+    for method in ("naive", "project"):
+        child = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.render",
+                "--method",
+                method,
+                "--letters",
+                str(args.letters),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         )
+        lines = child.stdout.strip().splitlines()
+        print(lines[0])
+        figures[method] = json.loads(lines[-1])
+        print(f"{'':>10}peak RSS {figures[method]['peak_rss_mb']:.0f} MiB")
+    ratio = figures["project"]["letters_per_second"] / figures["naive"]["letters_per_second"]
+    print(f"   ratio: the project's renderer is {ratio:.2f}x the naive way")
+    if args.json:
+        args.json.write_text(json.dumps({**figures, "ratio": ratio}, indent=2))
 
 
 if __name__ == "__main__":

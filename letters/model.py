@@ -71,6 +71,9 @@ class Address:
     def is_domestic(self) -> bool:
         return self.country_code == "NO"
 
+    def __repr__(self) -> str:
+        return f"Address(<hidden>, country_code={self.country_code!r})"
+
 
 @dataclass(frozen=True, slots=True)
 class Recipient:

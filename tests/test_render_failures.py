@@ -2,31 +2,23 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-from conftest import GOLDEN_DIR, TEST_TODAY
+from conftest import GOLDEN_DIR, TEST_TODAY, service_for
 
 from letters.cli import main
-from letters.config import TEMPLATES_DIR, Settings
+from letters.config import TEMPLATES_DIR
 from letters.errors import RenderError, TemplateError
 from letters.letter_types import Language, LetterType
-from letters.service import LetterService
 from letters.templates import TemplateSet
 
 REQUEST = GOLDEN_DIR / "purring/nb/plain/request.json"
 
 
 @pytest.fixture
-def templates(tmp_path: Path) -> Path:
-    copy = tmp_path / "templates"
-    shutil.copytree(TEMPLATES_DIR, copy)
-    return copy
-
-
-def _service(templates: Path) -> LetterService:
-    return LetterService(Settings.from_env({"LETTERS_TEMPLATES_DIR": str(templates)}))
+def templates(template_copy: Path) -> Path:
+    return template_copy
 
 
 def _edit(path: Path, old: str, new: str) -> None:
@@ -38,7 +30,7 @@ def _edit(path: Path, old: str, new: str) -> None:
 def test_syntax_error_names_template_and_line(templates: Path) -> None:
     _edit(templates / "nb/purring.html", "{% block body %}", "{% block body %}\n{% if %}")
     with pytest.raises(TemplateError) as err:
-        _service(templates).render_request(REQUEST.read_bytes(), TEST_TODAY)
+        service_for(templates).render_request(REQUEST.read_bytes(), TEST_TODAY)
     assert err.value.template == "nb/purring.html"
     assert err.value.line == 5
     assert "nb/purring.html:5" in str(err.value)
@@ -49,7 +41,7 @@ def test_undefined_variable_names_template_and_line(templates: Path) -> None:
         templates / "nb/purring.html", '<p class="lead">', '<p class="lead">{{ debtor_nickname }}'
     )
     with pytest.raises(TemplateError) as err:
-        _service(templates).render_request(REQUEST.read_bytes(), TEST_TODAY)
+        service_for(templates).render_request(REQUEST.read_bytes(), TEST_TODAY)
     assert "debtor_nickname" in str(err.value)
     assert err.value.template == "nb/purring.html"
     assert err.value.line == 5
@@ -58,7 +50,7 @@ def test_undefined_variable_names_template_and_line(templates: Path) -> None:
 def test_undefined_attribute_in_a_shared_part(templates: Path) -> None:
     _edit(templates / "nb/_parts.html", "{{ agency.phone }}", "{{ agency.fax }}")
     with pytest.raises(TemplateError, match="fax"):
-        _service(templates).render_request(REQUEST.read_bytes(), TEST_TODAY)
+        service_for(templates).render_request(REQUEST.read_bytes(), TEST_TODAY)
 
 
 @pytest.mark.parametrize(
@@ -76,13 +68,13 @@ def test_any_reference_outside_the_template_folder_fails_the_render(
 ) -> None:
     _edit(templates / "layout.html", "<main>", reference + "\n<main>")
     with pytest.raises(RenderError, match=r"refused to fetch|outside the template folder"):
-        _service(templates).render_request(REQUEST.read_bytes(), TEST_TODAY)
+        service_for(templates).render_request(REQUEST.read_bytes(), TEST_TODAY)
 
 
 def test_a_missing_font_fails_the_render(templates: Path) -> None:
     (templates / "fonts/LiberationSans-Bold.ttf").unlink()
     with pytest.raises(RenderError, match=r"cannot read .*LiberationSans-Bold\.ttf"):
-        _service(templates).render_request(REQUEST.read_bytes(), TEST_TODAY)
+        service_for(templates).render_request(REQUEST.read_bytes(), TEST_TODAY)
 
 
 def test_data_urls_are_allowed(templates: Path) -> None:
@@ -91,7 +83,7 @@ def test_data_urls_are_allowed(templates: Path) -> None:
         "2mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
     )
     _edit(templates / "layout.html", "<main>", f'<img src="{pixel}" alt="">\n<main>')
-    letter = _service(templates).render_request(REQUEST.read_bytes(), TEST_TODAY)
+    letter = service_for(templates).render_request(REQUEST.read_bytes(), TEST_TODAY)
     assert letter.pdf.startswith(b"%PDF-1.7")
 
 
