@@ -125,9 +125,7 @@ def _render_one(
             masked = dataclasses.replace(composed, password=MASKED_PASSWORD)
             html_target.write_text(service.renderer.html(masked, standalone=True), encoding="utf-8")
     except InvalidRequest as err:
-        print(f"{source}: invalid request", file=sys.stderr)
-        for problem in err.problems:
-            print(str(problem), file=sys.stderr)
+        _report_invalid(source, err)
         return EXIT_BAD_INPUT
     except LetterError as err:
         print(f"{source}: {err}", file=sys.stderr)
@@ -151,14 +149,12 @@ def _render_many(sources: list[Path], out: Path, service: LetterService, today: 
             worst = max(worst, EXIT_BAD_INPUT)
             continue
         except InvalidRequest as err:
-            print(f"{source}: invalid request", file=sys.stderr)
-            for problem in err.problems:
-                print(str(problem), file=sys.stderr)
+            _report_invalid(source, err)
             worst = max(worst, EXIT_BAD_INPUT)
             continue
         except LetterError as err:
             print(f"{source}: {err}", file=sys.stderr)
-            worst = max(worst, EXIT_FAILURE) if worst != EXIT_BAD_INPUT else worst
+            worst = max(worst, EXIT_FAILURE)
             continue
         target = out / f"{letter.letter_id}.pdf"
         _write_atomically(target, letter.pdf)
@@ -167,6 +163,13 @@ def _render_many(sources: list[Path], out: Path, service: LetterService, today: 
             f"{letter.page_count} page(s), deadline {letter.deadline.isoformat()}"
         )
     return worst
+
+
+def _report_invalid(source: Path, err: InvalidRequest) -> None:
+    """One line per problem, field path first, so operators can grep and fix."""
+    print(f"{source}: invalid request", file=sys.stderr)
+    for problem in err.problems:
+        print(str(problem), file=sys.stderr)
 
 
 def _write_atomically(target: Path, data: bytes) -> None:

@@ -188,7 +188,7 @@ def _path(loc: tuple[int | str, ...]) -> str:
 
 
 def _problem_from_pydantic(error: Any) -> FieldProblem:
-    loc = tuple(p for p in error["loc"] if p not in {"function-after", "function-before"})
+    loc = tuple(error["loc"])
     kind = error["type"]
     ctx = error.get("ctx") or {}
     if kind == "value_error":
@@ -301,7 +301,7 @@ def _cross_field_problems(req: _Request, rules: ContractRules, today: date) -> l
         if case.interest.from_date > letter_date:
             add(FieldProblem("case.interest.from_date", "must not be after the letter date"))
 
-    problems += _fee_problems(req, letter_date, first_due)
+    problems += _fee_problems(req, letter_date)
 
     total = (
         sum((c.principal for c in case.claims), Decimal(0))
@@ -369,7 +369,7 @@ _FEE_NOTICE = {
 }
 
 
-def _fee_problems(req: _Request, letter_date: date, first_due: date) -> list[FieldProblem]:
+def _fee_problems(req: _Request, letter_date: date) -> list[FieldProblem]:
     """Fees for reminders and collection notices need 14 days since the due date."""
     problems = []
     last_due = max(c.due_date for c in req.case.claims)

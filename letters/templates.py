@@ -87,12 +87,12 @@ class TemplateSet:
         self, letter_type: LetterType, language: Language, context: dict[str, Any]
     ) -> str:
         name = template_name(letter_type, language)
-        with _template_errors(name):
+        with _template_errors(name, self.root):
             return self.env.get_template(name).render(context)
 
 
 @contextmanager
-def _template_errors(name: str) -> Iterator[None]:
+def _template_errors(name: str, root: Path) -> Iterator[None]:
     """Turn Jinja2's errors into TemplateError naming the template file and line."""
     try:
         yield
@@ -101,27 +101,20 @@ def _template_errors(name: str) -> Iterator[None]:
     except jinja2.TemplateNotFound as err:
         raise TemplateError(name, None, f"template not found: {err.name}") from err
     except jinja2.UndefinedError as err:
-        template, line = _innermost_template_frame(err, name)
+        template, line = _innermost_template_frame(err, name, root)
         raise TemplateError(template, line, err.message or str(err)) from err
 
 
-def _innermost_template_frame(err: BaseException, fallback: str) -> tuple[str, int | None]:
-    """Jinja2 rewrites tracebacks so template frames carry the template's file and line."""
+def _innermost_template_frame(
+    err: BaseException, fallback: str, root: Path
+) -> tuple[str, int | None]:
+    """Jinja2 rewrites tracebacks so template frames carry the template's file and line;
+    the innermost one is where the undefined name was used."""
     found: tuple[str, int | None] = (fallback, None)
     tb = err.__traceback__
     while tb is not None:
-        code = tb.tb_frame.f_code
-        if code.co_filename.endswith(".html"):
-            found = (
-                Path(code.co_filename).name
-                if "/" not in fallback
-                else _relative_template(code.co_filename),
-                tb.tb_lineno,
-            )
+        path = Path(tb.tb_frame.f_code.co_filename)
+        if path.is_relative_to(root):
+            found = (path.relative_to(root).as_posix(), tb.tb_lineno)
         tb = tb.tb_next
     return found
-
-
-def _relative_template(filename: str) -> str:
-    parts = Path(filename).parts
-    return "/".join(parts[-2:]) if parts[-2] in {lang.value for lang in Language} else parts[-1]

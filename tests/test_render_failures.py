@@ -49,8 +49,10 @@ def test_undefined_variable_names_template_and_line(templates: Path) -> None:
 
 def test_undefined_attribute_in_a_shared_part(templates: Path) -> None:
     _edit(templates / "nb/_parts.html", "{{ agency.phone }}", "{{ agency.fax }}")
-    with pytest.raises(TemplateError, match="fax"):
+    with pytest.raises(TemplateError, match="fax") as err:
         service_for(templates).render_request(REQUEST.read_bytes(), TEST_TODAY)
+    assert err.value.template == "nb/_parts.html"
+    assert err.value.line is not None
 
 
 @pytest.mark.parametrize(
