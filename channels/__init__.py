@@ -1,1 +1,52 @@
-"""Delivery channels: one module per provider, all with ``send(letter) -> Receipt``."""
+"""Delivery channels, one module per provider, all with the shape of ``channels.base.Channel``.
+
+A letter is routed to a *route* ("digipost" or "print"); configuration says
+which backend serves each route (``LETTERS_CHANNEL_DIGIPOST``,
+``LETTERS_CHANNEL_PRINT``). Backends are imported only when chosen.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+from channels.base import Channel, ChannelSet, Receipt, RecipientDirectory
+from letters.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from letters.config import Settings
+
+__all__ = ["BACKENDS", "Channel", "ChannelSet", "Receipt", "RecipientDirectory", "build_channels"]
+
+DIGIPOST, PRINT = "digipost", "print"
+
+# backend name -> module that provides build_channel(route, settings) and,
+# for the digipost route, build_directory(settings).
+BACKENDS: dict[str, str] = {
+    "fake": "channels.fake",
+}
+
+
+def build_channels(settings: Settings) -> ChannelSet:
+    """The channels and the recipient directory that the settings ask for."""
+    digipost_module = _backend(settings.digipost_backend, "LETTERS_CHANNEL_DIGIPOST")
+    print_module = _backend(settings.print_backend, "LETTERS_CHANNEL_PRINT")
+    return ChannelSet(
+        channels={
+            DIGIPOST: digipost_module.build_channel(DIGIPOST, settings),
+            PRINT: print_module.build_channel(PRINT, settings),
+        },
+        directory=digipost_module.build_directory(settings),
+    )
+
+
+def _backend(name: str, setting: str) -> ModuleType:
+    if name not in BACKENDS:
+        close = difflib.get_close_matches(name, BACKENDS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ConfigurationError(
+            f"{setting}: unknown channel backend {name!r} (known: {', '.join(BACKENDS)}){hint}"
+        )
+    return importlib.import_module(BACKENDS[name])

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from letters.errors import ConfigurationError
 from letters.profile import EXAMPLE_PROFILE
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
+DEFAULT_RETRY_DELAYS = "10s,1m,10m,1h"
+_DURATION_RE = re.compile(r"^\s*(\d+)\s*(ms|s|m|h)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +23,21 @@ class Settings:
     agency_profile: Path
     templates_dir: Path
     var_dir: Path
+    # None: the embedded kombu transport under var/broker.
+    broker_url: str | None
+    database_url: str
+    archive_url: str
+    concurrency: int
+    # Seconds; one retry queue per delay, in order.
+    retry_delays: tuple[float, ...]
+    # Prepended to every exchange and queue name (tests, parallel environments).
+    queue_prefix: str
+    heartbeat: int
+    # Which backend serves each delivery route ("fake" until the real ones exist).
+    digipost_backend: str
+    print_backend: str
+    fake_outbox: Path
+    log_level: str
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -27,7 +47,64 @@ class Settings:
             agency_profile=Path(env.get("LETTERS_AGENCY_PROFILE", EXAMPLE_PROFILE)),
             templates_dir=Path(env.get("LETTERS_TEMPLATES_DIR", _default_templates())),
             var_dir=var_dir,
+            broker_url=env.get("LETTERS_BROKER_URL") or None,
+            database_url=env.get("LETTERS_DATABASE_URL") or f"sqlite:///{var_dir / 'letters.db'}",
+            archive_url=env.get("LETTERS_ARCHIVE_URL") or str(var_dir / "archive"),
+            concurrency=_positive_int(env, "LETTERS_CONCURRENCY", 1),
+            retry_delays=parse_delays(
+                env.get("LETTERS_RETRY_DELAYS", DEFAULT_RETRY_DELAYS), "LETTERS_RETRY_DELAYS"
+            ),
+            queue_prefix=env.get("LETTERS_QUEUE_PREFIX", ""),
+            heartbeat=_positive_int(env, "LETTERS_BROKER_HEARTBEAT", 30),
+            digipost_backend=env.get("LETTERS_CHANNEL_DIGIPOST", "fake"),
+            print_backend=env.get("LETTERS_CHANNEL_PRINT", "fake"),
+            fake_outbox=Path(env.get("LETTERS_FAKE_OUTBOX", var_dir / "fake-outbox")),
+            log_level=env.get("LETTERS_LOG_LEVEL", "INFO").upper(),
         )
+
+    @property
+    def embedded_broker(self) -> bool:
+        return self.broker_url is None
+
+    @property
+    def broker_dir(self) -> Path:
+        return self.var_dir / "broker"
+
+
+def parse_delays(text: str, setting: str) -> tuple[float, ...]:
+    """``"10s,1m,10m,1h"`` → ``(10.0, 60.0, 600.0, 3600.0)``; an empty list disables retries."""
+    delays: list[float] = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        match = _DURATION_RE.match(part)
+        if not match or int(match.group(1)) == 0:
+            raise ConfigurationError(
+                f"{setting}: {part!r} is not a positive duration such as 500ms, 10s, 1m or 1h"
+            )
+        delays.append(int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    return tuple(delays)
+
+
+def delay_label(seconds: float) -> str:
+    """The short name of a delay, used in retry queue names: 10s, 1m, 1h, 500ms."""
+    if seconds < 1:
+        return f"{round(seconds * 1000)}ms"
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{round(seconds)}s"
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigurationError(f"{name}: must be a whole number of 1 or more, got {raw!r}")
+    return value
 
 
 def _default_templates() -> Path:

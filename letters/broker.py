@@ -1,0 +1,151 @@
+"""Connections and publishing: RabbitMQ by URL, or kombu's filesystem transport under ``var/``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from kombu.connection import Connection
+from kombu.entity import Exchange
+from kombu.messaging import Producer
+
+from letters.config import Settings
+from letters.topology import Topology, load_topology
+
+JSON = "application/json"
+# Publishing waits for the broker: a restart or a full disk stalls, never drops.
+PUBLISH_RETRY_POLICY = {
+    "interval_start": 0,
+    "interval_step": 1,
+    "interval_max": 5,
+    "max_retries": 60,
+}
+CONFIRM_TIMEOUT_S = 30
+# Routes by queue name; retries and resumes go straight to the work queue.
+DEFAULT_EXCHANGE = Exchange("")
+
+
+def topology_for(settings: Settings) -> Topology:
+    return load_topology(settings.retry_delays, settings.queue_prefix)
+
+
+def connect(settings: Settings) -> Connection:
+    """A kombu connection for the configured broker (not yet connected)."""
+    if settings.embedded_broker:
+        folders = embedded_folders(settings.broker_dir)
+        for folder in folders.values():
+            folder.mkdir(parents=True, exist_ok=True)
+        return Connection(
+            "filesystem://localhost/",
+            transport_options={
+                "data_folder_in": str(folders["data"]),
+                "data_folder_out": str(folders["data"]),
+                "control_folder": str(folders["control"]),
+                # Fetched messages are moved, not deleted, into processed/ on the
+                # same file system (an atomic rename), where start-up recovery
+                # finds any whose consumer died before the ledger accepted it.
+                "store_processed": True,
+                "processed_folder": str(folders["processed"]),
+                "polling_interval": 0.05,
+            },
+        )
+    return Connection(
+        settings.broker_url,
+        heartbeat=settings.heartbeat,
+        connect_timeout=10,
+        transport_options={"confirm_publish": True},
+    )
+
+
+def embedded_folders(broker_dir: Path) -> dict[str, Path]:
+    return {name: broker_dir / name for name in ("data", "control", "processed")}
+
+
+def broker_label(settings: Settings) -> str:
+    """Where messages go, for logs and reports, without credentials."""
+    if settings.embedded_broker:
+        return "embedded"
+    with connect(settings) as conn:
+        return str(conn.as_uri())
+
+
+class Publisher:
+    """Publishes with persistent delivery, publisher confirms and retries."""
+
+    def __init__(
+        self, topology: Topology, connection: Connection, *, owns_connection: bool = False
+    ) -> None:
+        self.topology = topology
+        self.connection = connection
+        self._owns_connection = owns_connection
+        topology.declare(connection.default_channel)
+        self.producer = Producer(connection.channel())
+
+    @classmethod
+    def open(cls, settings: Settings) -> Publisher:
+        """A publisher with a connection of its own, declared topology included."""
+        connection = connect(settings)
+        connection.ensure_connection(max_retries=3)
+        return cls(topology_for(settings), connection, owns_connection=True)
+
+    def close(self) -> None:
+        if self._owns_connection:
+            self.connection.release()
+
+    def __enter__(self) -> Publisher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def publish_request(self, body: bytes, headers: Mapping[str, Any] | None = None) -> None:
+        """Publish one raw ``letters.request/1`` body to the requests exchange."""
+        letter_type = _peek(body, "letter_type")
+        self.publish(
+            body,
+            self.topology.requests_exchange,
+            self.topology.request_routing_key(letter_type),
+            headers,
+        )
+
+    def publish_to_work_queue(self, body: bytes, headers: Mapping[str, Any]) -> None:
+        """Straight to the work queue, past the exchange (retries and resumes)."""
+        self.publish(body, DEFAULT_EXCHANGE, self.topology.work_queue.name, headers)
+
+    def publish(
+        self,
+        body: bytes,
+        exchange: Exchange,
+        routing_key: str,
+        headers: Mapping[str, Any] | None = None,
+        content_type: str = JSON,
+        content_encoding: str = "utf-8",
+    ) -> None:
+        self.producer.publish(
+            body,
+            exchange=exchange,
+            routing_key=routing_key,
+            headers=dict(headers or {}),
+            content_type=content_type,
+            content_encoding=content_encoding,
+            delivery_mode=2,
+            retry=True,
+            retry_policy=PUBLISH_RETRY_POLICY,
+            confirm_timeout=CONFIRM_TIMEOUT_S,
+        )
+
+    def queue_depth(self, queue_name: str) -> int:
+        """Messages ready in a queue (not those held unacknowledged by consumers)."""
+        channel = self.connection.default_channel
+        _, count, _ = channel.queue_declare(queue=queue_name, passive=True)
+        return int(count)
+
+
+def _peek(body: bytes, key: str) -> str | None:
+    try:
+        value = json.loads(body).get(key)
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) and value.isidentifier() else None

@@ -1,0 +1,81 @@
+"""The ledger's tables as the code queries them; ``letters/migrations`` creates them."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a bigint.
+EventId = BigInteger().with_variant(Integer(), "sqlite")
+
+letters = Table(
+    "letters",
+    metadata,
+    Column("letter_id", String(36), primary_key=True),
+    Column("case_number", String(32), nullable=False),
+    Column("letter_type", String(32), nullable=False),
+    Column("language", String(2), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("retry_at", DateTime(timezone=True)),
+    Column("letter_date", Date),
+    Column("deadline", Date),
+    Column("kid", String(25)),
+    Column("amount_due", Numeric(14, 2)),
+    Column("template_version", String(40)),
+    Column("pdf_sha256", String(64)),
+    Column("page_count", Integer),
+    Column("archive_key", String(200)),
+    Column("otp_hash", String(200)),
+    Column("otp_expires_on", Date),
+    Column("channel", String(20)),
+    Column("route_reason", String(200)),
+    Column("provider_ref", String(200)),
+    # The accepted request, so a letter whose message was lost can be resumed.
+    Column("request", Text, nullable=False),
+    Column("request_sha256", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_letters_status", "status"),
+    Index("ix_letters_case_number", "case_number"),
+)
+
+letter_events = Table(
+    "letter_events",
+    metadata,
+    Column("id", EventId, primary_key=True, autoincrement=True),
+    Column("letter_id", String(36), ForeignKey("letters.letter_id"), nullable=False),
+    Column("event", String(20), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("detail", Text),
+    Index("ix_letter_events_letter_id", "letter_id"),
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("dead_id", String(36), primary_key=True),
+    Column("letter_id", String(36)),
+    Column("case_number", String(32)),
+    Column("reason", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("body_sha256", String(64), nullable=False),
+    Column("dead_at", DateTime(timezone=True), nullable=False),
+    Column("requeued_at", DateTime(timezone=True)),
+    Index("ix_dead_letters_letter_id", "letter_id"),
+    Index("ix_dead_letters_body_sha256", "body_sha256"),
+)

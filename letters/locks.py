@@ -1,0 +1,110 @@
+"""One worker at a time per letter, and the lock dies with the worker.
+
+PostgreSQL: a session advisory lock, released when the worker's connection
+closes (a killed worker's connection closes with it). SQLite, which lives on
+one machine: ``flock`` on one of a fixed set of lock files, released by the
+kernel when the process ends. Two letters may share a lock file; that only
+makes one wait for the other, never skip work.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from letters.errors import TransientError
+
+LOCK_WAIT_S = 15.0
+_POLL_S = 0.02
+_FILE_BUCKETS = 1024
+
+
+class LetterBusyError(TransientError):
+    """Another worker holds the letter for longer than we are willing to wait."""
+
+
+class LetterLocks(Protocol):
+    def hold(self, letter_id: str) -> AbstractContextManager[None]: ...
+
+
+def _digest(letter_id: str) -> bytes:
+    return hashlib.sha256(letter_id.encode()).digest()
+
+
+class FileLetterLocks:
+    def __init__(self, folder: Path, wait_s: float = LOCK_WAIT_S) -> None:
+        self.folder = folder
+        self.wait_s = wait_s
+        self._fds: dict[int, int] = {}
+
+    def _fd(self, bucket: int) -> int:
+        if bucket not in self._fds:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._fds[bucket] = os.open(self.folder / f"{bucket:04d}.lock", os.O_RDWR | os.O_CREAT)
+        return self._fds[bucket]
+
+    @contextmanager
+    def hold(self, letter_id: str) -> Iterator[None]:
+        fd = self._fd(int.from_bytes(_digest(letter_id)[:4]) % _FILE_BUCKETS)
+        deadline = time.monotonic() + self.wait_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise LetterBusyError("letter is being processed by another worker") from None
+                time.sleep(_POLL_S)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+class PostgresLetterLocks:
+    def __init__(self, engine: Engine, wait_s: float = LOCK_WAIT_S) -> None:
+        self.engine = engine
+        self.wait_s = wait_s
+        self._conn: Connection | None = None
+
+    def _connection(self) -> Connection:
+        if self._conn is None or self._conn.closed or self._conn.invalidated:
+            self._conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        return self._conn
+
+    @contextmanager
+    def hold(self, letter_id: str) -> Iterator[None]:
+        key = int.from_bytes(_digest(letter_id)[:8], signed=True)
+        deadline = time.monotonic() + self.wait_s
+        try:
+            conn = self._connection()
+            while not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
+                if time.monotonic() > deadline:
+                    raise LetterBusyError("letter is being processed by another worker")
+                time.sleep(_POLL_S)
+        except SQLAlchemyError as err:
+            self._conn = None
+            raise TransientError(f"ledger unavailable for locking: {type(err).__name__}") from err
+        try:
+            yield
+        finally:
+            try:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+            except SQLAlchemyError:
+                # The connection is gone, and with it the lock.
+                self._conn = None
+
+
+def letter_locks(engine: Engine, var_dir: Path) -> LetterLocks:
+    if engine.dialect.name == "postgresql":
+        return PostgresLetterLocks(engine)
+    return FileLetterLocks(var_dir / "locks")

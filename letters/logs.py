@@ -1,0 +1,84 @@
+"""Structured logs: one JSON line per event, with letter id and case number only.
+
+Only the fields named in ``ALLOWED_FIELDS`` may be attached to an event, so a
+name, address, national identity number or password cannot slip into a log
+line by way of a convenient keyword argument.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import traceback
+from datetime import UTC, datetime
+from typing import Any
+
+ALLOWED_FIELDS = frozenset(
+    {
+        "letter_id",
+        "case_number",
+        "letter_type",
+        "language",
+        "channel",
+        "status",
+        "attempt",
+        "reason",
+        "retry_in_s",
+        "dead_id",
+        "duration_ms",
+        "render_ms",
+        "pages",
+        "count",
+        "queue",
+        "worker",
+        "broker",
+        "concurrency",
+        "exit_code",
+    }
+)
+_FIELDS_ATTR = "letters_fields"
+
+
+def log_event(
+    logger: logging.Logger, event: str, *, level: int = logging.INFO, **fields: Any
+) -> None:
+    unknown = set(fields) - ALLOWED_FIELDS
+    if unknown:
+        raise ValueError(f"log fields not allowed: {sorted(unknown)}")
+    logger.log(level, event, extra={_FIELDS_ATTR: fields})
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": record.getMessage(),
+        }
+        line.update(getattr(record, _FIELDS_ATTR, {}))
+        if record.exc_info and record.exc_info[0] is not None:
+            # The type and where it happened, not the message: vendor messages
+            # can quote the data that failed.
+            exc_type = record.exc_info[0]
+            line["error"] = exc_type.__name__
+            line["traceback"] = _frames(record)
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def _frames(record: logging.LogRecord) -> list[str]:
+    assert record.exc_info is not None  # noqa: S101 - checked by the caller
+    tb = record.exc_info[2]
+    return [f"{f.filename}:{f.lineno} {f.name}" for f in traceback.extract_tb(tb)]
+
+
+def configure_logging(level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # kombu logs message bodies on some errors; keep it to warnings.
+    logging.getLogger("kombu").setLevel(max(logging.WARNING, root.level))
+    logging.getLogger("amqp").setLevel(max(logging.WARNING, root.level))

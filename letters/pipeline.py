@@ -1,0 +1,218 @@
+"""What happens to one letter request, step by step, each step recorded in the ledger.
+
+accept → render → archive → route → send. A letter picks up at the step after
+the last one the ledger holds, so a redelivered or resumed request never
+repeats finished work: a letter is rendered again only if its PDF never
+reached the archive, and is sent again only through the channel's own
+idempotency on letter id (a crash between sending and recording).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, TypedDict
+
+from channels.base import ChannelSet, OutgoingLetter, Receipt, ReceiptStatus
+from letters.archive import Archive, archive_key
+from letters.contract import parse_request
+from letters.errors import FieldProblem, InvalidRequest, PermanentError
+from letters.ledger import Ledger, LetterRecord, LetterStatus, Rendering, sha256_hex
+from letters.locks import LetterLocks
+from letters.logs import log_event
+from letters.model import LetterRequest
+from letters.routing import route
+from letters.service import LetterService, today_in_norway
+
+log = logging.getLogger("letters.pipeline")
+
+
+class ArchiveMismatchError(PermanentError):
+    """The archived PDF is not the one the ledger recorded."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    letter_id: str
+    case_number: str
+    receipt: Receipt | None
+    # The ledger already had the letter finished; nothing was done.
+    already_finished: bool = False
+
+
+def request_object(body: bytes | str) -> dict[str, Any]:
+    """The message body as a JSON object, or InvalidRequest saying why not."""
+    try:
+        text = body.decode("utf-8") if isinstance(body, bytes) else body
+    except UnicodeDecodeError:
+        raise InvalidRequest([FieldProblem("", "body is not UTF-8 text")]) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InvalidRequest([FieldProblem("", f"body is not JSON ({err.msg})")]) from None
+    if not isinstance(data, dict):
+        raise InvalidRequest([FieldProblem("", "body must be a JSON object")])
+    return data
+
+
+def peek_letter_id(data: dict[str, Any]) -> str | None:
+    value = data.get("letter_id")
+    return value if isinstance(value, str) and 0 < len(value) <= 36 else None
+
+
+class Pipeline:
+    def __init__(
+        self,
+        service: LetterService,
+        ledger: Ledger,
+        archive: Archive,
+        channels: ChannelSet,
+        locks: LetterLocks,
+    ) -> None:
+        self.service = service
+        self.ledger = ledger
+        self.archive = archive
+        self.channels = channels
+        self.locks = locks
+
+    def process(self, body: bytes | str) -> Outcome:
+        """Take one request as far as it goes.
+
+        Raises:
+            PermanentError: dead-letter it. TransientError: retry later.
+            ConfigurationError: stop the worker.
+        """
+        data = request_object(body)
+        letter_id = peek_letter_id(data)
+        if letter_id is None:
+            self._parse(data, today_in_norway())  # raises with every problem named
+            raise InvalidRequest([FieldProblem("letter_id", "is required")])
+        with self.locks.hold(letter_id):
+            record = self.ledger.get(letter_id)
+            if record is None:
+                request = self._parse(data, today_in_norway())
+                record, _ = self.ledger.accept(
+                    letter_id=letter_id,
+                    case_number=request.case.case_number,
+                    letter_type=request.letter_type.value,
+                    language=request.language.value,
+                    request=json.dumps(data, ensure_ascii=False, sort_keys=True),
+                )
+                log_event(log, "accepted", **_ids(record))
+            if record.finished:
+                return Outcome(record.letter_id, record.case_number, None, already_finished=True)
+            return Outcome(record.letter_id, record.case_number, self._advance(record))
+
+    def _advance(self, record: LetterRecord) -> Receipt:
+        pdf = self._archived_pdf(record)
+        record = self._refresh(record.letter_id)
+        assert record.letter_date is not None  # noqa: S101 - set with the rendering
+        request = self._parse(json.loads(record.request), record.letter_date)
+        if record.channel is None:
+            decision = route(request.recipient, self.channels.directory)
+            self.ledger.record_routed(record.letter_id, decision.channel, decision.reason)
+            log_event(log, "routed", channel=decision.channel, **_ids(record))
+            record = self._refresh(record.letter_id)
+        assert record.channel is not None  # noqa: S101 - routed above
+        receipt = self.channels.get(record.channel).send(
+            _outgoing(record, request, pdf, self.service.profile.account_number)
+        )
+        status = (
+            LetterStatus.DELIVERED
+            if receipt.status is ReceiptStatus.DELIVERED
+            else LetterStatus.SENT
+        )
+        detail = f"{receipt.channel}: {receipt.detail}".rstrip(": ")
+        self.ledger.record_sent(record.letter_id, status, receipt.provider_ref, detail)
+        log_event(log, status.value, channel=receipt.channel, **_ids(record))
+        return receipt
+
+    def _archived_pdf(self, record: LetterRecord) -> bytes:
+        """The letter's PDF from the archive, rendering and archiving it first if needed."""
+        if record.archive_key:
+            pdf = self.archive.get(record.archive_key)
+            if sha256_hex(pdf) != record.pdf_sha256:
+                raise ArchiveMismatchError(
+                    f"archive {record.archive_key}: the PDF differs from the one recorded"
+                )
+            return pdf
+        if record.pdf_sha256 and record.letter_date:
+            # Rendered and perhaps archived before the worker stopped.
+            key = archive_key(record.letter_date, record.letter_id)
+            if self.archive.exists(key):
+                pdf = self.archive.get(key)
+                if sha256_hex(pdf) == record.pdf_sha256:
+                    self.ledger.record_archived(record.letter_id, key)
+                    return pdf
+        started = time.perf_counter()
+        composed = self.service.compose_request(record.request, today_in_norway())
+        rendered = self.service.renderer.render(composed)
+        render_ms = round((time.perf_counter() - started) * 1000)
+        self.ledger.record_rendered(
+            record.letter_id,
+            Rendering(
+                letter_date=rendered.letter_date,
+                deadline=rendered.deadline,
+                kid=rendered.kid,
+                amount_due=composed.totals.due,
+                template_version=rendered.template_version,
+                pdf_sha256=rendered.sha256,
+                page_count=rendered.page_count,
+                otp_hash=rendered.password_record.hash,
+                otp_expires_on=rendered.password_record.expires_on,
+            ),
+            f"{rendered.page_count} page(s), template {rendered.template_version}",
+        )
+        log_event(log, "rendered", render_ms=render_ms, pages=rendered.page_count, **_ids(record))
+        key = archive_key(rendered.letter_date, record.letter_id)
+        self.archive.put(key, rendered.pdf)
+        self.ledger.record_archived(record.letter_id, key)
+        return rendered.pdf
+
+    def _refresh(self, letter_id: str) -> LetterRecord:
+        record = self.ledger.get(letter_id)
+        assert record is not None  # noqa: S101 - accepted before
+        return record
+
+    def _parse(self, data: dict[str, Any], today: date) -> LetterRequest:
+        return parse_request(data, self.service.profile.contract_rules, today)
+
+
+def _outgoing(
+    record: LetterRecord, request: LetterRequest, pdf: bytes, account_number: str
+) -> OutgoingLetter:
+    fields = (record.letter_date, record.deadline, record.kid, record.amount_due, record.page_count)
+    if any(value is None for value in fields) or record.pdf_sha256 is None:
+        raise ArchiveMismatchError("ledger holds no rendering for an archived letter")
+    assert record.letter_date is not None  # noqa: S101 - checked above
+    assert record.deadline is not None  # noqa: S101
+    assert record.kid is not None  # noqa: S101
+    assert record.amount_due is not None  # noqa: S101
+    assert record.page_count is not None  # noqa: S101
+    return OutgoingLetter(
+        letter_id=record.letter_id,
+        case_number=record.case_number,
+        letter_type=record.letter_type,
+        language=record.language,
+        letter_date=record.letter_date,
+        deadline=record.deadline,
+        kid=record.kid,
+        amount_due=record.amount_due,
+        account_number=account_number,
+        page_count=record.page_count,
+        pdf_sha256=record.pdf_sha256,
+        pdf=pdf,
+        recipient=request.recipient,
+    )
+
+
+class _Ids(TypedDict):
+    letter_id: str
+    case_number: str
+
+
+def _ids(record: LetterRecord) -> _Ids:
+    return {"letter_id": record.letter_id, "case_number": record.case_number}

@@ -1,0 +1,33 @@
+"""Which channel a letter goes to, and why: the design guide's rule in one function."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from channels import DIGIPOST, PRINT
+from channels.base import Identification, RecipientDirectory
+from letters.model import Recipient
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    channel: str
+    reason: str
+
+
+def route(recipient: Recipient, directory: RecipientDirectory) -> Route:
+    """Digipost when the debtor consented, has a national id and a Digipost mailbox.
+
+    Print and post when there is no consent, no national id, or the directory
+    confirms the person has no mailbox. When the directory cannot answer it
+    raises a TransientError and the letter waits: an unreachable Digipost
+    never sends a letter to print by mistake.
+    """
+    if not recipient.digital_consent:
+        return Route(PRINT, "no consent to digital delivery")
+    if not recipient.national_identity_number:
+        return Route(PRINT, "no national identity number")
+    found = directory.identify(recipient.national_identity_number)
+    if found is Identification.DIGIPOST:
+        return Route(DIGIPOST, "consented and has a Digipost mailbox")
+    return Route(PRINT, "consented but has no Digipost mailbox")

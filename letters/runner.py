@@ -1,0 +1,143 @@
+"""Run workers: prepare the ledger and broker once, then one consumer per process.
+
+``letters worker --concurrency N`` starts N processes (rendering is CPU-bound,
+so processes, not threads). The parent passes SIGTERM on, restarts a worker
+that died, and stops everything if one reports a configuration error.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import signal
+import time
+from multiprocessing.connection import wait
+from multiprocessing.process import BaseProcess
+from types import FrameType
+
+from channels import build_channels
+from letters.archive import open_archive
+from letters.broker import Publisher, connect, topology_for
+from letters.config import Settings
+from letters.embedded import recover
+from letters.ledger import Ledger
+from letters.locks import letter_locks
+from letters.logs import configure_logging, log_event
+from letters.pipeline import Pipeline
+from letters.service import LetterService
+from letters.worker import LetterWorker
+
+log = logging.getLogger("letters.runner")
+
+EXIT_OK, EXIT_FAILURE, EXIT_CONFIGURATION = 0, 1, 78
+# A worker that dies more often than this is not helped by restarting it.
+_MAX_RESTARTS, _RESTART_WINDOW_S = 5, 60.0
+
+
+def prepare(settings: Settings) -> None:
+    """Migrate the ledger, declare the topology, recover the embedded queue."""
+    ledger = Ledger(settings.database_url)
+    try:
+        ledger.upgrade()
+        with Publisher.open(settings) as publisher:
+            if settings.embedded_broker:
+                recover(settings, ledger, publisher)
+    finally:
+        ledger.close()
+
+
+def build_pipeline(settings: Settings, ledger: Ledger) -> Pipeline:
+    return Pipeline(
+        service=LetterService(settings),
+        ledger=ledger,
+        archive=open_archive(settings.archive_url),
+        channels=build_channels(settings),
+        locks=letter_locks(ledger.engine, settings.var_dir),
+    )
+
+
+def run_worker(settings: Settings, until_empty: bool, name: str = "worker-1") -> int:
+    """One consumer in this process, until SIGTERM (or an empty queue)."""
+    ledger = Ledger(settings.database_url)
+    try:
+        pipeline = build_pipeline(settings, ledger)
+        worker = LetterWorker(
+            connect(settings),
+            topology_for(settings),
+            pipeline,
+            ledger,
+            broker_retries=not settings.embedded_broker,
+            until_empty=until_empty,
+        )
+
+        def stop(signum: int, _frame: FrameType | None) -> None:
+            # The letter in hand is finished first; the consume loop checks this flag.
+            worker.should_stop = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        log_event(log, "worker started", worker=name)
+        worker.run(safety_interval=0.25)
+        code = EXIT_CONFIGURATION if worker.configuration_error else EXIT_OK
+        log_event(log, "worker stopped", worker=name, count=worker.handled, exit_code=code)
+        return code
+    finally:
+        ledger.close()
+
+
+def _child(settings: Settings, until_empty: bool, name: str) -> None:
+    configure_logging(settings.log_level)
+    raise SystemExit(run_worker(settings, until_empty, name))
+
+
+def run_workers(settings: Settings, concurrency: int, until_empty: bool) -> int:
+    """Prepare, then run ``concurrency`` workers; returns the exit code."""
+    prepare(settings)
+    if concurrency == 1:
+        code = run_worker(settings, until_empty)
+        return EXIT_FAILURE if code == EXIT_CONFIGURATION else code
+    context = multiprocessing.get_context("spawn")
+    stopping = False
+    restarts: list[float] = []
+
+    def start(index: int) -> BaseProcess:
+        process = context.Process(
+            target=_child, args=(settings, until_empty, f"worker-{index}"), name=f"worker-{index}"
+        )
+        process.start()
+        return process
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+        for process in children.values():
+            if process.is_alive() and process.pid:
+                process.terminate()
+
+    children = {i: start(i) for i in range(1, concurrency + 1)}
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log_event(log, "workers started", concurrency=concurrency)
+    code = EXIT_OK
+    while children:
+        wait([p.sentinel for p in children.values()], timeout=1.0)
+        for index, process in list(children.items()):
+            if process.is_alive():
+                continue
+            process.join()
+            del children[index]
+            exit_code = process.exitcode
+            if exit_code == EXIT_CONFIGURATION:
+                code = EXIT_FAILURE
+                stop(signal.SIGTERM, None)
+            elif exit_code != EXIT_OK and not stopping:
+                now = time.monotonic()
+                restarts[:] = [t for t in restarts if now - t < _RESTART_WINDOW_S] + [now]
+                if len(restarts) > _MAX_RESTARTS:
+                    log_event(log, "workers keep dying; giving up", level=logging.CRITICAL)
+                    code = EXIT_FAILURE
+                    stop(signal.SIGTERM, None)
+                    continue
+                log_event(log, "worker died; restarting", level=logging.ERROR, exit_code=exit_code)
+                children[index] = start(index)
+    return code

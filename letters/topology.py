@@ -1,0 +1,155 @@
+"""The broker topology: ``queue/topology.toml`` as kombu exchanges and queues."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kombu.entity import Exchange, Queue
+
+from letters.config import PROJECT_ROOT, delay_label, parse_delays
+from letters.errors import ConfigurationError
+
+TOPOLOGY_FILE = PROJECT_ROOT / "queue" / "topology.toml"
+_PACKAGED_TOPOLOGY = Path(__file__).resolve().parent / "_data" / "topology.toml"
+
+# Headers the service puts on the messages it republishes.
+ATTEMPT_HEADER = "x-letters-attempt"
+REASON_HEADER = "x-letters-reason"
+DEAD_ID_HEADER = "x-letters-dead-id"
+LETTER_ID_HEADER = "x-letters-letter-id"
+
+
+@dataclass(frozen=True, slots=True)
+class RetryTier:
+    delay_seconds: float
+    queue: Queue
+
+
+@dataclass(frozen=True, slots=True)
+class Topology:
+    requests_exchange: Exchange
+    work_queue: Queue
+    retry_exchange: Exchange
+    retry_tiers: tuple[RetryTier, ...]
+    dead_exchange: Exchange
+    dead_queue: Queue
+    binding_prefix: str
+
+    @property
+    def queues(self) -> tuple[Queue, ...]:
+        return (self.work_queue, *(t.queue for t in self.retry_tiers), self.dead_queue)
+
+    def declare(self, channel: Any) -> None:
+        """Declare every exchange, queue and binding (idempotent on the broker)."""
+        for queue in self.queues:
+            queue.bind(channel).declare()
+
+    def request_routing_key(self, letter_type: str | None) -> str:
+        return f"{self.binding_prefix}.{letter_type or 'unknown'}"
+
+    def retry_tier(self, failed_attempt: int) -> RetryTier | None:
+        """The tier that holds a letter after its ``failed_attempt``-th try (1-based)."""
+        if 1 <= failed_attempt <= len(self.retry_tiers):
+            return self.retry_tiers[failed_attempt - 1]
+        return None
+
+    @property
+    def max_attempts(self) -> int:
+        return len(self.retry_tiers) + 1
+
+
+def load_topology(
+    retry_delays: Sequence[float] | None = None,
+    prefix: str = "",
+    path: Path | None = None,
+) -> Topology:
+    """Read the topology file into kombu objects.
+
+    ``retry_delays`` (seconds) replaces the file's delays; ``prefix`` goes in
+    front of every exchange and queue name.
+    """
+    path = path or (TOPOLOGY_FILE if TOPOLOGY_FILE.is_file() else _PACKAGED_TOPOLOGY)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        requests, work, retry, dead = (data[k] for k in ("requests", "work", "retry", "dead"))
+        if retry_delays is None:
+            retry_delays = parse_delays(",".join(retry["delays"]), f"{path}: retry.delays")
+        return _build(requests, work, retry, dead, tuple(retry_delays), prefix)
+    except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError) as err:
+        raise ConfigurationError(f"broker topology {path}: {err!r}") from err
+
+
+def _build(
+    requests: dict[str, Any],
+    work: dict[str, Any],
+    retry: dict[str, Any],
+    dead: dict[str, Any],
+    delays: tuple[float, ...],
+    prefix: str,
+) -> Topology:
+    def name(text: str) -> str:
+        return f"{prefix}{text}"
+
+    requests_exchange = Exchange(name(requests["exchange"]), requests["exchange_type"])
+    dead_exchange = Exchange(name(dead["exchange"]), dead["exchange_type"])
+    work_name = name(work["queue"])
+    work_arguments: dict[str, Any] = {"x-dead-letter-exchange": dead_exchange.name}
+    if work.get("quorum", False):
+        work_arguments |= {
+            "x-queue-type": "quorum",
+            "x-delivery-limit": int(work["delivery_limit"]),
+            # At-least-once dead-lettering: the broker keeps a poison message
+            # until the dead-letter queue confirms it.
+            "x-dead-letter-strategy": "at-least-once",
+            "x-overflow": "reject-publish",
+        }
+    binding_key: str = requests["binding_key"]
+    work_queue = Queue(
+        work_name,
+        requests_exchange,
+        routing_key=binding_key,
+        durable=True,
+        queue_arguments=work_arguments,
+    )
+    retry_exchange = Exchange(name(retry["exchange"]), retry["exchange_type"])
+    tiers = []
+    for seconds in delays:
+        queue_name = name(retry["queue_prefix"] + delay_label(seconds))
+        tiers.append(
+            RetryTier(
+                delay_seconds=seconds,
+                queue=Queue(
+                    queue_name,
+                    retry_exchange,
+                    routing_key=queue_name,
+                    durable=True,
+                    queue_arguments={
+                        "x-message-ttl": max(1, round(seconds * 1000)),
+                        # Back to the work queue through the default exchange,
+                        # so no other binding sees a retry.
+                        "x-dead-letter-exchange": "",
+                        "x-dead-letter-routing-key": work_name,
+                    },
+                ),
+            )
+        )
+    dead_queue = Queue(
+        name(dead["queue"]),
+        dead_exchange,
+        routing_key=name(dead["queue"]),
+        durable=True,
+        queue_arguments={"x-queue-type": "quorum"} if work.get("quorum", False) else None,
+    )
+    return Topology(
+        requests_exchange=requests_exchange,
+        work_queue=work_queue,
+        retry_exchange=retry_exchange,
+        retry_tiers=tuple(tiers),
+        dead_exchange=dead_exchange,
+        dead_queue=dead_queue,
+        binding_prefix=binding_key.split(".", 1)[0],
+    )

@@ -1,0 +1,287 @@
+"""The queue consumer: one kombu consumer per process, prefetch 1, ack after the ledger.
+
+For each message: run the pipeline; on success acknowledge; on a transient
+failure publish the message to the retry queue of its attempt (RabbitMQ) or
+schedule the retry in the ledger (embedded transport, which has no TTL
+queues), then acknowledge; on a permanent failure, or when the retries are
+used up, publish it to the dead-letter queue with the reason and attempt
+count, record that, then acknowledge. A configuration error stops the worker
+with the message unacknowledged, so it waits for a fixed deployment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from kombu.connection import Connection
+from kombu.message import Message
+from kombu.messaging import Consumer
+from kombu.mixins import ConsumerMixin
+
+from letters.broker import Publisher
+from letters.errors import ConfigurationError, PermanentError, TransientError
+from letters.ledger import Ledger, sha256_hex, utcnow
+from letters.logs import log_event
+from letters.pipeline import Pipeline, peek_letter_id, request_object
+from letters.topology import (
+    ATTEMPT_HEADER,
+    DEAD_ID_HEADER,
+    LETTER_ID_HEADER,
+    REASON_HEADER,
+    Topology,
+)
+
+log = logging.getLogger("letters.worker")
+
+ACCEPTED_CONTENT_TYPES = frozenset({"application/json", "text/plain", "application/data", ""})
+# How far ahead a scheduled retry keeps ``--until-empty`` waiting.
+_RETRY_HORIZON = timedelta(hours=2)
+# After a failure we could not record, wait before the message comes back.
+_REQUEUE_PAUSE_S = 1.0
+
+
+class LetterWorker(ConsumerMixin):
+    def __init__(
+        self,
+        connection: Connection,
+        topology: Topology,
+        pipeline: Pipeline,
+        ledger: Ledger,
+        *,
+        broker_retries: bool,
+        until_empty: bool = False,
+        idle_poll_s: float = 0.5,
+    ) -> None:
+        self.connection = connection
+        self.topology = topology
+        self.pipeline = pipeline
+        self.ledger = ledger
+        self.broker_retries = broker_retries
+        self.until_empty = until_empty
+        self.idle_poll_s = idle_poll_s
+        self.configuration_error: ConfigurationError | None = None
+        self.handled = 0
+        self._publisher: Publisher | None = None
+        self._last_activity = time.monotonic()
+
+    # -- kombu hooks -------------------------------------------------------------
+
+    def get_consumers(self, consumer_class: Any, channel: Any) -> list[Consumer]:
+        # on_message receives the raw message: kombu does not decode it (and so
+        # never unpickles anything); the pipeline parses the body itself.
+        return [
+            consumer_class(
+                queues=[self.topology.work_queue],
+                on_message=self.on_message,
+                prefetch_count=1,
+                accept=["application/json"],
+            )
+        ]
+
+    def on_consume_ready(
+        self, connection: Connection, channel: Any, consumers: Any, **_: Any
+    ) -> None:
+        # A fresh publisher on every (re)connection: channels die with the connection.
+        self._publisher = Publisher(self.topology, connection)
+        log_event(log, "consuming", queue=self.topology.work_queue.name)
+
+    def on_decode_error(self, message: Message, exc: Exception) -> None:
+        # kombu's default acknowledges and drops the message; never lose one.
+        self._dead_letter(message, f"body cannot be decoded: {type(exc).__name__}", 1, None, None)
+
+    def on_iteration(self) -> None:
+        if self._publisher is None or time.monotonic() - self._last_activity < self.idle_poll_s:
+            return
+        if not self.broker_retries:
+            self._publish_due_retries()
+        if self.until_empty and self._drained():
+            log_event(log, "queue drained", count=self.handled)
+            self.should_stop = True
+        self._last_activity = time.monotonic()
+
+    # -- one message -------------------------------------------------------------
+
+    def on_message(self, message: Message) -> None:
+        started = time.perf_counter()
+        headers = message.headers or {}
+        attempt = _int(headers.get(ATTEMPT_HEADER), 1)
+        content_type = (message.content_type or "").lower()
+        letter_id = case_number = None
+        try:
+            if content_type not in ACCEPTED_CONTENT_TYPES:
+                raise _UnacceptedContent(f"content type {content_type!r} is not accepted")
+            with contextlib.suppress(PermanentError):
+                letter_id = peek_letter_id(request_object(message.body))
+            outcome = self.pipeline.process(message.body)
+            case_number = outcome.case_number
+        except ConfigurationError as err:
+            self.configuration_error = err
+            self.should_stop = True
+            message.requeue()
+            log_event(log, "configuration error; stopping", level=logging.CRITICAL, reason=str(err))
+            return
+        except PermanentError as err:
+            self._dead_letter(message, str(err), attempt, letter_id, None)
+        except TransientError as err:
+            self._retry(message, str(err), attempt, letter_id)
+        except Exception as err:
+            # A bug, not the letter's fault: retry, and dead-letter if it persists.
+            log.exception("unexpected error", extra={"letters_fields": {"letter_id": letter_id}})
+            self._retry(message, f"unexpected {type(err).__name__}", attempt, letter_id)
+        else:
+            message.ack()
+            event = "duplicate; already finished" if outcome.already_finished else "done"
+            log_event(
+                log,
+                event,
+                letter_id=outcome.letter_id,
+                case_number=case_number,
+                duration_ms=round((time.perf_counter() - started) * 1000),
+            )
+        finally:
+            self.handled += 1
+            self._last_activity = time.monotonic()
+
+    def _retry(self, message: Message, reason: str, attempt: int, letter_id: str | None) -> None:
+        tier = self.topology.retry_tier(attempt)
+        if tier is None:
+            self._dead_letter(
+                message, f"gave up after {attempt} attempts: {reason}", attempt, letter_id, None
+            )
+            return
+        retry_at = utcnow() + timedelta(seconds=tier.delay_seconds)
+        known = letter_id is not None and self._known(letter_id)
+        try:
+            if self.broker_retries:
+                self._require_publisher().publish(
+                    message.body,
+                    self.topology.retry_exchange,
+                    tier.queue.name,
+                    headers=_carry(message, {ATTEMPT_HEADER: attempt + 1, REASON_HEADER: reason}),
+                )
+            elif not known:
+                # Without TTL queues or a ledger row there is nowhere to wait.
+                self._requeue_later(message, reason)
+                return
+            if known and letter_id:
+                self.ledger.record_failed(letter_id, attempt, reason, retry_at)
+        except TransientError as err:
+            self._requeue_later(message, f"{reason}; then {err}")
+            return
+        message.ack()
+        log_event(
+            log,
+            "failed; will retry",
+            level=logging.WARNING,
+            letter_id=letter_id,
+            attempt=attempt,
+            reason=reason,
+            retry_in_s=tier.delay_seconds,
+        )
+
+    def _dead_letter(
+        self,
+        message: Message,
+        reason: str,
+        attempts: int,
+        letter_id: str | None,
+        case_number: str | None,
+    ) -> None:
+        dead_id = str(uuid.uuid4())
+        headers = _carry(
+            message,
+            {
+                REASON_HEADER: reason,
+                ATTEMPT_HEADER: attempts,
+                DEAD_ID_HEADER: dead_id,
+                LETTER_ID_HEADER: letter_id or "",
+            },
+        )
+        try:
+            self._require_publisher().publish(
+                message.body,
+                self.topology.dead_exchange,
+                self.topology.dead_queue.name,
+                headers=headers,
+                content_type=message.content_type or "application/octet-stream",
+                content_encoding=message.content_encoding or "binary",
+            )
+            known = letter_id is not None and self._known(letter_id)
+            record = self.ledger.get(letter_id) if known and letter_id else None
+            self.ledger.record_dead(
+                dead_id=dead_id,
+                letter_id=letter_id,
+                case_number=record.case_number if record else case_number,
+                reason=reason,
+                attempts=attempts,
+                body_sha256=sha256_hex(_as_bytes(message.body)),
+                known_letter=known,
+            )
+        except TransientError as err:
+            self._requeue_later(message, f"{reason}; then {err}")
+            return
+        message.ack()
+        log_event(
+            log,
+            "dead-lettered",
+            level=logging.WARNING,
+            letter_id=letter_id,
+            dead_id=dead_id,
+            attempt=attempts,
+            reason=reason,
+        )
+
+    def _requeue_later(self, message: Message, reason: str) -> None:
+        log_event(log, "could not record the outcome; requeued", level=logging.ERROR, reason=reason)
+        time.sleep(_REQUEUE_PAUSE_S)
+        message.requeue()
+
+    def _known(self, letter_id: str) -> bool:
+        return self.ledger.get(letter_id) is not None
+
+    def _require_publisher(self) -> Publisher:
+        assert self._publisher is not None  # noqa: S101 - set when consuming starts
+        return self._publisher
+
+    # -- idle work ---------------------------------------------------------------
+
+    def _publish_due_retries(self) -> None:
+        for record in self.ledger.claim_due_retries(utcnow()):
+            self._require_publisher().publish_to_work_queue(
+                record.request.encode(), {ATTEMPT_HEADER: record.attempts + 1}
+            )
+            log_event(
+                log, "retry due; requeued", letter_id=record.letter_id, attempt=record.attempts + 1
+            )
+
+    def _drained(self) -> bool:
+        publisher = self._require_publisher()
+        queues = [self.topology.work_queue, *(t.queue for t in self.topology.retry_tiers)]
+        if any(publisher.queue_depth(q.name) for q in queues):
+            return False
+        return self.ledger.awaiting_retry(utcnow(), _RETRY_HORIZON) == 0
+
+
+class _UnacceptedContent(PermanentError):
+    pass
+
+
+def _carry(message: Message, extra: dict[str, Any]) -> dict[str, Any]:
+    headers = {k: v for k, v in (message.headers or {}).items() if k != "x-death"}
+    return headers | extra
+
+
+def _int(value: Any, default: int) -> int:
+    try:
+        return max(1, int(value))
+    except (TypeError, ValueError):
+        return default
+
+
+def _as_bytes(body: bytes | str) -> bytes:
+    return body if isinstance(body, bytes) else body.encode("utf-8")
