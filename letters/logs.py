@@ -79,6 +79,7 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # kombu logs message bodies on some errors; keep it to warnings.
-    logging.getLogger("kombu").setLevel(max(logging.WARNING, root.level))
-    logging.getLogger("amqp").setLevel(max(logging.WARNING, root.level))
+    # kombu logs message bodies on some errors, WeasyPrint logs every layout
+    # step: warnings only from those.
+    for noisy in ("kombu", "amqp", "weasyprint.progress"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -72,6 +72,11 @@ class LetterWorker(ConsumerMixin):
     # -- kombu hooks -------------------------------------------------------------
 
     def get_consumers(self, consumer_class: Any, channel: Any) -> list[Consumer]:
+        # A fresh publisher on every (re)connection, made before consuming
+        # starts: py-amqp may deliver a message while any later call waits for
+        # the broker, and the handler needs the publisher by then.
+        self._publisher = Publisher(self.topology, channel.connection.client)
+        log_event(log, "consuming", queue=self.topology.work_queue.name)
         # on_message receives the raw message: kombu does not decode it (and so
         # never unpickles anything); the pipeline parses the body itself.
         return [
@@ -82,13 +87,6 @@ class LetterWorker(ConsumerMixin):
                 accept=["application/json"],
             )
         ]
-
-    def on_consume_ready(
-        self, connection: Connection, channel: Any, consumers: Any, **_: Any
-    ) -> None:
-        # A fresh publisher on every (re)connection: channels die with the connection.
-        self._publisher = Publisher(self.topology, connection)
-        log_event(log, "consuming", queue=self.topology.work_queue.name)
 
     def on_decode_error(self, message: Message, exc: Exception) -> None:
         # kombu's default acknowledges and drops the message; never lose one.

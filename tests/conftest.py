@@ -1,13 +1,21 @@
-"""Shared fixtures: one renderer for the session, and the --update-golden flag."""
+"""Shared fixtures: one renderer for the session, the --update-golden flag, service stacks."""
 
 from __future__ import annotations
 
 import random
 import shutil
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
+
+from queue_support import (
+    Stack,
+    fresh_postgres_database,
+    require_rabbitmq,
+    stack_env,
+)
 
 from letters import otp
 from letters.config import TEMPLATES_DIR, Settings
@@ -53,3 +61,36 @@ def template_copy(tmp_path: Path) -> Path:
 
 def service_for(templates: Path) -> LetterService:
     return LetterService(Settings.from_env({"LETTERS_TEMPLATES_DIR": str(templates)}))
+
+
+@pytest.fixture
+def rabbit_pg(tmp_path: Path) -> Iterator[Stack]:
+    """RabbitMQ and PostgreSQL, as in production."""
+    require_rabbitmq()
+    with fresh_postgres_database() as database_url:
+        stack = Stack(stack_env(tmp_path, broker=True, database_url=database_url))
+        try:
+            yield stack
+        finally:
+            stack.close()
+
+
+@pytest.fixture
+def rabbit_sqlite(tmp_path: Path) -> Iterator[Stack]:
+    """RabbitMQ with the default SQLite ledger."""
+    require_rabbitmq()
+    stack = Stack(stack_env(tmp_path, broker=True, database_url=None))
+    try:
+        yield stack
+    finally:
+        stack.close()
+
+
+@pytest.fixture
+def embedded(tmp_path: Path) -> Iterator[Stack]:
+    """The embedded defaults: filesystem transport and SQLite, nothing else running."""
+    stack = Stack(stack_env(tmp_path, broker=False, database_url=None))
+    try:
+        yield stack
+    finally:
+        stack.close()

@@ -1,0 +1,246 @@
+"""Real services for the queue tests: RabbitMQ, PostgreSQL, and worker processes.
+
+Every test gets its own queue names (a prefix), its own PostgreSQL database
+and its own var/ folder, so tests never see each other's letters. A service
+that is down fails the test with a message that says how to start it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kombu import Connection
+from sqlalchemy import create_engine, text
+
+from channels.fake import delivered_records, read_attempts
+from letters.broker import Publisher, topology_for
+from letters.config import PROJECT_ROOT, Settings
+from letters.ledger import Ledger
+
+RABBITMQ_URL = os.environ.get("LETTERS_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "LETTERS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+SAMPLES = PROJECT_ROOT / "samples"
+WORKER_TIMEOUT_S = 180
+
+
+def require_rabbitmq(url: str = RABBITMQ_URL) -> None:
+    try:
+        with Connection(url, connect_timeout=3) as conn:
+            conn.ensure_connection(max_retries=2, interval_start=0.5)
+    except Exception as err:
+        pytest.fail(
+            f"RabbitMQ is not reachable at {url} ({type(err).__name__}: {err}). These tests need "
+            "it: start it with `rabbitmq-server -detached` (./dev test does this when RabbitMQ "
+            "is installed), or point LETTERS_TEST_BROKER_URL at a running broker.",
+            pytrace=False,
+        )
+
+
+def require_postgres(url: str = POSTGRES_ADMIN_URL) -> None:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as err:
+        pytest.fail(
+            f"PostgreSQL is not reachable at {url} ({type(err).__name__}). These tests need it: "
+            "start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main "
+            "start` (./dev test does this when PostgreSQL is installed), or point "
+            "LETTERS_TEST_POSTGRES_URL at a running server.",
+            pytrace=False,
+        )
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """A new, empty database for one test; dropped afterwards."""
+    require_postgres()
+    name = f"letters_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def sample_request(name: str = "purring-nb-plain", **changes: Any) -> dict[str, Any]:
+    """A sample request with a fresh letter id; ``changes`` set top-level fields."""
+    data: dict[str, Any] = json.loads((SAMPLES / f"{name}.json").read_text(encoding="utf-8"))
+    data["letter_id"] = str(uuid.uuid4())
+    data.update(changes)
+    return data
+
+
+@dataclass
+class Stack:
+    """One isolated set of settings: broker (or embedded), database, var folder."""
+
+    env: dict[str, str]
+    _ledger: Ledger | None = None
+    _workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def settings(self) -> Settings:
+        return Settings.from_env(self.env)
+
+    @property
+    def outbox(self) -> Path:
+        return self.settings.fake_outbox
+
+    @property
+    def ledger(self) -> Ledger:
+        if self._ledger is None:
+            self._ledger = Ledger(self.settings.database_url)
+            self._ledger.upgrade()
+        return self._ledger
+
+    def publish(self, *requests: dict[str, Any] | bytes, headers: dict[str, Any] | None = None) -> None:
+        with Publisher.open(self.settings) as publisher:
+            for request in requests:
+                body = request if isinstance(request, bytes) else json.dumps(request).encode()
+                publisher.publish_request(body, headers)
+
+    def publish_raw(self, body: bytes, content_type: str, content_encoding: str = "binary") -> None:
+        with Publisher.open(self.settings) as publisher:
+            topology = publisher.topology
+            publisher.publish(
+                body,
+                topology.requests_exchange,
+                topology.request_routing_key(None),
+                content_type=content_type,
+                content_encoding=content_encoding,
+            )
+
+    def plan(self, letters: dict[str, list[str]], not_digipost: list[str] | None = None) -> None:
+        self.outbox.mkdir(parents=True, exist_ok=True)
+        plan = {"letters": letters, "not_digipost": not_digipost or []}
+        (self.outbox / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
+
+    def command(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "letters.cli", *args]
+
+    def run(self, *args: str, timeout: float = WORKER_TIMEOUT_S, input: bytes | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            self.command(*args),
+            env=self.process_env(),
+            capture_output=True,
+            text=input is None,
+            input=input,
+            timeout=timeout,
+            check=False,
+            cwd=PROJECT_ROOT,
+        )
+
+    def run_worker(self, *args: str, timeout: float = WORKER_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
+        result = self.run("worker", "--until-empty", *args, timeout=timeout)
+        assert result.returncode == 0, f"worker failed ({result.returncode}):\n{result.stderr[-4000:]}"
+        return result
+
+    def start_worker(self, *args: str) -> subprocess.Popen[bytes]:
+        with open(self.log_file(), "ab") as log:
+            # The child has its own copy of the descriptor once started.
+            process = subprocess.Popen(
+                self.command("worker", *args),
+                env=self.process_env(),
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                cwd=PROJECT_ROOT,
+            )
+        self._workers.append(process)
+        return process
+
+    def log_file(self) -> Path:
+        path = Path(self.env["LETTERS_VAR_DIR"]) / "worker.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def process_env(self) -> dict[str, str]:
+        # The developer's own LETTERS_* settings must not leak into a test's stack.
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("LETTERS_")}
+        return {**inherited, **self.env}
+
+    def delivered(self, route: str | None = None) -> list[dict[str, Any]]:
+        routes = [route] if route else ["digipost", "print"]
+        return [r for name in routes for r in delivered_records(self.outbox, name)]
+
+    def attempts(self, letter_id: str | None = None) -> list[str]:
+        return [
+            a["outcome"]
+            for a in read_attempts(self.outbox)
+            if letter_id is None or a["letter_id"] == letter_id
+        ]
+
+    def events(self, letter_id: str) -> list[str]:
+        return [e.event for e in self.ledger.history(letter_id)]
+
+    def queue_depth(self, queue_name: str) -> int:
+        with Publisher.open(self.settings) as publisher:
+            return publisher.queue_depth(queue_name)
+
+    @property
+    def topology(self) -> Any:
+        return topology_for(self.settings)
+
+    def close(self) -> None:
+        for process in self._workers:
+            if process.poll() is None:
+                process.send_signal(signal.SIGKILL)
+                process.wait(timeout=10)
+        if self._ledger is not None:
+            self._ledger.close()
+        if self.env.get("LETTERS_BROKER_URL"):
+            _delete_topology(self.settings)
+
+
+def _delete_topology(settings: Settings) -> None:
+    topology = topology_for(settings)
+    with Connection(settings.broker_url, connect_timeout=5) as conn:
+        channel = conn.default_channel
+        for queue in topology.queues:
+            channel.queue_delete(queue.name)
+        for exchange in (topology.requests_exchange, topology.retry_exchange, topology.dead_exchange):
+            channel.exchange_delete(exchange.name)
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 60, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def stack_env(tmp_path: Path, *, broker: bool, database_url: str | None) -> dict[str, str]:
+    env = {
+        "LETTERS_VAR_DIR": str(tmp_path / "var"),
+        "LETTERS_RETRY_DELAYS": "1s,2s",
+        "LETTERS_LOG_LEVEL": "INFO",
+    }
+    if broker:
+        env["LETTERS_BROKER_URL"] = RABBITMQ_URL
+        env["LETTERS_QUEUE_PREFIX"] = f"test-{uuid.uuid4().hex[:10]}."
+    if database_url:
+        env["LETTERS_DATABASE_URL"] = database_url
+    return env
