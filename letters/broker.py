@@ -80,6 +80,11 @@ class Publisher:
         self.topology = topology
         self.connection = connection
         self._owns_connection = owns_connection
+        # kombu's filesystem transport keeps exchange bindings in process-global
+        # state and skips writing a binding it has seen, even for another
+        # folder, so a message routed through an exchange can be dropped.
+        # On the embedded broker everything goes to queues by name instead.
+        self.by_queue_name = connection.transport.driver_type == "filesystem"
         topology.declare(connection.default_channel)
         self.producer = Producer(connection.channel())
 
@@ -102,6 +107,9 @@ class Publisher:
 
     def publish_request(self, body: bytes, headers: Mapping[str, Any] | None = None) -> None:
         """Publish one raw ``letters.request/1`` body to the requests exchange."""
+        if self.by_queue_name:
+            self.publish_to_work_queue(body, headers or {})
+            return
         letter_type = _peek(body, "letter_type")
         self.publish(
             body,
@@ -113,6 +121,14 @@ class Publisher:
     def publish_to_work_queue(self, body: bytes, headers: Mapping[str, Any]) -> None:
         """Straight to the work queue, past the exchange (retries and resumes)."""
         self.publish(body, DEFAULT_EXCHANGE, self.topology.work_queue.name, headers)
+
+    def publish_dead(
+        self, body: bytes, headers: Mapping[str, Any], content_type: str, content_encoding: str
+    ) -> None:
+        """To the dead-letter queue, with the reason in the headers."""
+        dead = self.topology.dead_queue.name
+        exchange = DEFAULT_EXCHANGE if self.by_queue_name else self.topology.dead_exchange
+        self.publish(body, exchange, dead, headers, content_type, content_encoding)
 
     def publish(
         self,

@@ -74,10 +74,13 @@ def run_worker(settings: Settings, until_empty: bool, name: str = "worker-1") ->
             # The letter in hand is finished first; the consume loop checks this flag.
             worker.should_stop = True
 
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         log_event(log, "worker started", worker=name)
-        worker.run(safety_interval=0.25)
+        try:
+            worker.run(safety_interval=0.25)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
         code = EXIT_CONFIGURATION if worker.configuration_error else EXIT_OK
         log_event(log, "worker stopped", worker=name, count=worker.handled, exit_code=code)
         return code

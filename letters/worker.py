@@ -201,11 +201,9 @@ class LetterWorker(ConsumerMixin):
             },
         )
         try:
-            self._require_publisher().publish(
-                message.body,
-                self.topology.dead_exchange,
-                self.topology.dead_queue.name,
-                headers=headers,
+            self._require_publisher().publish_dead(
+                _as_bytes(message.body),
+                headers,
                 content_type=message.content_type or "application/octet-stream",
                 content_encoding=message.content_encoding or "binary",
             )

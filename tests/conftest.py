@@ -9,7 +9,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-
 from queue_support import (
     Stack,
     fresh_postgres_database,

@@ -114,7 +114,9 @@ class Stack:
             self._ledger.upgrade()
         return self._ledger
 
-    def publish(self, *requests: dict[str, Any] | bytes, headers: dict[str, Any] | None = None) -> None:
+    def publish(
+        self, *requests: dict[str, Any] | bytes, headers: dict[str, Any] | None = None
+    ) -> None:
         with Publisher.open(self.settings) as publisher:
             for request in requests:
                 body = request if isinstance(request, bytes) else json.dumps(request).encode()
@@ -130,6 +132,7 @@ class Stack:
                 content_type=content_type,
                 content_encoding=content_encoding,
             )
+            assert not publisher.by_queue_name, "raw publishing is for RabbitMQ tests"
 
     def plan(self, letters: dict[str, list[str]], not_digipost: list[str] | None = None) -> None:
         self.outbox.mkdir(parents=True, exist_ok=True)
@@ -139,7 +142,9 @@ class Stack:
     def command(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "letters.cli", *args]
 
-    def run(self, *args: str, timeout: float = WORKER_TIMEOUT_S, input: bytes | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, timeout: float = WORKER_TIMEOUT_S, input: bytes | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             self.command(*args),
             env=self.process_env(),
@@ -151,9 +156,13 @@ class Stack:
             cwd=PROJECT_ROOT,
         )
 
-    def run_worker(self, *args: str, timeout: float = WORKER_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
+    def run_worker(
+        self, *args: str, timeout: float = WORKER_TIMEOUT_S
+    ) -> subprocess.CompletedProcess[str]:
         result = self.run("worker", "--until-empty", *args, timeout=timeout)
-        assert result.returncode == 0, f"worker failed ({result.returncode}):\n{result.stderr[-4000:]}"
+        assert result.returncode == 0, (
+            f"worker failed ({result.returncode}):\n{result.stderr[-4000:]}"
+        )
         return result
 
     def start_worker(self, *args: str) -> subprocess.Popen[bytes]:
@@ -218,7 +227,11 @@ def _delete_topology(settings: Settings) -> None:
         channel = conn.default_channel
         for queue in topology.queues:
             channel.queue_delete(queue.name)
-        for exchange in (topology.requests_exchange, topology.retry_exchange, topology.dead_exchange):
+        for exchange in (
+            topology.requests_exchange,
+            topology.retry_exchange,
+            topology.dead_exchange,
+        ):
             channel.exchange_delete(exchange.name)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from conftest import GOLDEN_DIR
 
 from letters.cli import main
+from letters.config import PROJECT_ROOT
 
 REQUEST = GOLDEN_DIR / "varsel_rettslig_pagang/en/foreign_address/request.json"
 
@@ -84,8 +86,16 @@ def test_the_installed_command_runs(tmp_path: Path) -> None:
     assert out.exists()
 
 
-def test_demo_renders_the_samples(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--out", str(tmp_path)]) == 0
-    pdfs = list(tmp_path.glob("*.pdf"))
-    assert len(pdfs) >= 8
-    assert len(capsys.readouterr().out.splitlines()) == len(pdfs)
+def test_demo_runs_the_samples_through_the_whole_pipeline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in [k for k in os.environ if k.startswith("LETTERS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("LETTERS_VAR_DIR", str(tmp_path))
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    samples = len(list((PROJECT_ROOT / "samples").glob("*.json")))
+    assert out[-1].startswith(f"{samples} of {samples} letter(s) finished")
+    assert len(list((tmp_path / "archive").rglob("*.pdf"))) == samples
+    delivered = list((tmp_path / "fake-outbox").rglob("*.json"))
+    assert len(delivered) == samples

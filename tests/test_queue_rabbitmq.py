@@ -31,7 +31,10 @@ def test_a_request_flows_through_to_the_channel_and_leaves_the_queue(
     assert record is not None
     assert record.status is LetterStatus.DELIVERED
     assert stack.events(letter["letter_id"]) == HAPPY_HISTORY
-    assert record.channel == "digipost" and record.route_reason == "consented and has a Digipost mailbox"
+    assert (
+        record.channel == "digipost"
+        and record.route_reason == "consented and has a Digipost mailbox"
+    )
     assert record.otp_hash and record.otp_hash.startswith("scrypt$")
     assert record.template_version and record.template_version.startswith("sha256:")
     pdf = LocalArchive(stack.settings.var_dir / "archive").get(record.archive_key or "")
@@ -50,7 +53,9 @@ def test_status_shows_the_history(rabbit_pg: Stack) -> None:
     result = rabbit_pg.run("status", letter["letter_id"])
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].startswith(f"letter {letter['letter_id']}  case {letter['case']['case_number']}")
+    assert lines[0].startswith(
+        f"letter {letter['letter_id']}  case {letter['case']['case_number']}"
+    )
     assert [line.split()[1] for line in lines if line.startswith("  20")] == HAPPY_HISTORY
     as_json = json.loads(rabbit_pg.run("status", letter["letter_id"], "--json").stdout)
     assert [e["event"] for e in as_json["history"]] == HAPPY_HISTORY
@@ -277,7 +282,12 @@ def test_publish_reads_json_lines_and_publishes_nothing_from_a_bad_batch(
 def test_rabbitmq_restarted_during_200_letters_all_are_sent_once(rabbit_pg: Stack) -> None:
     kinds = [
         f"{letter_type}-{language}-{variant}"
-        for letter_type in ("purring", "inkassovarsel", "betalingsoppfordring", "varsel_rettslig_pagang")
+        for letter_type in (
+            "purring",
+            "inkassovarsel",
+            "betalingsoppfordring",
+            "varsel_rettslig_pagang",
+        )
         for language in ("nb", "en")
         for variant in ("plain", "foreign_address")
     ]

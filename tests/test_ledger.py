@@ -1,0 +1,115 @@
+"""The ledger on SQLite and on PostgreSQL: migrations, idempotent accept, history."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from queue_support import fresh_postgres_database
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from letters.ledger import FINISHED, Ledger, LetterStatus, utcnow
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
+    if request.param == "sqlite":
+        ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+        ledger.upgrade()
+        yield ledger
+        ledger.close()
+        return
+    with fresh_postgres_database() as url:
+        ledger = Ledger(url)
+        ledger.upgrade()
+        yield ledger
+        ledger.close()
+
+
+def _accept(ledger: Ledger, letter_id: str = "4f7c2b8e-9a51-4d7e-8a7b-2d3c1e0f9a61") -> None:
+    ledger.accept(
+        letter_id=letter_id,
+        case_number="2026-0045127",
+        letter_type="purring",
+        language="nb",
+        request=json.dumps({"letter_id": letter_id}),
+    )
+
+
+def test_migrations_are_versioned_and_can_run_again(ledger: Ledger) -> None:
+    ledger.upgrade()
+    with ledger.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+
+
+def test_accept_is_idempotent_on_letter_id(ledger: Ledger) -> None:
+    _, created = ledger.accept(
+        letter_id="a", case_number="1-2", letter_type="purring", language="nb", request="{}"
+    )
+    again, created_again = ledger.accept(
+        letter_id="a", case_number="9-9", letter_type="inkassovarsel", language="en", request="{}"
+    )
+    assert created and not created_again
+    assert again.case_number == "1-2" and again.status is LetterStatus.ACCEPTED
+    assert [e.event for e in ledger.history("a")] == ["accepted"]
+
+
+def test_history_is_in_order_and_append_only(ledger: Ledger) -> None:
+    _accept(ledger, "b")
+    ledger.record_routed("b", "print", "no consent to digital delivery")
+    ledger.record_sent("b", LetterStatus.SENT, "ref-1", "print: batch 7")
+    history = ledger.history("b")
+    assert [e.event for e in history] == ["accepted", "routed", "sent"]
+    assert history[1].detail == "print: no consent to digital delivery"
+    assert history[0].at <= history[1].at <= history[2].at
+    for statement in ("UPDATE letter_events SET detail = 'edited'", "DELETE FROM letter_events"):
+        with pytest.raises(DBAPIError, match="append-only"), ledger.engine.begin() as conn:
+            conn.execute(text(statement))
+    assert len(ledger.history("b")) == 3
+
+
+def test_a_due_retry_is_claimed_by_one_process_only(ledger: Ledger) -> None:
+    _accept(ledger, "c")
+    ledger.record_failed("c", 1, "digipost down", utcnow() - timedelta(seconds=1))
+    other = Ledger(ledger.url)
+    try:
+        first = ledger.claim_due_retries(utcnow())
+        second = other.claim_due_retries(utcnow())
+    finally:
+        other.close()
+    assert [r.letter_id for r in first] == ["c"] and second == []
+    assert first[0].status is LetterStatus.REQUEUED and first[0].attempts == 1
+
+
+def test_unfinished_and_waiting_letters(ledger: Ledger) -> None:
+    for letter_id in ("d1", "d2", "d3"):
+        _accept(ledger, letter_id)
+    ledger.record_sent("d1", LetterStatus.DELIVERED, None, "")
+    ledger.record_failed("d2", 1, "x", utcnow() + timedelta(minutes=1))
+    assert [r.letter_id for r in ledger.unfinished()] == ["d3"]
+    assert ledger.awaiting_retry(utcnow(), timedelta(minutes=5)) == 1
+    assert ledger.awaiting_retry(utcnow(), timedelta(seconds=1)) == 0
+    assert ledger.status_counts() == {"delivered": 1, "failed": 1, "accepted": 1}
+    assert LetterStatus.DELIVERED in FINISHED
+
+
+def test_dead_letters_are_recorded_and_requeued(ledger: Ledger) -> None:
+    _accept(ledger, "e")
+    ledger.record_dead(
+        dead_id="dead-1",
+        letter_id="e",
+        case_number="2026-0045127",
+        reason="template purring.html:3: boom",
+        attempts=1,
+        body_sha256="ab" * 32,
+        known_letter=True,
+    )
+    assert ledger.get("e").status is LetterStatus.DEAD_LETTERED  # type: ignore[union-attr]
+    assert ledger.is_known_dead_body("ab" * 32)
+    ledger.record_dead_requeued("dead-1", "e")
+    assert ledger.get("e").status is LetterStatus.REQUEUED  # type: ignore[union-attr]
+    assert [e.event for e in ledger.history("e")] == ["accepted", "dead-lettered", "requeued"]

@@ -1,0 +1,39 @@
+"""Structured logs accept only fields that cannot carry personal data."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+import pytest
+
+from letters.logs import JsonFormatter, log_event
+
+
+def test_an_event_is_one_json_line_with_its_fields(caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("letters.test")
+    with caplog.at_level(logging.INFO, logger="letters.test"):
+        log_event(logger, "rendered", letter_id="l-1", case_number="2026-1", pages=2)
+    line = JsonFormatter().format(caplog.records[0])
+    assert "\n" not in line
+    data = json.loads(line)
+    assert data["event"] == "rendered" and data["level"] == "info"
+    assert (data["letter_id"], data["case_number"], data["pages"]) == ("l-1", "2026-1", 2)
+
+
+@pytest.mark.parametrize("field", ["name", "address", "national_identity_number", "password"])
+def test_fields_that_could_carry_personal_data_are_refused(field: str) -> None:
+    with pytest.raises(ValueError, match="not allowed"):
+        log_event(logging.getLogger("letters.test"), "oops", **{field: "x"})
+
+
+def test_exceptions_are_logged_by_type_and_place_not_message() -> None:
+    try:
+        raise KeyError("Kari Nordmann")
+    except KeyError:
+        record = logging.LogRecord("t", logging.ERROR, __file__, 1, "failed", None, None)
+        record.exc_info = sys.exc_info()
+    data = json.loads(JsonFormatter().format(record))
+    assert data["error"] == "KeyError"
+    assert "Kari" not in json.dumps(data)

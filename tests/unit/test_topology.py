@@ -1,0 +1,85 @@
+"""queue/topology.toml as kombu objects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from letters.config import ConfigurationError, delay_label, parse_delays
+from letters.topology import load_topology
+
+
+def test_the_topology_file_declares_the_work_retry_and_dead_letter_queues() -> None:
+    topology = load_topology()
+    assert topology.requests_exchange.name == "letters.requests"
+    assert topology.requests_exchange.type == "topic"
+    work = topology.work_queue
+    assert work.name == "letters.work" and work.routing_key == "request.#"
+    assert work.queue_arguments == {
+        "x-dead-letter-exchange": "letters.dead",
+        "x-queue-type": "quorum",
+        "x-delivery-limit": 10,
+        "x-dead-letter-strategy": "at-least-once",
+        "x-overflow": "reject-publish",
+    }
+    assert [t.queue.name for t in topology.retry_tiers] == [
+        "letters.retry.10s",
+        "letters.retry.1m",
+        "letters.retry.10m",
+        "letters.retry.1h",
+    ]
+    ttl = [t.queue.queue_arguments["x-message-ttl"] for t in topology.retry_tiers]
+    assert ttl == [10_000, 60_000, 600_000, 3_600_000]
+    for tier in topology.retry_tiers:
+        assert tier.queue.queue_arguments["x-dead-letter-exchange"] == ""
+        assert tier.queue.queue_arguments["x-dead-letter-routing-key"] == "letters.work"
+    assert topology.dead_queue.name == "letters.dead"
+    assert topology.max_attempts == 5
+    assert topology.request_routing_key("purring") == "request.purring"
+
+
+def test_delays_and_prefix_come_from_settings() -> None:
+    topology = load_topology(retry_delays=(0.5, 90), prefix="ci-7.")
+    assert [t.queue.name for t in topology.retry_tiers] == [
+        "ci-7.letters.retry.500ms",
+        "ci-7.letters.retry.90s",
+    ]
+    assert topology.work_queue.name == "ci-7.letters.work"
+    assert topology.retry_tier(1).delay_seconds == 0.5  # type: ignore[union-attr]
+    assert topology.retry_tier(2).delay_seconds == 90  # type: ignore[union-attr]
+    assert topology.retry_tier(3) is None
+    assert load_topology(retry_delays=()).max_attempts == 1
+
+
+def test_a_broken_topology_file_is_a_configuration_error(tmp_path: Path) -> None:
+    broken = tmp_path / "topology.toml"
+    broken.write_text("[requests]\nexchange = 'x'\n")
+    with pytest.raises(ConfigurationError, match="topology"):
+        load_topology(path=broken)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("10s,1m,10m,1h", (10, 60, 600, 3600)), ("500ms, 2", (0.5, 2)), ("", ())],
+)
+def test_retry_delays_parse(text: str, seconds: tuple[float, ...]) -> None:
+    assert parse_delays(text, "LETTERS_RETRY_DELAYS") == seconds
+
+
+@pytest.mark.parametrize("text", ["10x", "0s", "-1s", "soon"])
+def test_bad_retry_delays_name_the_setting(text: str) -> None:
+    with pytest.raises(ConfigurationError, match="LETTERS_RETRY_DELAYS"):
+        parse_delays(text, "LETTERS_RETRY_DELAYS")
+
+
+def test_delay_labels() -> None:
+    assert [delay_label(s) for s in (0.25, 10, 60, 90, 600, 3600, 7200)] == [
+        "250ms",
+        "10s",
+        "1m",
+        "90s",
+        "10m",
+        "1h",
+        "2h",
+    ]
