@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kombu import Connection
+from kombu.connection import Connection
 from sqlalchemy import create_engine, text
 
 from channels.fake import delivered_records, read_attempts
