@@ -48,6 +48,7 @@ class Result:
     latency_p50_ms: float
     latency_p99_ms: float
     render_share: float
+    mean_handling_ms: float
 
 
 def requests(count: int) -> list[dict[str, Any]]:
@@ -141,12 +142,12 @@ def run(processes: int, count: int, workdir: Path) -> Result:
         letters_per_s=rate,
         latency_p50_ms=statistics.median(latencies),
         latency_p99_ms=latencies[min(len(latencies) - 1, round(len(latencies) * 0.99))],
-        render_share=_render_share(log_path),
+        **_time_spent(log_path),
     )
 
 
-def _render_share(log_path: Path) -> float:
-    render = handled = 0
+def _time_spent(log_path: Path) -> dict[str, float]:
+    render = handled = messages = 0
     for line in log_path.read_text(encoding="utf-8").splitlines():
         try:
             event = json.loads(line)
@@ -156,7 +157,11 @@ def _render_share(log_path: Path) -> float:
             render += event["render_ms"]
         elif event.get("event") == "done":
             handled += event["duration_ms"]
-    return render / handled if handled else 0.0
+            messages += 1
+    return {
+        "render_share": render / handled if handled else 0.0,
+        "mean_handling_ms": handled / messages if messages else 0.0,
+    }
 
 
 def _delete_queues(settings: Settings) -> None:
@@ -186,8 +191,8 @@ def main() -> None:
             print(
                 f"{processes} process(es): {result.letters_per_s:6.2f} letters/s; "
                 f"latency p50 {result.latency_p50_ms:6.0f} ms, p99 {result.latency_p99_ms:6.0f} ms "
-                f"(paced at 70 % of that rate); rendering {result.render_share:.0%} "
-                "of message handling time"
+                f"(paced at 70 % of that rate); {result.mean_handling_ms:.0f} ms per message, "
+                f"{result.render_share:.0%} of it rendering"
             )
     print(f"speed-up with 2 processes: {results[1].letters_per_s / results[0].letters_per_s:.2f}x")
 
