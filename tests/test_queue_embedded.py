@@ -116,3 +116,40 @@ def test_logs_carry_no_names_addresses_national_ids_or_passwords(embedded: Stack
     ]
     for secret in secrets:
         assert secret not in logs, f"{secret!r} appears in the logs"
+
+
+class _StubMessage:
+    """Just enough of a kombu message for the worker's failure handling."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.headers: dict[str, object] = {}
+        self.content_type = "application/json"
+        self.content_encoding = "utf-8"
+        self.acked = False
+
+    def ack(self) -> None:
+        self.acked = True
+
+
+def test_a_body_kombu_cannot_decode_is_dead_lettered_not_dropped(embedded: Stack) -> None:
+    from letters.broker import Publisher, connect, topology_for
+    from letters.runner import build_pipeline
+    from letters.worker import LetterWorker
+
+    settings = embedded.settings
+    ledger = embedded.ledger
+    with connect(settings) as connection:
+        worker = LetterWorker(
+            connection,
+            topology_for(settings),
+            build_pipeline(settings, ledger),
+            ledger,
+            broker_retries=False,
+        )
+        worker._publisher = Publisher(worker.topology, connection)
+        message = _StubMessage(b'{"schema": ')
+        worker.on_decode_error(message, ValueError("Expecting value"))  # type: ignore[arg-type]
+    assert message.acked  # only after it is safely in the dead-letter queue
+    listing = embedded.run("dead", "list").stdout
+    assert "body cannot be decoded: ValueError" in listing
