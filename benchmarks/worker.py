@@ -28,9 +28,10 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
+from kombu.connection import Connection
 from sqlalchemy import create_engine, text
 
-from letters.broker import Publisher
+from letters.broker import Publisher, topology_for
 from letters.config import PROJECT_ROOT, Settings
 from letters.ledger import Ledger
 
@@ -165,17 +166,8 @@ def _time_spent(log_path: Path) -> dict[str, float]:
 
 
 def _delete_queues(settings: Settings) -> None:
-    from kombu import Connection
-
-    from letters.broker import topology_for
-
-    topology = topology_for(settings)
     with Connection(settings.broker_url) as conn:
-        channel = conn.default_channel
-        for queue in topology.queues:
-            channel.queue_delete(queue.name)
-        for exchange in (topology.requests_exchange, topology.retry_exchange, topology.dead_exchange):
-            channel.exchange_delete(exchange.name)
+        topology_for(settings).delete(conn.default_channel)
 
 
 def main() -> None:

@@ -48,6 +48,13 @@ class Topology:
         for queue in self.queues:
             queue.bind(channel).declare()
 
+    def delete(self, channel: Any) -> None:
+        """Delete every queue and exchange (test and benchmark clean-up); messages are lost."""
+        for queue in self.queues:
+            channel.queue_delete(queue.name)
+        for exchange in (self.requests_exchange, self.retry_exchange, self.dead_exchange):
+            channel.exchange_delete(exchange.name)
+
     def request_routing_key(self, letter_type: str | None) -> str:
         return f"{self.binding_prefix}.{letter_type or 'unknown'}"
 

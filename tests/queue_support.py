@@ -222,17 +222,8 @@ class Stack:
 
 
 def _delete_topology(settings: Settings) -> None:
-    topology = topology_for(settings)
     with Connection(settings.broker_url, connect_timeout=5) as conn:
-        channel = conn.default_channel
-        for queue in topology.queues:
-            channel.queue_delete(queue.name)
-        for exchange in (
-            topology.requests_exchange,
-            topology.retry_exchange,
-            topology.dead_exchange,
-        ):
-            channel.exchange_delete(exchange.name)
+        topology_for(settings).delete(conn.default_channel)
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 60, what: str = "condition") -> Any:
