@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from kombu.entity import Exchange
 from kombu.messaging import Producer
 
 from letters.config import Settings
+from letters.contract import peek
 from letters.topology import Topology, load_topology
 
 JSON = "application/json"
@@ -63,14 +63,6 @@ def embedded_folders(broker_dir: Path) -> dict[str, Path]:
     return {name: broker_dir / name for name in ("data", "control", "processed")}
 
 
-def broker_label(settings: Settings) -> str:
-    """Where messages go, for logs and reports, without credentials."""
-    if settings.embedded_broker:
-        return "embedded"
-    with connect(settings) as conn:
-        return str(conn.as_uri())
-
-
 class Publisher:
     """Publishes with persistent delivery, publisher confirms and retries."""
 
@@ -110,7 +102,9 @@ class Publisher:
         if self.by_queue_name:
             self.publish_to_work_queue(body, headers or {})
             return
-        letter_type = _peek(body, "letter_type")
+        letter_type = peek(body).get("letter_type")
+        if not (isinstance(letter_type, str) and letter_type.isidentifier()):
+            letter_type = None
         self.publish(
             body,
             self.topology.requests_exchange,
@@ -157,11 +151,3 @@ class Publisher:
         channel = self.connection.default_channel
         _, count, _ = channel.queue_declare(queue=queue_name, passive=True)
         return int(count)
-
-
-def _peek(body: bytes, key: str) -> str | None:
-    try:
-        value = json.loads(body).get(key)
-    except (ValueError, AttributeError):
-        return None
-    return value if isinstance(value, str) and value.isidentifier() else None

@@ -208,6 +208,34 @@ def _problem_from_pydantic(error: Any) -> FieldProblem:
     return FieldProblem(_path(loc), rule)
 
 
+def request_object(body: bytes | str) -> dict[str, Any]:
+    """A message body as a JSON object, or InvalidRequest saying why it is not one."""
+    try:
+        text = body.decode("utf-8") if isinstance(body, bytes) else body
+    except UnicodeDecodeError:
+        raise InvalidRequest([FieldProblem("", "body is not UTF-8 text")]) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InvalidRequest([FieldProblem("", f"body is not valid JSON: {err}")]) from None
+    if not isinstance(data, dict):
+        raise InvalidRequest([FieldProblem("", "body must be a JSON object")])
+    return data
+
+
+def peek(body: bytes | str) -> dict[str, Any]:
+    """Best effort, for routing and reports: the body's JSON object, or {} if it is none."""
+    try:
+        return request_object(body)
+    except InvalidRequest:
+        return {}
+
+
+def peek_letter_id(data: dict[str, Any]) -> str | None:
+    value = data.get("letter_id")
+    return value if isinstance(value, str) and 0 < len(value) <= 36 else None
+
+
 def parse_request(
     raw: bytes | str | dict[str, Any], rules: ContractRules, today: date
 ) -> LetterRequest:
@@ -216,13 +244,7 @@ def parse_request(
     Raises:
         InvalidRequest: with every problem found, each naming its field path.
     """
-    if isinstance(raw, bytes | str):
-        try:
-            data = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise InvalidRequest([FieldProblem("", f"body is not valid JSON: {err}")]) from err
-    else:
-        data = raw
+    data = request_object(raw) if isinstance(raw, bytes | str) else raw
     if not isinstance(data, dict):
         raise InvalidRequest([FieldProblem("", "body must be a JSON object")])
     if data.get("schema") != SCHEMA and "schema" in data:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +10,7 @@ from kombu.message import Message
 
 from letters.broker import Publisher
 from letters.config import Settings
+from letters.contract import peek
 from letters.ledger import Ledger
 from letters.topology import ATTEMPT_HEADER, DEAD_ID_HEADER, LETTER_ID_HEADER, REASON_HEADER
 
@@ -71,7 +71,7 @@ def _take_all(publisher: Publisher) -> list[tuple[DeadMessage, Message]]:
 def _describe(message: Message) -> DeadMessage:
     headers = dict(message.headers or {})
     body = message.body if isinstance(message.body, bytes) else message.body.encode()
-    data = _json_object(body)
+    data = peek(body)
     case = data.get("case")
     case = case if isinstance(case, dict) else {}
     reason = headers.get(REASON_HEADER)
@@ -88,11 +88,3 @@ def _describe(message: Message) -> DeadMessage:
         body=body,
         headers=headers,
     )
-
-
-def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return {}
-    return data if isinstance(data, dict) else {}

@@ -19,9 +19,9 @@ from pathlib import Path
 
 from letters.broker import Publisher, embedded_folders
 from letters.config import Settings
+from letters.contract import peek, peek_letter_id
 from letters.ledger import Ledger, sha256_hex
 from letters.logs import log_event
-from letters.pipeline import peek_letter_id
 from letters.topology import ATTEMPT_HEADER
 
 log = logging.getLogger("letters.embedded")
@@ -38,7 +38,7 @@ def recover(settings: Settings, ledger: Ledger, publisher: Publisher) -> Recover
     restored = 0
     for path in sorted(folders["processed"].glob("*.msg")):
         body = _body_of(path)
-        letter_id = _letter_id(body) if body is not None else None
+        letter_id = peek_letter_id(peek(body)) if body is not None else None
         if body is None or (letter_id and ledger.get(letter_id)):
             path.unlink(missing_ok=True)  # the ledger carries it from here
         elif ledger.is_known_dead_body(sha256_hex(body)):
@@ -66,11 +66,3 @@ def _body_of(path: Path) -> bytes | None:
         return body.encode() if isinstance(body, str) else None
     except (OSError, ValueError, KeyError, TypeError):
         return None
-
-
-def _letter_id(body: bytes) -> str | None:
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    return peek_letter_id(data) if isinstance(data, dict) else None

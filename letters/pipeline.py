@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import date
 from typing import Any, TypedDict
 
 from channels.base import ChannelSet, OutgoingLetter, Receipt, ReceiptStatus
 from letters.archive import Archive, archive_key
-from letters.contract import parse_request
+from letters.compose import compose
+from letters.contract import parse_request, peek_letter_id, request_object
 from letters.errors import FieldProblem, InvalidRequest, PermanentError
 from letters.ledger import Ledger, LetterRecord, LetterStatus, Rendering, sha256_hex
 from letters.locks import LetterLocks
@@ -41,26 +42,6 @@ class Outcome:
     receipt: Receipt | None
     # The ledger already had the letter finished; nothing was done.
     already_finished: bool = False
-
-
-def request_object(body: bytes | str) -> dict[str, Any]:
-    """The message body as a JSON object, or InvalidRequest saying why not."""
-    try:
-        text = body.decode("utf-8") if isinstance(body, bytes) else body
-    except UnicodeDecodeError:
-        raise InvalidRequest([FieldProblem("", "body is not UTF-8 text")]) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise InvalidRequest([FieldProblem("", f"body is not JSON ({err.msg})")]) from None
-    if not isinstance(data, dict):
-        raise InvalidRequest([FieldProblem("", "body must be a JSON object")])
-    return data
-
-
-def peek_letter_id(data: dict[str, Any]) -> str | None:
-    value = data.get("letter_id")
-    return value if isinstance(value, str) and 0 < len(value) <= 36 else None
 
 
 class Pipeline:
@@ -92,6 +73,7 @@ class Pipeline:
             raise InvalidRequest([FieldProblem("letter_id", "is required")])
         with self.locks.hold(letter_id):
             record = self.ledger.get(letter_id)
+            request = None
             if record is None:
                 request = self._parse(data, today_in_norway())
                 record, _ = self.ledger.accept(
@@ -104,18 +86,29 @@ class Pipeline:
                 log_event(log, "accepted", **_ids(record))
             if record.finished:
                 return Outcome(record.letter_id, record.case_number, None, already_finished=True)
-            return Outcome(record.letter_id, record.case_number, self._advance(record))
+            return Outcome(record.letter_id, record.case_number, self._advance(record, request))
 
-    def _advance(self, record: LetterRecord) -> Receipt:
-        pdf = self._archived_pdf(record)
-        record = self._refresh(record.letter_id)
-        assert record.letter_date is not None  # noqa: S101 - set with the rendering
-        request = self._parse(json.loads(record.request), record.letter_date)
+    def _advance(self, record: LetterRecord, request: LetterRequest | None) -> Receipt:
+        """From the step after the last recorded one to the receipt.
+
+        ``request`` is the parsed request when this call accepted it; a resumed
+        letter parses the one the ledger kept. The record is kept up to date
+        here, beside the ledger, rather than read back after every step.
+        """
+        if request is None:
+            today = record.letter_date or today_in_norway()
+            request = self._parse(json.loads(record.request), today)
+        record, pdf = self._archived_pdf(record, request)
         if record.channel is None:
             decision = route(request.recipient, self.channels.directory)
             self.ledger.record_routed(record.letter_id, decision.channel, decision.reason)
             log_event(log, "routed", channel=decision.channel, **_ids(record))
-            record = self._refresh(record.letter_id)
+            record = replace(
+                record,
+                status=LetterStatus.ROUTED,
+                channel=decision.channel,
+                route_reason=decision.reason,
+            )
         assert record.channel is not None  # noqa: S101 - routed above
         receipt = self.channels.get(record.channel).send(
             _outgoing(record, request, pdf, self.service.profile.account_number)
@@ -130,7 +123,9 @@ class Pipeline:
         log_event(log, status.value, channel=receipt.channel, **_ids(record))
         return receipt
 
-    def _archived_pdf(self, record: LetterRecord) -> bytes:
+    def _archived_pdf(
+        self, record: LetterRecord, request: LetterRequest
+    ) -> tuple[LetterRecord, bytes]:
         """The letter's PDF from the archive, rendering and archiving it first if needed."""
         if record.archive_key:
             pdf = self.archive.get(record.archive_key)
@@ -138,7 +133,7 @@ class Pipeline:
                 raise ArchiveMismatchError(
                     f"archive {record.archive_key}: the PDF differs from the one recorded"
                 )
-            return pdf
+            return record, pdf
         if record.pdf_sha256 and record.letter_date:
             # Rendered and perhaps archived before the worker stopped.
             key = archive_key(record.letter_date, record.letter_id)
@@ -146,36 +141,34 @@ class Pipeline:
                 pdf = self.archive.get(key)
                 if sha256_hex(pdf) == record.pdf_sha256:
                     self.ledger.record_archived(record.letter_id, key)
-                    return pdf
+                    return replace(record, status=LetterStatus.ARCHIVED, archive_key=key), pdf
         started = time.perf_counter()
-        composed = self.service.compose_request(record.request, today_in_norway())
+        composed = compose(request, self.service.profile, today_in_norway())
         rendered = self.service.renderer.render(composed)
         render_ms = round((time.perf_counter() - started) * 1000)
+        rendering = Rendering(
+            letter_date=rendered.letter_date,
+            deadline=rendered.deadline,
+            kid=rendered.kid,
+            amount_due=composed.totals.due,
+            template_version=rendered.template_version,
+            pdf_sha256=rendered.sha256,
+            page_count=rendered.page_count,
+            otp_hash=rendered.password_record.hash,
+            otp_expires_on=rendered.password_record.expires_on,
+        )
         self.ledger.record_rendered(
             record.letter_id,
-            Rendering(
-                letter_date=rendered.letter_date,
-                deadline=rendered.deadline,
-                kid=rendered.kid,
-                amount_due=composed.totals.due,
-                template_version=rendered.template_version,
-                pdf_sha256=rendered.sha256,
-                page_count=rendered.page_count,
-                otp_hash=rendered.password_record.hash,
-                otp_expires_on=rendered.password_record.expires_on,
-            ),
+            rendering,
             f"{rendered.page_count} page(s), template {rendered.template_version}",
         )
         log_event(log, "rendered", render_ms=render_ms, pages=rendered.page_count, **_ids(record))
         key = archive_key(rendered.letter_date, record.letter_id)
         self.archive.put(key, rendered.pdf)
         self.ledger.record_archived(record.letter_id, key)
-        return rendered.pdf
-
-    def _refresh(self, letter_id: str) -> LetterRecord:
-        record = self.ledger.get(letter_id)
-        assert record is not None  # noqa: S101 - accepted before
-        return record
+        rendered_fields = {f.name: getattr(rendering, f.name) for f in fields(rendering)}
+        record = replace(record, status=LetterStatus.ARCHIVED, archive_key=key, **rendered_fields)
+        return record, rendered.pdf
 
     def _parse(self, data: dict[str, Any], today: date) -> LetterRequest:
         return parse_request(data, self.service.profile.contract_rules, today)
@@ -184,8 +177,8 @@ class Pipeline:
 def _outgoing(
     record: LetterRecord, request: LetterRequest, pdf: bytes, account_number: str
 ) -> OutgoingLetter:
-    fields = (record.letter_date, record.deadline, record.kid, record.amount_due, record.page_count)
-    if any(value is None for value in fields) or record.pdf_sha256 is None:
+    rendering = (record.letter_date, record.deadline, record.kid, record.amount_due)
+    if any(v is None for v in rendering) or record.page_count is None or not record.pdf_sha256:
         raise ArchiveMismatchError("ledger holds no rendering for an archived letter")
     assert record.letter_date is not None  # noqa: S101 - checked above
     assert record.deadline is not None  # noqa: S101

@@ -11,7 +11,6 @@ with the message unacknowledged, so it waits for a fixed deployment.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 import uuid
@@ -24,10 +23,11 @@ from kombu.messaging import Consumer
 from kombu.mixins import ConsumerMixin
 
 from letters.broker import Publisher
+from letters.contract import peek, peek_letter_id
 from letters.errors import ConfigurationError, PermanentError, TransientError
 from letters.ledger import Ledger, sha256_hex, utcnow
 from letters.logs import log_event
-from letters.pipeline import Pipeline, peek_letter_id, request_object
+from letters.pipeline import Pipeline
 from letters.topology import (
     ATTEMPT_HEADER,
     DEAD_ID_HEADER,
@@ -113,8 +113,7 @@ class LetterWorker(ConsumerMixin):
         try:
             if content_type not in ACCEPTED_CONTENT_TYPES:
                 raise _UnacceptedContent(f"content type {content_type!r} is not accepted")
-            with contextlib.suppress(PermanentError):
-                letter_id = peek_letter_id(request_object(message.body))
+            letter_id = peek_letter_id(peek(message.body))
             outcome = self.pipeline.process(message.body)
             case_number = outcome.case_number
         except ConfigurationError as err:

@@ -80,7 +80,7 @@ def test_dead_letters_can_be_listed_and_retried_on_embedded(embedded: Stack) -> 
     embedded.run_worker()
     listing = embedded.run("dead", "list").stdout
     assert "fake digipost: told to refuse the letter" in listing
-    assert "body is not JSON" in listing
+    assert "body is not valid JSON" in listing
     assert listing.splitlines()[-1] == "2 dead letter(s)"
     assert embedded.run("dead", "retry", letter["letter_id"]).returncode == 0
     embedded.run_worker()

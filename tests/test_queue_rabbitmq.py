@@ -194,7 +194,7 @@ def _invalid_bodies() -> dict[str, tuple[bytes, str]]:
 
     return {
         "not utf-8": (b"\xff\xfe\x00garbage", "body is not UTF-8 text"),
-        "not json": (b"this is not json", "body is not JSON"),
+        "not json": (b"this is not json", "body is not valid JSON"),
         "not an object": (b"[1, 2, 3]", "body must be a JSON object"),
         "unknown schema": (
             json.dumps(sample_request(schema="letters.request/9")).encode(),
@@ -301,7 +301,7 @@ def test_rabbitmq_restarted_during_200_letters_all_are_sent_once(rabbit_pg: Stac
     ids = [x["letter_id"] for x in letters]
     assert sorted(d["letter_id"] for d in rabbit_pg.delivered()) == sorted(ids)
     # One send call per letter: nothing was re-sent after the restart.
-    attempts = [a for a in rabbit_pg.attempts()]
+    attempts = rabbit_pg.attempts()
     assert len(attempts) == 200 and set(attempts) == {"ok"}
     assert rabbit_pg.ledger.status_counts() == {"delivered": 200}
     log = rabbit_pg.log_file().read_text()

@@ -250,7 +250,7 @@ def test_without_letter_date_today_is_the_letter_date() -> None:
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        (b"\xff\xfe not json", "body is not valid JSON"),
+        (b"\xff\xfe not json", "body is not UTF-8 text"),
         (b"{", "body is not valid JSON"),
         (b"[1, 2]", "body must be a JSON object"),
     ],
