@@ -25,6 +25,7 @@ DIGIPOST, PRINT = "digipost", "print"
 # backend name -> module that provides build_channel(route, settings) and,
 # for the digipost route, build_directory(settings).
 BACKENDS: dict[str, str] = {
+    "digipost": "channels.digipost",
     "fake": "channels.fake",
 }
 

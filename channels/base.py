@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol
@@ -44,6 +44,8 @@ class OutgoingLetter:
     pdf_sha256: str
     pdf: bytes = field(repr=False)
     recipient: Recipient = field(repr=False)
+    # The debtor portal, for channels that can link to it (Digipost's inkasso data).
+    portal_url: str = ""
 
 
 class ReceiptStatus(StrEnum):
@@ -60,6 +62,13 @@ class Receipt:
     detail: str = ""
     # True when the channel already had this letter (a resend after a crash).
     duplicate: bool = False
+    # How and when the provider says it delivered (Digipost: DIGIPOST or PRINT).
+    delivery_method: str | None = None
+    delivered_at: datetime | None = None
+
+
+class NotAMailboxError(DeliveryRefusedError):
+    """The digital channel says the person has no mailbox after all: print instead."""
 
 
 class Channel(Protocol):
@@ -77,8 +86,12 @@ class Channel(Protocol):
 
 
 class Identification(StrEnum):
-    DIGIPOST = "digipost"  # the person has a Digipost mailbox
-    NOT_DIGIPOST = "not-digipost"  # confirmed: no mailbox (or not identified)
+    """Digipost's answers to "does this person have a mailbox?"."""
+
+    DIGIPOST = "DIGIPOST"  # has a Digipost mailbox
+    IDENTIFIED = "IDENTIFIED"  # a known person without a mailbox
+    UNIDENTIFIED = "UNIDENTIFIED"  # no Digipost user with this number
+    INVALID = "INVALID"  # Digipost does not accept the number
 
 
 class RecipientDirectory(Protocol):

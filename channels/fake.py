@@ -146,7 +146,7 @@ class FakeDirectory:
     def identify(self, national_identity_number: str) -> Identification:
         planned = set(read_plan(self.folder).get("not_digipost", []))
         if national_identity_number in self.not_digipost | planned:
-            return Identification.NOT_DIGIPOST
+            return Identification.UNIDENTIFIED
         return Identification.DIGIPOST
 
 

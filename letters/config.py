@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from letters.errors import ConfigurationError
@@ -38,6 +38,7 @@ class Settings:
     print_backend: str
     fake_outbox: Path
     log_level: str
+    digipost: DigipostSettings
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -56,10 +57,11 @@ class Settings:
             ),
             queue_prefix=env.get("LETTERS_QUEUE_PREFIX", ""),
             heartbeat=_positive_int(env, "LETTERS_BROKER_HEARTBEAT", 30),
-            digipost_backend=env.get("LETTERS_CHANNEL_DIGIPOST", "fake"),
+            digipost_backend=env.get("LETTERS_CHANNEL_DIGIPOST", "digipost"),
             print_backend=env.get("LETTERS_CHANNEL_PRINT", "fake"),
             fake_outbox=Path(env.get("LETTERS_FAKE_OUTBOX", var_dir / "fake-outbox")),
             log_level=env.get("LETTERS_LOG_LEVEL", "INFO").upper(),
+            digipost=DigipostSettings.from_env(env, var_dir),
         )
 
     @property
@@ -69,6 +71,67 @@ class Settings:
     @property
     def broker_dir(self) -> Path:
         return self.var_dir / "broker"
+
+
+@dataclass(frozen=True, slots=True)
+class DigipostSettings:
+    # None: a local Digipost double started inside the process (the embedded default).
+    url: str | None
+    sender_id: str
+    # None: a generated test key under var/digipost (only for a local double).
+    key: Path | None
+    key_password: str = field(repr=False)
+    # Trust this certificate for Digipost's answers; None: the entry point's.
+    certificate: Path | None
+    connect_timeout: float
+    timeout: float
+    pool_size: int
+    authentication_level: str
+    max_pages: int
+    # Seconds between document event fetches in the worker; 0 turns them off.
+    sync_interval: float
+    keys_dir: Path
+    double_dir: Path
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], var_dir: Path) -> DigipostSettings:
+        level = env.get("LETTERS_DIGIPOST_AUTHENTICATION_LEVEL", "TWO_FACTOR").upper()
+        if level not in ("PASSWORD", "TWO_FACTOR"):
+            raise ConfigurationError(
+                f"LETTERS_DIGIPOST_AUTHENTICATION_LEVEL: {level!r} is not PASSWORD or TWO_FACTOR"
+            )
+        sender_id = env.get("LETTERS_DIGIPOST_SENDER_ID", "1000001")
+        if not sender_id.isdigit():
+            raise ConfigurationError(
+                f"LETTERS_DIGIPOST_SENDER_ID: {sender_id!r} is not a Digipost sender id (digits)"
+            )
+        key = env.get("LETTERS_DIGIPOST_KEY")
+        certificate = env.get("LETTERS_DIGIPOST_CERTIFICATE")
+        return cls(
+            url=env.get("LETTERS_DIGIPOST_URL") or None,
+            sender_id=sender_id,
+            key=Path(key) if key else None,
+            key_password=env.get("LETTERS_DIGIPOST_KEY_PASSWORD", ""),
+            certificate=Path(certificate) if certificate else None,
+            connect_timeout=_seconds(env, "LETTERS_DIGIPOST_CONNECT_TIMEOUT", "10s"),
+            timeout=_seconds(env, "LETTERS_DIGIPOST_TIMEOUT", "30s"),
+            pool_size=_positive_int(env, "LETTERS_DIGIPOST_POOL_SIZE", 10),
+            authentication_level=level,
+            max_pages=_positive_int(env, "LETTERS_DIGIPOST_MAX_PAGES", 20),
+            sync_interval=_seconds(env, "LETTERS_DIGIPOST_SYNC_INTERVAL", "5m", allow_zero=True),
+            keys_dir=var_dir / "digipost",
+            double_dir=Path(env.get("LETTERS_DIGIPOST_DOUBLE_DIR", var_dir / "digipost-double")),
+        )
+
+
+def _seconds(env: Mapping[str, str], name: str, default: str, allow_zero: bool = False) -> float:
+    raw = env.get(name) or default
+    if allow_zero and raw.strip() in ("0", "0s"):
+        return 0.0
+    delays = parse_delays(raw, name)
+    if len(delays) != 1:
+        raise ConfigurationError(f"{name}: one duration such as 30s, got {raw!r}")
+    return delays[0]
 
 
 def parse_delays(text: str, setting: str) -> tuple[float, ...]:

@@ -68,6 +68,8 @@ class LetterRecord:
     channel: str | None
     route_reason: str | None
     provider_ref: str | None
+    delivery_method: str | None
+    delivered_at: datetime | None
     request: str = field(repr=False)
     request_sha256: str
     created_at: datetime
@@ -120,7 +122,7 @@ class Ledger:
         """Bring the schema to the newest migration (safe to call from every process)."""
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})")
             config.attributes["connection"] = conn
@@ -129,9 +131,9 @@ class Ledger:
     # -- reading ---------------------------------------------------------------
 
     def get(self, letter_id: str) -> LetterRecord | None:
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             row = conn.execute(select(letters).where(letters.c.letter_id == letter_id)).first()
-        return _record(row._mapping) if row else None
+        return record_from_row(row._mapping) if row else None
 
     def history(self, letter_id: str) -> list[LetterEvent]:
         query = (
@@ -139,15 +141,15 @@ class Ledger:
             .where(letter_events.c.letter_id == letter_id)
             .order_by(letter_events.c.id)
         )
-        with self._transaction() as conn:
-            return [LetterEvent(r.event, _aware(r.at), r.detail) for r in conn.execute(query)]
+        with self.transaction() as conn:
+            return [LetterEvent(r.event, as_utc(r.at), r.detail) for r in conn.execute(query)]
 
     def unfinished(self) -> list[LetterRecord]:
         """Letters accepted but neither finished nor waiting for a scheduled retry."""
         waiting = LetterStatus.FAILED
         query = select(letters).where(letters.c.status.not_in([*FINISHED, waiting]))
-        with self._transaction() as conn:
-            return [_record(r._mapping) for r in conn.execute(query)]
+        with self.transaction() as conn:
+            return [record_from_row(r._mapping) for r in conn.execute(query)]
 
     def awaiting_retry(self, now: datetime, horizon: timedelta) -> int:
         """How many letters wait for a retry due before ``now + horizon``."""
@@ -157,22 +159,22 @@ class Ledger:
             .where(letters.c.status == LetterStatus.FAILED)
             .where(letters.c.retry_at <= now + horizon)
         )
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             return int(conn.execute(query).scalar_one())
 
     def status_counts(self) -> dict[str, int]:
         query = select(letters.c.status, func.count()).group_by(letters.c.status)
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             return {status: int(n) for status, n in conn.execute(query)}
 
     def letters_in(self, letter_ids: list[str]) -> list[LetterRecord]:
         query = select(letters).where(letters.c.letter_id.in_(letter_ids))
-        with self._transaction() as conn:
-            return [_record(r._mapping) for r in conn.execute(query)]
+        with self.transaction() as conn:
+            return [record_from_row(r._mapping) for r in conn.execute(query)]
 
     def is_known_dead_body(self, body_sha256: str) -> bool:
         query = select(dead_letters.c.dead_id).where(dead_letters.c.body_sha256 == body_sha256)
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             return conn.execute(query.limit(1)).first() is not None
 
     # -- writing ---------------------------------------------------------------
@@ -183,7 +185,7 @@ class Ledger:
         """Record a valid request; returns the letter and whether it is new."""
         now = utcnow()
         try:
-            with self._transaction() as conn:
+            with self.transaction() as conn:
                 conn.execute(
                     insert(letters).values(
                         letter_id=letter_id,
@@ -218,9 +220,23 @@ class Ledger:
         self._advance(letter_id, LetterStatus.ROUTED, detail, channel=channel, route_reason=reason)
 
     def record_sent(
-        self, letter_id: str, status: LetterStatus, provider_ref: str | None, detail: str
+        self,
+        letter_id: str,
+        status: LetterStatus,
+        provider_ref: str | None,
+        detail: str,
+        delivery_method: str | None = None,
+        delivered_at: datetime | None = None,
     ) -> None:
-        self._advance(letter_id, status, detail, provider_ref=provider_ref, retry_at=None)
+        self._advance(
+            letter_id,
+            status,
+            detail,
+            provider_ref=provider_ref,
+            retry_at=None,
+            delivery_method=delivery_method,
+            delivered_at=delivered_at,
+        )
 
     def record_failed(
         self, letter_id: str, attempt: int, reason: str, retry_at: datetime | None
@@ -249,7 +265,7 @@ class Ledger:
             .limit(limit)
         )
         claimed = []
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             for letter_id in conn.execute(due).scalars().all():
                 result = conn.execute(
                     update(letters)
@@ -275,7 +291,7 @@ class Ledger:
     ) -> None:
         """Record a message sent to the dead-letter queue under ``dead_id``."""
         now = utcnow()
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             conn.execute(
                 insert(dead_letters).values(
                     dead_id=dead_id,
@@ -294,7 +310,7 @@ class Ledger:
     def record_dead_requeued(self, dead_id: str | None, letter_id: str | None) -> None:
         """A dead letter went back to the work queue (``letters dead retry``)."""
         now = utcnow()
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             if dead_id:
                 conn.execute(
                     update(dead_letters)
@@ -314,12 +330,12 @@ class Ledger:
 
     def _advance(self, letter_id: str, status: LetterStatus, detail: str, **values: Any) -> None:
         now = utcnow()
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             _set(conn, letter_id, status, now, **values)
             _add_event(conn, letter_id, status, now, detail)
 
     @contextmanager
-    def _transaction(self) -> Iterator[Connection]:
+    def transaction(self) -> Iterator[Connection]:
         try:
             with self.engine.begin() as conn:
                 yield conn
@@ -348,15 +364,15 @@ def _add_event(
     )
 
 
-def _record(row: Any) -> LetterRecord:
+def record_from_row(row: Any) -> LetterRecord:
     values = dict(row)
     values["status"] = LetterStatus(values["status"])
-    for name in ("retry_at", "created_at", "updated_at"):
-        values[name] = _aware(values[name]) if values[name] else None
+    for name in ("retry_at", "created_at", "updated_at", "delivered_at"):
+        values[name] = as_utc(values[name]) if values[name] else None
     return LetterRecord(**values)
 
 
-def _aware(moment: datetime) -> datetime:
+def as_utc(moment: datetime) -> datetime:
     # SQLite hands back naive datetimes; everything the ledger writes is UTC.
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 

