@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from letters.cli_digipost import add_parser as add_digipost_parser
+from letters.cli_digipost import digipost_command
 from letters.cli_queue import (
     dead_command,
     demo_command,
@@ -114,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
         "worker until the queue is empty, on the configured (by default embedded) services.",
     )
     demo.add_argument("--samples", type=Path, default=SAMPLES_DIR)
+
+    add_digipost_parser(sub)
     return parser
 
 
@@ -138,6 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return dead_command(args, settings)
             case "demo":
                 return demo_command(args, settings)
+            case "digipost":
+                return digipost_command(args, settings)
     except ConfigurationError as err:
         print(f"letters: configuration error: {err}", file=sys.stderr)
         return EXIT_FAILURE

@@ -35,6 +35,7 @@ ALLOWED_FIELDS = frozenset(
         "broker",
         "concurrency",
         "exit_code",
+        "delivery_event",
     }
 )
 _FIELDS_ATTR = "letters_fields"

@@ -19,13 +19,15 @@ from channels import build_channels
 from letters.archive import open_archive
 from letters.broker import Publisher, connect, topology_for
 from letters.config import Settings
+from letters.deliveries import DeliveryLog
+from letters.digipost_sync import sync_digipost
 from letters.embedded import recover
-from letters.ledger import Ledger
+from letters.ledger import Ledger, utcnow
 from letters.locks import letter_locks
 from letters.logs import configure_logging, log_event
 from letters.pipeline import Pipeline
 from letters.service import LetterService
-from letters.worker import LetterWorker
+from letters.worker import LetterWorker, PeriodicTask
 
 log = logging.getLogger("letters.runner")
 
@@ -35,7 +37,12 @@ _MAX_RESTARTS, _RESTART_WINDOW_S = 5, 60.0
 
 
 def prepare(settings: Settings) -> None:
-    """Migrate the ledger, declare the topology, recover the embedded queue."""
+    """Check the channels' set-up, migrate the ledger, declare the topology, recover.
+
+    Building the channels loads keys and certificates, so a missing key file
+    or a wrong password stops here, before any worker starts.
+    """
+    build_channels(settings)
     ledger = Ledger(settings.database_url)
     try:
         ledger.upgrade()
@@ -68,6 +75,8 @@ def run_worker(settings: Settings, until_empty: bool, name: str = "worker-1") ->
             ledger,
             broker_retries=not settings.embedded_broker,
             until_empty=until_empty,
+            # One process syncs for all; the others only deliver.
+            periodic=_periodic_tasks(settings, ledger) if name == "worker-1" else (),
         )
 
         def stop(signum: int, _frame: FrameType | None) -> None:
@@ -86,6 +95,22 @@ def run_worker(settings: Settings, until_empty: bool, name: str = "worker-1") ->
         return code
     finally:
         ledger.close()
+
+
+def _periodic_tasks(settings: Settings, ledger: Ledger) -> list[PeriodicTask]:
+    if settings.digipost_backend != "digipost" or not settings.digipost.sync_interval:
+        return []
+    from channels.digipost import open_api  # only when the Digipost backend is chosen
+
+    api, deliveries = open_api(settings.digipost), DeliveryLog(ledger)
+
+    def sync() -> None:
+        report = sync_digipost(api, deliveries, utcnow())
+        log_event(log, "digipost synced", count=report.events + report.confirmed)
+
+    interval = settings.digipost.sync_interval
+    # The first sync waits one interval: a worker that just started has sent nothing yet.
+    return [PeriodicTask("digipost sync", interval, sync, time.monotonic() + interval)]
 
 
 def _child(settings: Settings, until_empty: bool, name: str) -> None:

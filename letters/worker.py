@@ -14,6 +14,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -45,6 +47,27 @@ _RETRY_HORIZON = timedelta(hours=2)
 _REQUEUE_PAUSE_S = 1.0
 
 
+@dataclass
+class PeriodicTask:
+    """Work the worker does between messages every ``interval_s`` (e.g. Digipost sync)."""
+
+    name: str
+    interval_s: float
+    run: Callable[[], object]
+    due_at: float = field(default_factory=time.monotonic)
+
+    def run_if_due(self) -> None:
+        now = time.monotonic()
+        if now < self.due_at:
+            return
+        self.due_at = now + self.interval_s
+        try:
+            self.run()
+        except (TransientError, PermanentError) as err:
+            # Tried again at the next interval; a ConfigurationError stops the worker.
+            log_event(log, f"{self.name} failed", level=logging.WARNING, reason=str(err))
+
+
 class LetterWorker(ConsumerMixin):
     def __init__(
         self,
@@ -56,6 +79,7 @@ class LetterWorker(ConsumerMixin):
         broker_retries: bool,
         until_empty: bool = False,
         idle_poll_s: float = 0.5,
+        periodic: Sequence[PeriodicTask] = (),
     ) -> None:
         self.connection = connection
         self.topology = topology
@@ -64,6 +88,7 @@ class LetterWorker(ConsumerMixin):
         self.broker_retries = broker_retries
         self.until_empty = until_empty
         self.idle_poll_s = idle_poll_s
+        self.periodic = list(periodic)
         self.configuration_error: ConfigurationError | None = None
         self.handled = 0
         self._publisher: Publisher | None = None
@@ -93,6 +118,8 @@ class LetterWorker(ConsumerMixin):
         self._dead_letter(message, f"body cannot be decoded: {type(exc).__name__}", 1, None, None)
 
     def on_iteration(self) -> None:
+        for task in self.periodic:
+            task.run_if_due()
         if self._publisher is None or time.monotonic() - self._last_activity < self.idle_poll_s:
             return
         if not self.broker_retries:

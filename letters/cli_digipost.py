@@ -1,0 +1,153 @@
+"""``letters digipost serve|sync``: the local Digipost double, and fetching delivery news."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+
+from channels.digipost import local_double, open_api
+from channels.digipost_double import DEFAULT_RECIPIENTS
+from channels.digipost_keys import load_certificate
+from letters.config import DigipostSettings, Settings
+from letters.deliveries import DeliveryLog
+from letters.digipost_sync import sync_digipost
+from letters.errors import LetterError
+from letters.ledger import Ledger
+from letters.logs import configure_logging
+
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+RESULTS = ("DIGIPOST", "IDENTIFIED", "UNIDENTIFIED", "INVALID")
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    digipost = sub.add_parser("digipost", help="the local Digipost double; delivery news")
+    actions = digipost.add_subparsers(dest="action", required=True, metavar="ACTION")
+    serve = actions.add_parser(
+        "serve",
+        help="run a local Digipost double",
+        description="Serve a local Digipost that speaks the v8 sender API, signs its answers "
+        "with a generated key and trusts the generated test sender key.",
+    )
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8282, help="0 picks a free port")
+    serve.add_argument(
+        "--state", type=Path, help="the mailbox folder (default LETTERS_DIGIPOST_DOUBLE_DIR)"
+    )
+    serve.add_argument(
+        "--recipients",
+        type=Path,
+        metavar="FILE.json",
+        help='who has a mailbox: {"<national id>": "DIGIPOST" | "IDENTIFIED" | '
+        '"UNIDENTIFIED" | "INVALID", …}; default: the sample debtor only',
+    )
+    serve.add_argument(
+        "--sender-certificate",
+        type=Path,
+        metavar="PEM",
+        help="the sender's certificate (default: the generated test sender's)",
+    )
+    sync = actions.add_parser(
+        "sync",
+        help="record delivery confirmations and document events from Digipost",
+        description="Ask Digipost for the status of letters still only sent, and for the "
+        "document events since the last sync, and record them in the ledger.",
+    )
+    sync.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def digipost_command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "serve":
+        return _serve(args, settings)
+    return _sync(args, settings)
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    configure_logging(settings.log_level)
+    digipost = settings.digipost
+    if args.state:
+        digipost = _replace_double_dir(settings, args.state)
+    double = local_double(digipost)
+    if args.sender_certificate:
+        certificate = load_certificate(args.sender_certificate, "--sender-certificate")
+        double.config.senders = {digipost.sender_id: certificate}
+    if args.recipients:
+        try:
+            double.config.recipients = _recipients(args.recipients)
+        except (OSError, ValueError) as err:
+            print(f"letters: --recipients {args.recipients}: {err}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    url = double.bind(args.host, args.port)
+    print(
+        f"local Digipost double at {url} (sender {digipost.sender_id}, "
+        f"mailbox {double.config.state_dir})",
+        flush=True,
+    )
+    stopping = threading.Event()
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        if not stopping.is_set():
+            stopping.set()
+            threading.Thread(target=double.stop, daemon=True).start()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, stop)
+    double.serve_forever()
+    return EXIT_OK
+
+
+def _replace_double_dir(settings: Settings, folder: Path) -> DigipostSettings:
+    return replace(settings.digipost, double_dir=folder)
+
+
+def _recipients(path: Path) -> dict[str, tuple[str, str | None]]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError("must be a JSON object of national id to result")
+    recipients = dict(DEFAULT_RECIPIENTS)
+    for number, result in data.items():
+        if result not in RESULTS:
+            raise ValueError(f"{number}: {result!r} is not one of {', '.join(RESULTS)}")
+        reason = {"UNIDENTIFIED": "NOT_FOUND", "INVALID": "UNKNOWN"}.get(result)
+        recipients[number] = (result, reason)
+    return recipients
+
+
+def _sync(args: argparse.Namespace, settings: Settings) -> int:
+    configure_logging(settings.log_level)
+    ledger = Ledger(settings.database_url)
+    try:
+        ledger.upgrade()
+        report = sync_digipost(open_api(settings.digipost), DeliveryLog(ledger), datetime.now(UTC))
+    except LetterError as err:
+        print(f"letters: Digipost sync failed: {err}", file=sys.stderr)
+        return EXIT_FAILURE
+    finally:
+        ledger.close()
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "confirmed": report.confirmed,
+                    "events": report.events,
+                    "unmatched": report.unmatched,
+                    "missing": report.missing,
+                    "from": report.window[0].isoformat(),
+                    "to": report.window[1].isoformat(),
+                }
+            )
+        )
+    else:
+        print(
+            f"{report.confirmed} letter(s) confirmed delivered, {report.events} new event(s) "
+            f"recorded, {report.unmatched} event(s) for unknown documents, {report.missing} "
+            f"sent letter(s) unknown to Digipost; window {report.window[0].isoformat()} to "
+            f"{report.window[1].isoformat()}"
+        )
+    return EXIT_OK
