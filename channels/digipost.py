@@ -14,7 +14,6 @@ double started in this process, with generated test keys.
 
 from __future__ import annotations
 
-import functools
 import threading
 import uuid
 from dataclasses import dataclass
@@ -182,9 +181,32 @@ def build_directory(settings: Settings) -> DigipostDirectory:
     return DigipostDirectory(open_api(settings.digipost))
 
 
-@functools.lru_cache(maxsize=8)
+_apis: dict[DigipostSettings, DigipostApi] = {}
+_embedded: dict[str, tuple[DigipostDouble, str]] = {}
+_embedded_lock = threading.RLock()
+
+
 def open_api(settings: DigipostSettings) -> DigipostApi:
     """One client per process and setting: its connection pool and entry point are shared."""
+    with _embedded_lock:
+        api = _apis.get(settings)
+    if api is None:
+        api = _new_api(settings)
+        with _embedded_lock:
+            api = _apis.setdefault(settings, api)
+    return api
+
+
+def close_apis() -> None:
+    """Close every client open_api made (tests; a process that stops using Digipost)."""
+    with _embedded_lock:
+        apis = list(_apis.values())
+        _apis.clear()
+    for api in apis:
+        api.close()
+
+
+def _new_api(settings: DigipostSettings) -> DigipostApi:
     if settings.url is None and settings.key is not None:
         raise ConfigurationError(
             "LETTERS_DIGIPOST_URL: required when LETTERS_DIGIPOST_KEY is set (without a URL, "
@@ -220,10 +242,6 @@ def open_api(settings: DigipostSettings) -> DigipostApi:
             pool_size=settings.pool_size,
         )
     )
-
-
-_embedded: dict[str, tuple[DigipostDouble, str]] = {}
-_embedded_lock = threading.Lock()
 
 
 def local_double(settings: DigipostSettings) -> DigipostDouble:

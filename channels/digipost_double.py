@@ -69,8 +69,10 @@ class DoubleError(Exception):
 class Fault:
     """One injected failure for the next request whose path starts with ``path``.
 
-    kind: ``status`` (answer ``status`` with a SERVER error), ``delay`` (wait
-    ``seconds``, then answer normally), ``drop`` (do the work, then close the
+    kind: ``error`` (answer ``status`` with Digipost's error ``code`` of type
+    ``error_type``, by default 503 SERVER_ERROR), ``delay`` (wait
+    ``seconds``, then do the work and answer), ``late`` (do the work, then wait
+    ``seconds`` before answering), ``drop`` (do the work, then close the
     connection without answering) or ``bad-signature`` (answer normally with a
     signature that does not verify).
     """
@@ -78,6 +80,8 @@ class Fault:
     kind: str
     path: str = "/"
     status: int = 503
+    code: str = "SERVER_ERROR"
+    error_type: str = "SERVER"
     seconds: float = 0.0
 
 
@@ -113,7 +117,10 @@ class DigipostDouble:
         """Serve in a background thread; returns the base URL."""
         url = self.bind(host, port)
         assert self._server is not None  # noqa: S101 - bound above
-        thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll interval keeps stop() quick; the server is idle otherwise.
+        thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         thread.start()
         return url
 
@@ -422,11 +429,9 @@ def _handler_for(double: DigipostDouble) -> type[BaseHTTPRequestHandler]:
             fault = double._take_fault(path)
             if fault and fault.kind == "delay":
                 time.sleep(fault.seconds)
-            if fault and fault.kind == "status":
-                status, answer = (
-                    fault.status,
-                    error_xml("SERVER_ERROR", "Injected failure", "SERVER"),
-                )
+            if fault and fault.kind == "error":
+                status = fault.status
+                answer = error_xml(fault.code, "Injected failure", fault.error_type)
                 content_type = MEDIA_TYPE
             else:
                 headers = {name.lower(): value for name, value in self.headers.items()}
@@ -441,6 +446,8 @@ def _handler_for(double: DigipostDouble) -> type[BaseHTTPRequestHandler]:
                         MEDIA_TYPE,
                     )
             double.requests.append((method, path, status))
+            if fault and fault.kind == "late":
+                time.sleep(fault.seconds)
             if fault and fault.kind == "drop":
                 self.close_connection = True
                 self.connection.shutdown(2)

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -175,10 +176,22 @@ def demo_command(args: argparse.Namespace, settings: Settings) -> int:
             f"{record.letter_id}  {record.letter_type:<22} {record.language}  "
             f"{record.status:<10} {record.channel or '-':<9} {record.archive_key or ''}"
         )
+    by_channel = Counter(r.channel or "none" for r in records.values())
+    where = {
+        "digipost": "the local Digipost double's mailbox in "
+        f"{settings.digipost.double_dir / 'documents'}"
+        if settings.digipost_backend == "digipost" and settings.digipost.url is None
+        else f"Digipost ({settings.digipost_backend})",
+        "print": f"the fake print channel in {settings.fake_outbox / 'print'}"
+        if settings.print_backend == "fake"
+        else f"print ({settings.print_backend})",
+    }
     print(
         f"{finished} of {len(letter_ids)} letter(s) finished; PDFs under {settings.archive_url}, "
-        f"ledger {settings.database_url}, deliveries in {settings.fake_outbox}"
+        f"ledger {settings.database_url}"
     )
+    for channel, count in sorted(by_channel.items()):
+        print(f"  {count} to {where.get(channel, channel)}")
     return EXIT_OK if code == EXIT_OK and finished == len(letter_ids) else EXIT_FAILURE
 
 

@@ -95,7 +95,18 @@ def test_demo_runs_the_samples_through_the_whole_pipeline(
     assert main(["demo"]) == 0
     out = capsys.readouterr().out.splitlines()
     samples = len(list((PROJECT_ROOT / "samples").glob("*.json")))
-    assert out[-1].startswith(f"{samples} of {samples} letter(s) finished")
+    summary = next(i for i, line in enumerate(out) if "letter(s) finished" in line)
+    assert out[summary].startswith(f"{samples} of {samples} letter(s) finished")
     assert len(list((tmp_path / "archive").rglob("*.pdf"))) == samples
-    delivered = list((tmp_path / "fake-outbox").rglob("*.json"))
-    assert len(delivered) == samples
+    consenting = [
+        p
+        for p in (PROJECT_ROOT / "samples").glob("*.json")
+        if json.loads(p.read_text(encoding="utf-8"))["recipient"]["digital_consent"]
+    ]
+    assert 0 < len(consenting) < samples
+    # Consenting sample debtors have a mailbox at the local Digipost double.
+    mailbox = list((tmp_path / "digipost-double" / "documents").glob("*.pdf"))
+    assert len(mailbox) == len(consenting)
+    printed = list((tmp_path / "fake-outbox" / "print").glob("*.json"))
+    assert len(printed) == samples - len(consenting)
+    assert f"  {len(consenting)} to the local Digipost double's mailbox" in "\n".join(out)
