@@ -19,70 +19,37 @@ Test control (not part of Digipost's API, served without authentication):
 
 from __future__ import annotations
 
-import json
-import logging
 import threading
-import time
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from channels import digipost_signing as signing
+from channels.digipost_double_http import DoubleError, Fault, handler_for, multipart_parts
 from channels.digipost_double_store import DoubleStore, StoredDocument
 from channels.digipost_double_xml import (
     document_events_xml,
     document_status_xml,
     entrypoint_xml,
-    error_xml,
     identification_result_xml,
     message_delivery_xml,
 )
 from channels.digipost_keys import KeyPair
 from channels.digipost_schema import SchemaViolation, validate_message
-from channels.digipost_xml import MEDIA_TYPE, MULTIPART_MEDIA_TYPE, MalformedXml, parse, q
+from channels.digipost_xml import MEDIA_TYPE, MalformedXml, parse, q
 
-log = logging.getLogger("channels.digipost_double")
+__all__ = ["DEFAULT_RECIPIENTS", "DigipostDouble", "DoubleConfig", "DoubleError", "Fault"]
 
-MAX_BODY_BYTES = 50 * 1024 * 1024
 # The sample debtors' national id is a Digipost user; anything else must be registered.
 DEFAULT_RECIPIENTS: dict[str, tuple[str, str | None]] = {
     "03039110015": ("DIGIPOST", None),
 }
-
-
-class DoubleError(Exception):
-    """An error answer: HTTP status plus Digipost's error code, message and type."""
-
-    def __init__(self, status: int, code: str, message: str, kind: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.kind = status, code, message, kind
-
-
-@dataclass(frozen=True, slots=True)
-class Fault:
-    """One injected failure for the next request whose path starts with ``path``.
-
-    kind: ``error`` (answer ``status`` with Digipost's error ``code`` of type
-    ``error_type``, by default 503 SERVER_ERROR), ``delay`` (wait
-    ``seconds``, then do the work and answer), ``late`` (do the work, then wait
-    ``seconds`` before answering), ``drop`` (do the work, then close the
-    connection without answering) or ``bad-signature`` (answer normally with a
-    signature that does not verify).
-    """
-
-    kind: str
-    path: str = "/"
-    status: int = 503
-    code: str = "SERVER_ERROR"
-    error_type: str = "SERVER"
-    seconds: float = 0.0
 
 
 @dataclass
@@ -108,7 +75,7 @@ class DigipostDouble:
     # -- running ----------------------------------------------------------------------
 
     def bind(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        server = ThreadingHTTPServer((host, port), _handler_for(self))
+        server = ThreadingHTTPServer((host, port), handler_for(self))
         server.daemon_threads = True
         self._server = server
         return f"http://{host}:{server.server_address[1]}/"
@@ -148,7 +115,7 @@ class DigipostDouble:
     def mailbox(self) -> list[StoredDocument]:
         return self.store.documents()
 
-    def _take_fault(self, path: str) -> Fault | None:
+    def take_fault(self, path: str) -> Fault | None:
         with self._lock:
             for fault in self._faults:
                 if path.startswith(fault.path):
@@ -264,7 +231,7 @@ class DigipostDouble:
         return self.config.recipients.get(number, ("UNIDENTIFIED", "NOT_FOUND"))
 
     def _create_message(self, sender_id: str, headers: dict[str, str], body: bytes) -> bytes:
-        parts = _multipart_parts(headers.get("content-type", ""), body)
+        parts = multipart_parts(headers.get("content-type", ""), body)
         try:
             root = parse(parts.get("message", b""), "message")
             validate_message(root)
@@ -330,166 +297,3 @@ class DigipostDouble:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _multipart_parts(content_type: str, body: bytes) -> dict[str, bytes]:
-    """Parts by their Content-Disposition filename, bytes exactly as sent."""
-    media_type, _, params = content_type.partition(";")
-    boundary = None
-    for param in params.split(";"):
-        name, _, value = param.strip().partition("=")
-        if name.lower() == "boundary":
-            boundary = value.strip('"')
-    if media_type.strip().lower() != MULTIPART_MEDIA_TYPE or not boundary:
-        raise DoubleError(
-            400,
-            "PROBLEM_WITH_REQUEST",
-            f"Expected {MULTIPART_MEDIA_TYPE} with a boundary",
-            "CLIENT_TECHNICAL",
-        )
-    delimiter = b"--" + boundary.encode("ascii")
-    sections = body.split(b"\r\n" + delimiter)
-    if not sections[0].startswith(delimiter):
-        raise DoubleError(
-            400,
-            "PROBLEM_WITH_REQUEST",
-            "The body does not start with the boundary",
-            "CLIENT_TECHNICAL",
-        )
-    sections[0] = sections[0][len(delimiter) :]
-    parts: dict[str, bytes] = {}
-    for section in sections:
-        if section.startswith(b"--"):
-            break
-        head, separator, content = section.removeprefix(b"\r\n").partition(b"\r\n\r\n")
-        if not separator:
-            raise DoubleError(
-                400, "PROBLEM_WITH_REQUEST", "A part has no headers", "CLIENT_TECHNICAL"
-            )
-        disposition = next(
-            (
-                line.decode("latin-1")
-                for line in head.split(b"\r\n")
-                if line.lower().startswith(b"content-disposition:")
-            ),
-            None,
-        )
-        if disposition is None:
-            raise DoubleError(
-                400,
-                "MISSING_BODYPART_CONTENT_DISPOSITION",
-                "A part has no Content-Disposition",
-                "CLIENT_TECHNICAL",
-            )
-        filename = _filename(disposition)
-        if not filename:
-            raise DoubleError(
-                400, "MISSING_BODYPART_FILENAME", "A part has no filename", "CLIENT_TECHNICAL"
-            )
-        parts[filename] = content
-    return parts
-
-
-def _filename(disposition: str) -> str | None:
-    for param in disposition.split(";")[1:]:
-        name, _, value = param.strip().partition("=")
-        if name.lower() == "filename":
-            return value.strip('"')
-    return None
-
-
-def _handler_for(double: DigipostDouble) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "digipost-double"
-
-        def do_GET(self) -> None:
-            self._dispatch("GET")
-
-        def do_POST(self) -> None:
-            self._dispatch("POST")
-
-        def log_message(self, format: str, *args: Any) -> None:
-            log.debug("%s " + format, self.address_string(), *args)
-
-        def _dispatch(self, method: str) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY_BYTES:
-                self._answer(
-                    413,
-                    error_xml("REQUEST_TOO_LARGE", "Request too large", "CLIENT_DATA"),
-                    MEDIA_TYPE,
-                )
-                return
-            body = self.rfile.read(length) if length else b""
-            path = urlsplit(self.path).path
-            if path.startswith("/-/"):
-                self._control(method, path, body)
-                return
-            fault = double._take_fault(path)
-            if fault and fault.kind == "delay":
-                time.sleep(fault.seconds)
-            if fault and fault.kind == "error":
-                status = fault.status
-                answer = error_xml(fault.code, "Injected failure", fault.error_type)
-                content_type = MEDIA_TYPE
-            else:
-                headers = {name.lower(): value for name, value in self.headers.items()}
-                try:
-                    status, answer, content_type = double.handle(
-                        method, self.path, headers, body, self.headers.get("Host", "")
-                    )
-                except DoubleError as err:
-                    status, answer, content_type = (
-                        err.status,
-                        error_xml(err.code, err.message, err.kind),
-                        MEDIA_TYPE,
-                    )
-            double.requests.append((method, path, status))
-            if fault and fault.kind == "late":
-                time.sleep(fault.seconds)
-            if fault and fault.kind == "drop":
-                self.close_connection = True
-                self.connection.shutdown(2)
-                return
-            self._answer(
-                status,
-                answer,
-                content_type,
-                bad_signature=bool(fault and fault.kind == "bad-signature"),
-            )
-
-        def _answer(
-            self, status: int, body: bytes, content_type: str, bad_signature: bool = False
-        ) -> None:
-            path = urlsplit(self.path).path
-            signed = signing.response_headers(double.config.keys.key, status, path, body, _now())
-            if bad_signature:
-                signed[signing.SIGNATURE] = signed[signing.SIGNATURE][::-1]
-            # send_response would add a second Date header of its own.
-            self.log_request(status)
-            self.send_response_only(status)
-            self.send_header("Server", self.server_version)
-            for name, value in signed.items():
-                self.send_header(name, value)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def _control(self, method: str, path: str, body: bytes) -> None:
-            if method == "POST" and path == "/-/faults":
-                double.fail_next(*(Fault(**item) for item in json.loads(body)))
-                answer: Any = {"queued": True}
-            elif method == "POST" and path == "/-/events":
-                item = json.loads(body)
-                double.add_event(item["uuid"], item["type"], item.get("metadata"))
-                answer = {"added": True}
-            elif method == "GET" and path == "/-/mailbox":
-                answer = [asdict(d) for d in double.mailbox()]
-            else:
-                self._answer(404, b"{}", "application/json")
-                return
-            self._answer(200, json.dumps(answer, default=str).encode(), "application/json")
-
-    return Handler
