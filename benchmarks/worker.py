@@ -1,4 +1,8 @@
-"""Worker benchmark: RabbitMQ + PostgreSQL ledger + fake channel, 1 and 2 processes.
+"""Worker benchmark: RabbitMQ + PostgreSQL ledger, 1 and 2 processes.
+
+Consenting sample debtors go to Digipost (the local double each worker
+starts, over HTTP with signing and verification), the others to the fake
+print channel.
 
     ./dev bench-worker [--letters N]
 

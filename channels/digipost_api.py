@@ -13,6 +13,7 @@ error families:
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import uuid
@@ -31,6 +32,7 @@ from channels.base import ChannelUnavailableError, DeliveryRefusedError, NotAMai
 from letters.errors import ConfigurationError
 
 _T = TypeVar("_T")
+_ELEVEN_DIGITS = re.compile(r"(?<!\d)\d{11}(?!\d)")
 # The official clients refresh the entry point at least hourly (Digipost may rotate its key).
 ENTRY_POINT_MAX_AGE_S = 3600.0
 DUPLICATE_CODES = frozenset({"DUPLICATE_MESSAGE", "DUPLICATE_DOCUMENT_ID", "MESSAGE_ALREADY_SENT"})
@@ -56,7 +58,9 @@ class DigipostRefusedError(DeliveryRefusedError):
     def __init__(self, code: str, message: str, status: int) -> None:
         self.code = code
         self.status = status
-        super().__init__(f"Digipost refused the request: {code} (HTTP {status}): {message}")
+        # The reason travels to logs and the dead-letter queue: never a national id.
+        text = _ELEVEN_DIGITS.sub("[national id]", message)
+        super().__init__(f"Digipost refused the request: {code} (HTTP {status}): {text}")
 
 
 class DigipostDuplicateError(DigipostRefusedError):

@@ -283,6 +283,12 @@ def test_client_data_errors_are_permanent_with_digipost_code(
     assert "INVALID_MONETARY_AMOUNT" in str(caught.value)
 
 
+def test_a_refusal_never_repeats_a_national_id() -> None:
+    error = DigipostRefusedError("UNKNOWN_RECIPIENT", f"No account for {DIGIPOST_USER}.", 404)
+    assert DIGIPOST_USER not in str(error)
+    assert "No account for [national id]." in str(error)
+
+
 def test_configuration_errors_stop_loudly(double: DoubleHarness, letter_pdf: bytes) -> None:
     channel = double.channel()
     channel.api.entry_point()

@@ -88,7 +88,9 @@ def check_routing(stack: Stack, double: DoubleHarness) -> None:
     )
     requests = [user, no_consent, identified, unidentified, no_id]
     stack.publish(*requests)
-    stack.run_worker()
+    worker = stack.run_worker()
+    for secret in (DIGIPOST_USER, IDENTIFIED_PERSON, UNIDENTIFIED_PERSON, "Nordmann"):
+        assert secret not in worker.stderr
     ids = [r["letter_id"] for r in requests]
     assert mailbox_letters(double, ids) == {user["letter_id"]}
     assert printed(stack) == set(ids) - {user["letter_id"]}

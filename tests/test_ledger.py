@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from alembic import command
+from alembic.config import Config
 from queue_support import fresh_postgres_database
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from letters.ledger import FINISHED, Ledger, LetterStatus, utcnow
+from letters.ledger import FINISHED, MIGRATIONS, Ledger, LetterStatus, utcnow
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -43,7 +45,28 @@ def _accept(ledger: Ledger, letter_id: str = "4f7c2b8e-9a51-4d7e-8a7b-2d3c1e0f9a
 def test_migrations_are_versioned_and_can_run_again(ledger: Ledger) -> None:
     ledger.upgrade()
     with ledger.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+
+
+def test_a_ledger_of_the_first_version_upgrades_with_its_letters(ledger: Ledger) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with ledger.transaction() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0001")
+        # A letter as the first version stored it (the code now selects newer columns).
+        conn.execute(
+            text(
+                "INSERT INTO letters (letter_id, case_number, letter_type, language, status, "
+                "attempts, request, request_sha256, created_at, updated_at) VALUES (:id, "
+                "'2026-0045127', 'purring', 'nb', 'sent', 0, '{}', '', :now, :now)"
+            ),
+            {"id": "4f7c2b8e-9a51-4d7e-8a7b-2d3c1e0f9a61", "now": datetime.now(UTC)},
+        )
+    ledger.upgrade()
+    record = ledger.get("4f7c2b8e-9a51-4d7e-8a7b-2d3c1e0f9a61")
+    assert record is not None and record.case_number == "2026-0045127"
+    assert record.delivery_method is None and record.delivered_at is None
 
 
 def test_accept_is_idempotent_on_letter_id(ledger: Ledger) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from letters.config import Settings
+from letters.config import DigipostSettings, Settings
 from letters.errors import ConfigurationError
 
 
@@ -18,7 +18,57 @@ def test_embedded_defaults_live_under_the_var_folder(tmp_path: Path) -> None:
     assert settings.broker_dir == tmp_path / "broker"
     assert settings.concurrency == 1 and settings.heartbeat == 30
     assert settings.retry_delays == (10, 60, 600, 3600)
-    assert (settings.digipost_backend, settings.print_backend) == ("fake", "fake")
+    assert (settings.digipost_backend, settings.print_backend) == ("digipost", "fake")
+    digipost = settings.digipost
+    # No URL: a local Digipost double in the worker, with generated keys under var/.
+    assert digipost.url is None and digipost.key is None and digipost.certificate is None
+    assert digipost.keys_dir == tmp_path / "digipost"
+    assert digipost.double_dir == tmp_path / "digipost-double"
+    assert (digipost.connect_timeout, digipost.timeout, digipost.pool_size) == (10, 30, 10)
+    assert digipost.authentication_level == "TWO_FACTOR" and digipost.sync_interval == 300
+
+
+def test_digipost_settings_are_read_and_the_password_is_not_shown() -> None:
+    settings = Settings.from_env(
+        {
+            "LETTERS_DIGIPOST_URL": "https://api.test.digipost.no/",
+            "LETTERS_DIGIPOST_SENDER_ID": "123456",
+            "LETTERS_DIGIPOST_KEY": "/etc/letters/digipost.p12",
+            "LETTERS_DIGIPOST_KEY_PASSWORD": "hemmelig-passord",
+            "LETTERS_DIGIPOST_CERTIFICATE": "/etc/letters/digipost.pem",
+            "LETTERS_DIGIPOST_TIMEOUT": "2m",
+            "LETTERS_DIGIPOST_POOL_SIZE": "50",
+            "LETTERS_DIGIPOST_AUTHENTICATION_LEVEL": "password",
+            "LETTERS_DIGIPOST_SYNC_INTERVAL": "0",
+        }
+    ).digipost
+    assert digipost_fields(settings) == (
+        "https://api.test.digipost.no/",
+        "123456",
+        Path("/etc/letters/digipost.p12"),
+        120.0,
+        50,
+    )
+    assert settings.authentication_level == "PASSWORD" and settings.sync_interval == 0
+    assert "hemmelig-passord" not in repr(settings)
+
+
+def digipost_fields(settings: DigipostSettings) -> tuple[object, ...]:
+    return (settings.url, settings.sender_id, settings.key, settings.timeout, settings.pool_size)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("LETTERS_DIGIPOST_SENDER_ID", "nordlys", "LETTERS_DIGIPOST_SENDER_ID: 'nordlys'"),
+        ("LETTERS_DIGIPOST_AUTHENTICATION_LEVEL", "IDPORTEN_4", "is not PASSWORD or TWO_FACTOR"),
+        ("LETTERS_DIGIPOST_TIMEOUT", "soon", "LETTERS_DIGIPOST_TIMEOUT: 'soon'"),
+        ("LETTERS_DIGIPOST_POOL_SIZE", "0", "LETTERS_DIGIPOST_POOL_SIZE: must be"),
+    ],
+)
+def test_bad_digipost_settings_name_the_variable(name: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        Settings.from_env({name: value})
 
 
 def test_production_settings_are_read() -> None:
