@@ -129,6 +129,9 @@ def _filename(disposition: str) -> str | None:
 def handler_for(double: DigipostDouble) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes; with Nagle on, the client's
+        # delayed ACK adds 40 ms to every answer.
+        disable_nagle_algorithm = True
         server_version = "digipost-double"
 
         def do_GET(self) -> None:

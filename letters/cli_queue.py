@@ -94,9 +94,14 @@ def status_command(args: argparse.Namespace, settings: Settings) -> int:
         ("pdf", record.pdf_sha256 and f"{record.page_count} page(s), sha256 {record.pdf_sha256}"),
         ("archive", record.archive_key),
         ("receipt", record.provider_ref),
+        (
+            "delivered",
+            record.delivered_at
+            and f"{record.delivered_at.isoformat(timespec='seconds')} via {record.delivery_method}",
+        ),
     ):
         if value:
-            print(f"  {label:<9}{value}")
+            print(f"  {label:<10}{value}")
     for event in history:
         detail = f"  {event.detail}" if event.detail else ""
         print(f"  {event.at.isoformat(timespec='milliseconds')}  {event.event:<14}{detail}")
