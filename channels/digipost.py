@@ -109,31 +109,49 @@ class DigipostChannel:
             delivery = self.api.send_message(message_xml(spec), document_uuid, letter.pdf)
         except DigipostDuplicateError:
             return self._sent_before(letter, document_uuid)
-        delivered = delivery.status == "DELIVERED"
-        return Receipt(
-            channel=NAME,
-            letter_id=letter.letter_id,
-            status=ReceiptStatus.DELIVERED if delivered else ReceiptStatus.SENT,
-            provider_ref=document_uuid,
+        return _receipt(
+            letter,
+            document_uuid,
+            delivered=delivery.status == "DELIVERED",
+            method=delivery.delivery_method,
+            at=delivery.delivery_time,
             detail=f"{delivery.status} via {delivery.delivery_method}, message {message_id}",
-            delivery_method=delivery.delivery_method,
-            delivered_at=delivery.delivery_time,
         )
 
     def _sent_before(self, letter: OutgoingLetter, document_uuid: str) -> Receipt:
         """Digipost already has this message: a resend after a crash or a lost answer."""
         status = self.api.document_status(document_uuid)
-        delivered = status.status == "DELIVERED"
-        return Receipt(
-            channel=NAME,
-            letter_id=letter.letter_id,
-            status=ReceiptStatus.DELIVERED if delivered else ReceiptStatus.SENT,
-            provider_ref=document_uuid,
+        return _receipt(
+            letter,
+            document_uuid,
+            delivered=status.status == "DELIVERED",
+            method=status.channel,
+            at=status.delivered,
             detail=f"already at Digipost ({status.status} via {status.channel})",
             duplicate=True,
-            delivery_method=status.channel,
-            delivered_at=status.delivered,
         )
+
+
+def _receipt(
+    letter: OutgoingLetter,
+    document_uuid: str,
+    *,
+    delivered: bool,
+    method: str | None,
+    at: datetime | None,
+    detail: str,
+    duplicate: bool = False,
+) -> Receipt:
+    return Receipt(
+        channel=NAME,
+        letter_id=letter.letter_id,
+        status=ReceiptStatus.DELIVERED if delivered else ReceiptStatus.SENT,
+        provider_ref=document_uuid,
+        detail=detail,
+        duplicate=duplicate,
+        delivery_method=method,
+        delivered_at=at,
+    )
 
 
 class DigipostDirectory:
