@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Protocol
 
+from letters.config import S3Settings
 from letters.errors import ConfigurationError, PermanentError, TransientError
 
 
@@ -110,14 +111,26 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def open_archive(url: str) -> Archive:
-    """The archive at ``LETTERS_ARCHIVE_URL``: a directory (``file://`` or a plain path)."""
+def open_archive(url: str, s3: S3Settings | None = None) -> Archive:
+    """The archive at ``LETTERS_ARCHIVE_URL``: ``s3://bucket/prefix`` or a directory."""
+    if url.startswith("s3://"):
+        from letters.archive_s3 import ArchivePolicy, S3Archive  # boto3 only when asked for
+        from letters.s3 import parse_s3_url, s3_client
+
+        s3 = s3 or S3Settings()
+        policy = ArchivePolicy(
+            server_side_encryption=s3.archive_sse,
+            kms_key_id=s3.archive_kms_key_id,
+            retention_days=s3.archive_retention_days,
+        )
+        client = s3_client(s3.endpoint_url, s3.region)
+        return S3Archive(client, parse_s3_url(url, "LETTERS_ARCHIVE_URL"), policy)
     if url.startswith("file://"):
         return LocalArchive(Path(url.removeprefix("file://")))
     if "://" in url:
         scheme = url.split("://", 1)[0]
         raise ConfigurationError(
-            f"LETTERS_ARCHIVE_URL: the {scheme}:// archive is not available in this build; "
-            "use a directory"
+            f"LETTERS_ARCHIVE_URL: {scheme}:// is not supported; use s3://bucket/prefix "
+            "or a directory"
         )
     return LocalArchive(Path(url))

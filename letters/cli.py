@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from letters.cli_archive import add_parser as add_archive_parser
+from letters.cli_archive import archive_command
 from letters.cli_digipost import add_parser as add_digipost_parser
 from letters.cli_digipost import digipost_command
 from letters.cli_queue import (
@@ -118,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--samples", type=Path, default=SAMPLES_DIR)
 
     add_digipost_parser(sub)
+    add_archive_parser(sub)
     return parser
 
 
@@ -144,6 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return demo_command(args, settings)
             case "digipost":
                 return digipost_command(args, settings)
+            case "archive":
+                return archive_command(args, settings)
     except ConfigurationError as err:
         print(f"letters: configuration error: {err}", file=sys.stderr)
         return EXIT_FAILURE

@@ -39,6 +39,7 @@ class Settings:
     fake_outbox: Path
     log_level: str
     digipost: DigipostSettings
+    s3: S3Settings
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -62,6 +63,7 @@ class Settings:
             fake_outbox=Path(env.get("LETTERS_FAKE_OUTBOX", var_dir / "fake-outbox")),
             log_level=env.get("LETTERS_LOG_LEVEL", "INFO").upper(),
             digipost=DigipostSettings.from_env(env, var_dir),
+            s3=S3Settings.from_env(env),
         )
 
     @property
@@ -71,6 +73,36 @@ class Settings:
     @property
     def broker_dir(self) -> Path:
         return self.var_dir / "broker"
+
+
+@dataclass(frozen=True, slots=True)
+class S3Settings:
+    """S3 for the archive (and the print drop); credentials come from boto3's usual chain."""
+
+    # None: AWS itself; set for S3-compatible servers (MinIO, Ceph, moto).
+    endpoint_url: str | None = None
+    region: str = "eu-north-1"
+    # "AES256", "aws:kms", or None to rely on the bucket's default encryption.
+    archive_sse: str | None = "AES256"
+    archive_kms_key_id: str | None = None
+    # Object Lock retention per archived letter; None: the bucket's default.
+    archive_retention_days: int | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> S3Settings:
+        sse = env.get("LETTERS_ARCHIVE_SSE", "AES256")
+        if sse not in ("AES256", "aws:kms", "none"):
+            raise ConfigurationError(f"LETTERS_ARCHIVE_SSE: {sse!r} is not AES256, aws:kms or none")
+        retention = env.get("LETTERS_ARCHIVE_RETENTION_DAYS")
+        return cls(
+            endpoint_url=env.get("LETTERS_S3_ENDPOINT_URL") or None,
+            region=env.get("LETTERS_S3_REGION") or "eu-north-1",
+            archive_sse=None if sse == "none" else sse,
+            archive_kms_key_id=env.get("LETTERS_ARCHIVE_KMS_KEY_ID") or None,
+            archive_retention_days=(
+                _positive_int(env, "LETTERS_ARCHIVE_RETENTION_DAYS", 1) if retention else None
+            ),
+        )
 
 
 @dataclass(frozen=True, slots=True)

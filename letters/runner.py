@@ -57,7 +57,7 @@ def build_pipeline(settings: Settings, ledger: Ledger) -> Pipeline:
     return Pipeline(
         service=LetterService(settings),
         ledger=ledger,
-        archive=open_archive(settings.archive_url),
+        archive=open_archive(settings.archive_url, settings.s3),
         channels=build_channels(settings),
         locks=letter_locks(ledger.engine, settings.var_dir),
     )

@@ -90,3 +90,28 @@ def test_production_settings_are_read() -> None:
 def test_a_bad_number_names_the_variable(value: str) -> None:
     with pytest.raises(ConfigurationError, match="LETTERS_CONCURRENCY"):
         Settings.from_env({"LETTERS_CONCURRENCY": value})
+
+
+def test_s3_settings_are_read() -> None:
+    s3 = Settings.from_env(
+        {
+            "LETTERS_S3_ENDPOINT_URL": "http://minio:9000",
+            "LETTERS_S3_REGION": "eu-west-1",
+            "LETTERS_ARCHIVE_SSE": "aws:kms",
+            "LETTERS_ARCHIVE_KMS_KEY_ID": "alias/letters",
+            "LETTERS_ARCHIVE_RETENTION_DAYS": "3653",
+        }
+    ).s3
+    assert (s3.endpoint_url, s3.region, s3.archive_sse, s3.archive_kms_key_id) == (
+        "http://minio:9000",
+        "eu-west-1",
+        "aws:kms",
+        "alias/letters",
+    )
+    assert s3.archive_retention_days == 3653
+    assert Settings.from_env({"LETTERS_ARCHIVE_SSE": "none"}).s3.archive_sse is None
+
+
+def test_a_bad_encryption_setting_is_named() -> None:
+    with pytest.raises(ConfigurationError, match="LETTERS_ARCHIVE_SSE: 'DES'"):
+        Settings.from_env({"LETTERS_ARCHIVE_SSE": "DES"})
