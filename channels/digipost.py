@@ -21,6 +21,8 @@ from datetime import datetime, time
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from cryptography import x509
+
 from channels.base import (
     DeliveryRefusedError,
     Identification,
@@ -29,7 +31,7 @@ from channels.base import (
     ReceiptStatus,
 )
 from channels.digipost_api import ApiConfig, DigipostApi, DigipostDuplicateError
-from channels.digipost_double import DigipostDouble, DoubleConfig
+from channels.digipost_double import DEFAULT_RECIPIENTS, DigipostDouble, DoubleConfig
 from channels.digipost_keys import (
     TEST_KEY_PASSWORD,
     certificate_from_pem,
@@ -187,7 +189,10 @@ def _inkasso(letter: OutgoingLetter) -> InkassoData:
 
 def build_channel(route: str, settings: Settings) -> DigipostChannel:
     if route != NAME:
-        raise ConfigurationError(f"LETTERS_CHANNEL_PRINT: the digipost backend cannot {route}")
+        raise ConfigurationError(
+            "LETTERS_CHANNEL_PRINT: the digipost backend serves only the digipost route, "
+            f"not {route!r}"
+        )
     options = SendOptions(
         authentication_level=settings.digipost.authentication_level,
         max_pages=settings.digipost.max_pages,
@@ -201,23 +206,23 @@ def build_directory(settings: Settings) -> DigipostDirectory:
 
 _apis: dict[DigipostSettings, DigipostApi] = {}
 _embedded: dict[str, tuple[DigipostDouble, str]] = {}
-_embedded_lock = threading.RLock()
+_lock = threading.RLock()
 
 
 def open_api(settings: DigipostSettings) -> DigipostApi:
     """One client per process and setting: its connection pool and entry point are shared."""
-    with _embedded_lock:
+    with _lock:
         api = _apis.get(settings)
     if api is None:
         api = _new_api(settings)
-        with _embedded_lock:
+        with _lock:
             api = _apis.setdefault(settings, api)
     return api
 
 
 def close_apis() -> None:
     """Close every client open_api made (tests; a process that stops using Digipost)."""
-    with _embedded_lock:
+    with _lock:
         apis = list(_apis.values())
         _apis.clear()
     for api in apis:
@@ -262,22 +267,29 @@ def _new_api(settings: DigipostSettings) -> DigipostApi:
     )
 
 
-def local_double(settings: DigipostSettings) -> DigipostDouble:
+def local_double(
+    settings: DigipostSettings,
+    recipients: dict[str, tuple[str, str | None]] | None = None,
+    sender_certificate: x509.Certificate | None = None,
+) -> DigipostDouble:
     """A Digipost double with the generated test keys and this sender registered."""
     keys = ensure_test_keys(settings.keys_dir)
-    sender = certificate_from_pem(keys.sender_certificate.read_text(encoding="ascii"))
+    sender = sender_certificate or certificate_from_pem(
+        keys.sender_certificate.read_text(encoding="ascii")
+    )
     return DigipostDouble(
         DoubleConfig(
             state_dir=settings.double_dir,
             keys=keys.digipost_pair(),
             senders={settings.sender_id: sender},
+            recipients=dict(DEFAULT_RECIPIENTS if recipients is None else recipients),
         )
     )
 
 
 def start_embedded_double(settings: DigipostSettings) -> str:
     """Start (once per process and folder) a local double on a free port; its URL."""
-    with _embedded_lock:
+    with _lock:
         key = str(settings.double_dir)
         if key not in _embedded:
             double = local_double(settings)

@@ -97,7 +97,7 @@ class DigipostApi:
         self,
         config: ApiConfig,
         transport: httpx.BaseTransport | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = signing.utc_now,
     ) -> None:
         self.config = config
         self._clock = clock
@@ -113,6 +113,8 @@ class DigipostApi:
             follow_redirects=False,
         )
         self._entry: tuple[xml.EntryPoint, float] | None = None
+        # Parsed once per entry point fetch; every answer is verified with it.
+        self._entry_certificate: x509.Certificate | None = None
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -129,8 +131,15 @@ class DigipostApi:
             entry = xml.parse_entrypoint(response.content)
         except xml.MalformedXml as err:
             raise DigipostUnavailableError(f"Digipost entry point: {err}") from err
+        certificate = None
+        if entry.certificate_pem:
+            try:
+                certificate = x509.load_pem_x509_certificate(entry.certificate_pem.encode("ascii"))
+            except ValueError:
+                certificate = None  # reported when an answer needs it
         with self._lock:
             self._entry = (entry, time.monotonic())
+            self._entry_certificate = certificate
         return entry
 
     def identify(self, national_identity_number: str) -> xml.IdentificationResult:
@@ -234,13 +243,12 @@ class DigipostApi:
     def _certificate(self) -> x509.Certificate:
         if self.config.digipost_certificate is not None:
             return self.config.digipost_certificate
-        pem = self.entry_point().certificate_pem
-        if not pem:
-            raise DigipostUnavailableError("Digipost's entry point carries no certificate")
-        try:
-            return x509.load_pem_x509_certificate(pem.encode("ascii"))
-        except ValueError as err:
-            raise DigipostUnavailableError("Digipost's certificate cannot be read") from err
+        self.entry_point()
+        if self._entry_certificate is None:
+            raise DigipostUnavailableError(
+                "Digipost's entry point carries no readable certificate to verify answers with"
+            )
+        return self._entry_certificate
 
     @staticmethod
     def _read(response: httpx.Response, parse: Callable[[bytes], _T]) -> _T:

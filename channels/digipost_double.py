@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -52,7 +52,7 @@ DEFAULT_RECIPIENTS: dict[str, tuple[str, str | None]] = {
 }
 
 
-@dataclass
+@dataclass(frozen=True)
 class DoubleConfig:
     state_dir: Path
     keys: KeyPair
@@ -110,7 +110,7 @@ class DigipostDouble:
     def add_event(
         self, document_uuid: str, kind: str, metadata: dict[str, str] | None = None
     ) -> None:
-        self.store.add_event(document_uuid, kind, metadata or {}, _now())
+        self.store.add_event(document_uuid, kind, metadata or {}, signing.utc_now())
 
     def mailbox(self) -> list[StoredDocument]:
         return self.store.documents()
@@ -178,7 +178,7 @@ class DigipostDouble:
             raise DoubleError(
                 400, "INVALID_DATE_HEADER", "Date is not RFC 1123", "CLIENT_TECHNICAL"
             )
-        if not signing.within_skew(date, _now()):
+        if not signing.within_skew(date, signing.utc_now()):
             raise DoubleError(
                 400,
                 "DATE_HEADER_OUTSIDE_ACCEPTED_INTERVAL",
@@ -270,7 +270,7 @@ class DigipostDouble:
             channel="DIGIPOST" if result == "DIGIPOST" else "PRINT",
             message_xml=parts["message"],
             pdf=pdf,
-            now=_now(),
+            now=signing.utc_now(),
         )
         if stored is None:
             raise DoubleError(
@@ -293,7 +293,3 @@ class DigipostDouble:
             e for e in self.store.events() if start <= e.created < end and e.sender_id == sender_id
         ]
         return document_events_xml(events[offset : offset + limit])
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)

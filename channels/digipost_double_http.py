@@ -11,7 +11,6 @@ import json
 import logging
 import time
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -54,10 +53,6 @@ class Fault:
     code: str = "SERVER_ERROR"
     error_type: str = "SERVER"
     seconds: float = 0.0
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def multipart_parts(content_type: str, body: bytes) -> dict[str, bytes]:
@@ -194,7 +189,9 @@ def handler_for(double: DigipostDouble) -> type[BaseHTTPRequestHandler]:
             self, status: int, body: bytes, content_type: str, bad_signature: bool = False
         ) -> None:
             path = urlsplit(self.path).path
-            signed = signing.response_headers(double.config.keys.key, status, path, body, _now())
+            signed = signing.response_headers(
+                double.config.keys.key, status, path, body, signing.utc_now()
+            )
             if bad_signature:
                 signed[signing.SIGNATURE] = signed[signing.SIGNATURE][::-1]
             # send_response would add a second Date header of its own.

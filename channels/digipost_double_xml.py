@@ -5,7 +5,7 @@ from __future__ import annotations
 from lxml import etree
 
 from channels.digipost_double_store import StoredDocument, StoredEvent
-from channels.digipost_xml import NS, XSI_NS, q
+from channels.digipost_xml import NS, XSI_NS, q, serialize
 
 _RELATIONS = "https://api.digipost.no/relations"
 
@@ -21,10 +21,6 @@ def _add(parent: etree._Element, name: str, text: str | None = None) -> etree._E
     return child
 
 
-def _bytes(root: etree._Element) -> bytes:
-    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True))
-
-
 def entrypoint_xml(certificate_pem: str, base_url: str, links: dict[str, str]) -> bytes:
     root = _root("entrypoint")
     _add(root, "certificate", certificate_pem)
@@ -33,7 +29,7 @@ def entrypoint_xml(certificate_pem: str, base_url: str, links: dict[str, str]) -
         link.set("rel", f"{_RELATIONS}/{name}")
         link.set("uri", base_url.rstrip("/") + path)
         link.set("media-type", "application/vnd.digipost-v8+xml")
-    return _bytes(root)
+    return serialize(root)
 
 
 def identification_result_xml(result: str, reason: str | None) -> bytes:
@@ -45,7 +41,7 @@ def identification_result_xml(result: str, reason: str | None) -> bytes:
         _add(root, "invalid-reason", reason)
     elif result == "IDENTIFIED":
         _add(root, "person-alias", reason or "alias-not-a-user")
-    return _bytes(root)
+    return serialize(root)
 
 
 def message_delivery_xml(document: StoredDocument, sent: etree._Element) -> bytes:
@@ -67,7 +63,7 @@ def message_delivery_xml(document: StoredDocument, sent: etree._Element) -> byte
         if value:
             _add(primary, name, value)
     _add(primary, "content-hash", document.content_hash).set("hash-algorithm", "SHA256")
-    return _bytes(root)
+    return serialize(root)
 
 
 def document_status_xml(document: StoredDocument) -> bytes:
@@ -81,7 +77,7 @@ def document_status_xml(document: StoredDocument) -> bytes:
     root.set("is-primary-document", "true")
     root.set("content-hash", document.content_hash)
     root.set("content-hash-algorithm", "SHA256")
-    return _bytes(root)
+    return serialize(root)
 
 
 def document_events_xml(events: list[StoredEvent]) -> bytes:
@@ -100,7 +96,7 @@ def document_events_xml(events: list[StoredEvent]) -> bytes:
             metadata = _add(element, "metadata")
             metadata.set(f"{{{XSI_NS}}}type", "failed-print-metadata")
             metadata.set("error-code", event.metadata.get("error-code", "UNKNOWN"))
-    return _bytes(root)
+    return serialize(root)
 
 
 def error_xml(code: str, message: str, kind: str) -> bytes:
@@ -108,4 +104,4 @@ def error_xml(code: str, message: str, kind: str) -> bytes:
     _add(root, "error-code", code)
     _add(root, "error-message", message)
     _add(root, "error-type", kind)
-    return _bytes(root)
+    return serialize(root)

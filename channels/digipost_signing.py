@@ -32,6 +32,10 @@ SIGNED_HEADERS = ("content-md5", "date", "x-content-sha256", "x-digipost-userid"
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 def content_sha256(body: bytes) -> str:
     """Base64 of SHA-256 over the exact body bytes."""
     return base64.b64encode(hashlib.sha256(body).digest()).decode("ascii")

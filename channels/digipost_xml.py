@@ -60,7 +60,7 @@ class MessageSpec:
 def identification_xml(national_identity_number: str) -> bytes:
     root = etree.Element(q("identification"), nsmap={None: NS})
     etree.SubElement(root, q("personal-identification-number")).text = national_identity_number
-    return _serialize(root)
+    return serialize(root)
 
 
 def message_xml(spec: MessageSpec) -> bytes:
@@ -77,7 +77,7 @@ def message_xml(spec: MessageSpec) -> bytes:
     if spec.inkasso is not None:
         data_type = etree.SubElement(document, q("data-type"))
         data_type.append(_inkasso(spec.inkasso))
-    return _serialize(root)
+    return serialize(root)
 
 
 def _inkasso(data: InkassoData) -> etree._Element:
@@ -100,7 +100,7 @@ def _text(parent: etree._Element, name: str, value: str, ns: str = NS) -> None:
     etree.SubElement(parent, q(name, ns)).text = value
 
 
-def _serialize(root: etree._Element) -> bytes:
+def serialize(root: etree._Element) -> bytes:
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True))
 
 

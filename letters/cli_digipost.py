@@ -73,16 +73,17 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     digipost = settings.digipost
     if args.state:
         digipost = _replace_double_dir(settings, args.state)
-    double = local_double(digipost)
+    certificate = None
     if args.sender_certificate:
         certificate = load_certificate(args.sender_certificate, "--sender-certificate")
-        double.config.senders = {digipost.sender_id: certificate}
+    recipients = None
     if args.recipients:
         try:
-            double.config.recipients = _recipients(args.recipients)
+            recipients = _recipients(args.recipients)
         except (OSError, ValueError) as err:
             print(f"letters: --recipients {args.recipients}: {err}", file=sys.stderr)
             return EXIT_BAD_INPUT
+    double = local_double(digipost, recipients, certificate)
     url = double.bind(args.host, args.port)
     print(
         f"local Digipost double at {url} (sender {digipost.sender_id}, "

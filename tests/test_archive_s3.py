@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -129,4 +128,3 @@ def test_the_worker_archives_to_s3_and_archive_get_reads_it_back(tmp_path: Path)
         assert missing.returncode == 1 and "has no archived PDF" in missing.stderr
     finally:
         stack.close()
-    assert os.environ["AWS_ACCESS_KEY_ID"]
