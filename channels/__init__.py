@@ -23,10 +23,12 @@ __all__ = ["BACKENDS", "Channel", "ChannelSet", "Receipt", "RecipientDirectory",
 DIGIPOST, PRINT = "digipost", "print"
 
 # backend name -> module that provides build_channel(route, settings) and,
-# for the digipost route, build_directory(settings).
+# for the digipost route, build_directory(settings). print_post serves only
+# the print route.
 BACKENDS: dict[str, str] = {
     "digipost": "channels.digipost",
     "fake": "channels.fake",
+    "print_post": "channels.print_post",
 }
 
 
@@ -34,6 +36,11 @@ def build_channels(settings: Settings) -> ChannelSet:
     """The channels and the recipient directory that the settings ask for."""
     digipost_module = _backend(settings.digipost_backend, "LETTERS_CHANNEL_DIGIPOST")
     print_module = _backend(settings.print_backend, "LETTERS_CHANNEL_PRINT")
+    if not hasattr(digipost_module, "build_directory"):
+        raise ConfigurationError(
+            f"LETTERS_CHANNEL_DIGIPOST: {settings.digipost_backend!r} cannot serve the "
+            "digipost route"
+        )
     return ChannelSet(
         channels={
             DIGIPOST: digipost_module.build_channel(DIGIPOST, settings),

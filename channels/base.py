@@ -49,6 +49,7 @@ class OutgoingLetter:
 
 
 class ReceiptStatus(StrEnum):
+    BATCHED = "batched"  # waiting in a print batch; handed over when the batch is cut
     SENT = "sent"  # handed over; delivery not yet confirmed
     DELIVERED = "delivered"  # the channel confirmed delivery
 

@@ -16,6 +16,8 @@ from letters.cli_archive import add_parser as add_archive_parser
 from letters.cli_archive import archive_command
 from letters.cli_digipost import add_parser as add_digipost_parser
 from letters.cli_digipost import digipost_command
+from letters.cli_print import add_parser as add_print_parser
+from letters.cli_print import print_command
 from letters.cli_queue import (
     dead_command,
     demo_command,
@@ -121,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_digipost_parser(sub)
     add_archive_parser(sub)
+    add_print_parser(sub)
     return parser
 
 
@@ -149,6 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return digipost_command(args, settings)
             case "archive":
                 return archive_command(args, settings)
+            case "print":
+                return print_command(args, settings)
     except ConfigurationError as err:
         print(f"letters: configuration error: {err}", file=sys.stderr)
         return EXIT_FAILURE

@@ -165,6 +165,7 @@ def demo_command(args: argparse.Namespace, settings: Settings) -> int:
         f"published {len(samples)} sample request(s); running the worker until the queue is empty"
     )
     code = run_worker(settings, until_empty=True)
+    printed = _cut_print_batches(settings)
     ledger = _ledger(settings)
     try:
         records = {r.letter_id: r for r in ledger.letters_in(letter_ids)}
@@ -189,7 +190,7 @@ def demo_command(args: argparse.Namespace, settings: Settings) -> int:
         else f"Digipost ({settings.digipost_backend})",
         "print": f"the fake print channel in {settings.fake_outbox / 'print'}"
         if settings.print_backend == "fake"
-        else f"print ({settings.print_backend})",
+        else f"the print drop in {settings.print.url}",
     }
     print(
         f"{finished} of {len(letter_ids)} letter(s) finished; PDFs under {settings.archive_url}, "
@@ -197,7 +198,27 @@ def demo_command(args: argparse.Namespace, settings: Settings) -> int:
     )
     for channel, count in sorted(by_channel.items()):
         print(f"  {count} to {where.get(channel, channel)}")
+    for line in printed:
+        print(f"    {line}")
     return EXIT_OK if code == EXIT_OK and finished == len(letter_ids) else EXIT_FAILURE
+
+
+def _cut_print_batches(settings: Settings) -> list[str]:
+    """The demo does not wait for the cut-off: it cuts the print batches at once."""
+    if settings.print_backend != "print_post":
+        return []
+    from letters.print_dispatch import open_dispatcher
+
+    report = open_dispatcher(settings).run(cut_all=True)
+    lines = [
+        f"print batch {sent.batch_id} ({sent.destination}): {sent.letters} letter(s), "
+        f"{sent.pages} pages, manifest {sent.location}"
+        for sent in report.sent
+    ]
+    lines += [
+        f"print batch {batch_id} failed: {reason}" for batch_id, reason in report.failed.items()
+    ]
+    return lines
 
 
 def _ledger(settings: Settings) -> Ledger:

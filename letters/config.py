@@ -6,8 +6,10 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 
+from letters.envelopes import ENVELOPES
 from letters.errors import ConfigurationError
 from letters.profile import EXAMPLE_PROFILE
 
@@ -40,6 +42,7 @@ class Settings:
     log_level: str
     digipost: DigipostSettings
     s3: S3Settings
+    print: PrintSettings
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -59,11 +62,12 @@ class Settings:
             queue_prefix=env.get("LETTERS_QUEUE_PREFIX", ""),
             heartbeat=_positive_int(env, "LETTERS_BROKER_HEARTBEAT", 30),
             digipost_backend=env.get("LETTERS_CHANNEL_DIGIPOST", "digipost"),
-            print_backend=env.get("LETTERS_CHANNEL_PRINT", "fake"),
+            print_backend=env.get("LETTERS_CHANNEL_PRINT", "print_post"),
             fake_outbox=Path(env.get("LETTERS_FAKE_OUTBOX", var_dir / "fake-outbox")),
             log_level=env.get("LETTERS_LOG_LEVEL", "INFO").upper(),
             digipost=DigipostSettings.from_env(env, var_dir),
             s3=S3Settings.from_env(env),
+            print=PrintSettings.from_env(env, var_dir),
         )
 
     @property
@@ -102,6 +106,46 @@ class S3Settings:
             archive_retention_days=(
                 _positive_int(env, "LETTERS_ARCHIVE_RETENTION_DAYS", 1) if retention else None
             ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PrintSettings:
+    """The print house: where batches go, when they are cut, what they must pass."""
+
+    # s3://bucket/prefix or a directory.
+    url: str
+    batch_size: int
+    # Local time in Europe/Oslo at which every open batch is cut each day.
+    cutoff: time
+    # The envelope whose window the address must sit in (letters.envelopes.ENVELOPES).
+    envelope: str
+    max_pages: int
+    # Seconds between the worker's looks for batches to cut and deliver; 0 turns it off.
+    interval: float
+    # "AES256", "aws:kms" or None for the print bucket's default encryption.
+    sse: str | None = "AES256"
+    kms_key_id: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], var_dir: Path) -> PrintSettings:
+        envelope = (env.get("LETTERS_PRINT_ENVELOPE") or "E65").upper()
+        if envelope not in ENVELOPES:
+            raise ConfigurationError(
+                f"LETTERS_PRINT_ENVELOPE: {envelope!r} is not one of {', '.join(ENVELOPES)}"
+            )
+        sse = env.get("LETTERS_PRINT_SSE", "AES256")
+        if sse not in ("AES256", "aws:kms", "none"):
+            raise ConfigurationError(f"LETTERS_PRINT_SSE: {sse!r} is not AES256, aws:kms or none")
+        return cls(
+            url=env.get("LETTERS_PRINT_URL") or str(var_dir / "print"),
+            batch_size=_positive_int(env, "LETTERS_PRINT_BATCH_SIZE", 500),
+            cutoff=_clock_time(env, "LETTERS_PRINT_CUTOFF", "16:00"),
+            envelope=envelope,
+            max_pages=_positive_int(env, "LETTERS_PRINT_MAX_PAGES", 10),
+            interval=_seconds(env, "LETTERS_PRINT_INTERVAL", "1m", allow_zero=True),
+            sse=None if sse == "none" else sse,
+            kms_key_id=env.get("LETTERS_PRINT_KMS_KEY_ID") or None,
         )
 
 
@@ -164,6 +208,14 @@ def _seconds(env: Mapping[str, str], name: str, default: str, allow_zero: bool =
     if len(delays) != 1:
         raise ConfigurationError(f"{name}: one duration such as 30s, got {raw!r}")
     return delays[0]
+
+
+def _clock_time(env: Mapping[str, str], name: str, default: str) -> time:
+    raw = (env.get(name) or default).strip()
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", raw)
+    if not match:
+        raise ConfigurationError(f"{name}: {raw!r} is not a time of day such as 16:00")
+    return time(int(match.group(1)), int(match.group(2)))
 
 
 def parse_delays(text: str, setting: str) -> tuple[float, ...]:

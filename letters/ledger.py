@@ -36,6 +36,8 @@ class LetterStatus(StrEnum):
     RENDERED = "rendered"
     ARCHIVED = "archived"
     ROUTED = "routed"
+    # In a print batch that has not gone to the print house yet.
+    BATCHED = "batched"
     SENT = "sent"
     DELIVERED = "delivered"
     FAILED = "failed"
@@ -43,7 +45,15 @@ class LetterStatus(StrEnum):
     REQUEUED = "requeued"
 
 
-FINISHED = frozenset({LetterStatus.SENT, LetterStatus.DELIVERED, LetterStatus.DEAD_LETTERED})
+# The worker's part is done: a batched letter is the print dispatcher's from here.
+FINISHED = frozenset(
+    {
+        LetterStatus.BATCHED,
+        LetterStatus.SENT,
+        LetterStatus.DELIVERED,
+        LetterStatus.DEAD_LETTERED,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +210,7 @@ class Ledger:
                         updated_at=now,
                     )
                 )
-                _add_event(conn, letter_id, LetterStatus.ACCEPTED, now, None)
+                add_event(conn, letter_id, LetterStatus.ACCEPTED, now, None)
             created = True
         except IntegrityError:
             created = False
@@ -238,6 +248,24 @@ class Ledger:
             delivered_at=delivered_at,
         )
 
+    def record_batched(self, letter_id: str, batch_id: str, detail: str) -> None:
+        """The letter waits in print batch ``batch_id``; never undoes a batch already sent."""
+        now = utcnow()
+        with self.transaction() as conn:
+            moved = conn.execute(
+                update(letters)
+                .where(letters.c.letter_id == letter_id)
+                .where(letters.c.status.not_in([LetterStatus.SENT, LetterStatus.DELIVERED]))
+                .values(
+                    status=LetterStatus.BATCHED,
+                    provider_ref=batch_id,
+                    retry_at=None,
+                    updated_at=now,
+                )
+            )
+            if moved.rowcount:
+                add_event(conn, letter_id, LetterStatus.BATCHED, now, detail)
+
     def record_failed(
         self, letter_id: str, attempt: int, reason: str, retry_at: datetime | None
     ) -> None:
@@ -274,7 +302,7 @@ class Ledger:
                     .values(status=LetterStatus.REQUEUED, retry_at=None, updated_at=now)
                 )
                 if result.rowcount == 1:
-                    _add_event(conn, letter_id, LetterStatus.REQUEUED, now, "retry due")
+                    add_event(conn, letter_id, LetterStatus.REQUEUED, now, "retry due")
                     claimed.append(letter_id)
         return self.letters_in(claimed) if claimed else []
 
@@ -305,7 +333,7 @@ class Ledger:
             )
             if known_letter and letter_id:
                 _set(conn, letter_id, LetterStatus.DEAD_LETTERED, now, retry_at=None)
-                _add_event(conn, letter_id, LetterStatus.DEAD_LETTERED, now, reason)
+                add_event(conn, letter_id, LetterStatus.DEAD_LETTERED, now, reason)
 
     def record_dead_requeued(self, dead_id: str | None, letter_id: str | None) -> None:
         """A dead letter went back to the work queue (``letters dead retry``)."""
@@ -324,7 +352,7 @@ class Ledger:
                 ).first()
             ):
                 _set(conn, letter_id, LetterStatus.REQUEUED, now, retry_at=None, attempts=0)
-                _add_event(conn, letter_id, LetterStatus.REQUEUED, now, "from the dead letters")
+                add_event(conn, letter_id, LetterStatus.REQUEUED, now, "from the dead letters")
 
     # -- plumbing --------------------------------------------------------------
 
@@ -332,7 +360,7 @@ class Ledger:
         now = utcnow()
         with self.transaction() as conn:
             _set(conn, letter_id, status, now, **values)
-            _add_event(conn, letter_id, status, now, detail)
+            add_event(conn, letter_id, status, now, detail)
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -356,7 +384,7 @@ def _set(conn: Connection, letter_id: str, status: str, now: datetime, **values:
     )
 
 
-def _add_event(
+def add_event(
     conn: Connection, letter_id: str, event_name: str, now: datetime, detail: str | None
 ) -> None:
     conn.execute(

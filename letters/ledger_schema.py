@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData()
@@ -105,4 +106,48 @@ sync_cursors = Table(
     metadata,
     Column("name", String(40), primary_key=True),
     Column("position", DateTime(timezone=True), nullable=False),
+)
+
+# Print batches: letters gathered for the print house, cut by size or cut-off time.
+print_batches = Table(
+    "print_batches",
+    metadata,
+    Column("batch_id", String(40), primary_key=True),
+    Column("destination", String(10), nullable=False),
+    Column("status", String(12), nullable=False),
+    # The destination while the batch is open, NULL after: unique, so there is
+    # at most one open batch per destination even with many workers.
+    Column("open_slot", String(10), unique=True),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("cutoff_at", DateTime(timezone=True), nullable=False),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("close_reason", String(20)),
+    Column("letter_count", Integer, nullable=False),
+    Column("page_count", Integer),
+    Column("sheet_count", Integer),
+    Column("pdf_sha256", String(64)),
+    Column("pdf_bytes", BigInteger),
+    Column("assembled_at", DateTime(timezone=True)),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("location", String(300)),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text),
+    # A process delivering the batch holds it until then; another may take over after.
+    Column("claimed_until", DateTime(timezone=True)),
+    Index("ix_print_batches_status", "status"),
+)
+
+print_batch_letters = Table(
+    "print_batch_letters",
+    metadata,
+    # The letter id is the key: a letter can never be in two batches.
+    Column("letter_id", String(36), ForeignKey("letters.letter_id"), primary_key=True),
+    Column("batch_id", String(40), ForeignKey("print_batches.batch_id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("case_number", String(32), nullable=False),
+    Column("page_count", Integer, nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("postage_class", String(30), nullable=False),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("batch_id", "position", name="uq_print_batch_letters_position"),
 )

@@ -36,6 +36,8 @@ ALLOWED_FIELDS = frozenset(
         "concurrency",
         "exit_code",
         "delivery_event",
+        "batch_id",
+        "bytes",
     }
 )
 _FIELDS_ATTR = "letters_fields"

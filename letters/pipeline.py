@@ -124,12 +124,17 @@ class Pipeline:
             self.ledger.record_routed(record.letter_id, PRINT, reason)
             log_event(log, "routed", channel=PRINT, **_ids(record))
             receipt = self.channels.get(PRINT).send(letter)
+        detail = f"{receipt.channel}: {receipt.detail}".rstrip(": ")
+        if receipt.status is ReceiptStatus.BATCHED:
+            assert receipt.provider_ref is not None  # noqa: S101 - the batch id
+            self.ledger.record_batched(record.letter_id, receipt.provider_ref, detail)
+            log_event(log, "batched", channel=receipt.channel, **_ids(record))
+            return receipt
         status = (
             LetterStatus.DELIVERED
             if receipt.status is ReceiptStatus.DELIVERED
             else LetterStatus.SENT
         )
-        detail = f"{receipt.channel}: {receipt.detail}".rstrip(": ")
         self.ledger.record_sent(
             record.letter_id,
             status,

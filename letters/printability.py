@@ -6,17 +6,25 @@ unless one of the standard 14, a page count within the limit, and nothing at
 all in the strip at the left edge kept for the print house's barcode
 (0–15 mm from the left, 95–175 mm from the top). The strip is rendered and
 looked at, so a line or an image there counts as much as text.
+
+For paper, the address must also show in the envelope's window: every line
+of it on page 1, inside the window, and nothing else in the window, so that
+no heading such as INKASSOVARSEL shows through it (good debt collection
+practice, ``reference/norwegian-rules.md`` §1). Problems name the address
+line by number, never by its text.
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pikepdf
 import pypdfium2
 
+from letters.envelopes import Window
 from letters.errors import PermanentError
 
 MM = 72 / 25.4  # PDF points per millimetre
@@ -49,16 +57,24 @@ class UnprintablePdfError(PermanentError):
 @dataclass(frozen=True, slots=True)
 class PrintRules:
     max_pages: int = DEFAULT_MAX_PAGES
+    # The envelope window the address must show in; None: no window (digital mail).
+    window: Window | None = None
+    window_name: str = ""
 
 
-def check_printable(pdf: bytes, rules: PrintRules = PrintRules()) -> None:
+def check_printable(
+    pdf: bytes, rules: PrintRules = PrintRules(), address_lines: Sequence[str] = ()
+) -> None:
     """Raise UnprintablePdfError naming every rule ``pdf`` breaks."""
-    problems = printability_problems(pdf, rules)
+    problems = printability_problems(pdf, rules, address_lines)
     if problems:
         raise UnprintablePdfError(problems)
 
 
-def printability_problems(pdf: bytes, rules: PrintRules = PrintRules()) -> list[str]:
+def printability_problems(
+    pdf: bytes, rules: PrintRules = PrintRules(), address_lines: Sequence[str] = ()
+) -> list[str]:
+    """Every rule ``pdf`` breaks; the window is checked when ``rules`` has one."""
     try:
         document = pikepdf.open(io.BytesIO(pdf))
     except pikepdf.PasswordError:
@@ -67,8 +83,15 @@ def printability_problems(pdf: bytes, rules: PrintRules = PrintRules()) -> list[
         return [f"the PDF cannot be read ({type(err).__name__})"]
     with document:
         problems = _structure_problems(document, rules)
-    if not problems:
-        problems = _barcode_strip_problems(pdf)
+    if problems:
+        return problems
+    rendered = pypdfium2.PdfDocument(pdf)
+    try:
+        problems = _barcode_strip_problems(rendered)
+        if rules.window is not None:
+            problems += _window_problems(rendered[0], rules, address_lines)
+    finally:
+        rendered.close()
     return problems
 
 
@@ -127,22 +150,112 @@ def _unembedded_fonts(document: pikepdf.Pdf) -> set[str]:
     return missing
 
 
-def _barcode_strip_problems(pdf: bytes) -> list[str]:
+def _barcode_strip_problems(document: pypdfium2.PdfDocument) -> list[str]:
     left, top, right, bottom = BARCODE_STRIP_MM
     problems = []
-    document = pypdfium2.PdfDocument(pdf)
-    try:
-        for index in range(len(document)):
-            page = document[index]
-            width, height = page.get_size()
-            crop = (left * MM, height - bottom * MM, width - right * MM, top * MM)
-            bitmap = page.render(scale=2, crop=crop, grayscale=True)
-            pixels = bytes(bitmap.buffer)
-            if any(value < _INK_THRESHOLD for value in pixels):
-                problems.append(
-                    f"page {index + 1} has content in the barcode strip "
-                    "(0–15 mm from the left edge, 95–175 mm from the top)"
-                )
-    finally:
-        document.close()
+    for index in range(len(document)):
+        page = document[index]
+        width, height = page.get_size()
+        crop = (left * MM, height - bottom * MM, width - right * MM, top * MM)
+        bitmap = page.render(scale=2, crop=crop, grayscale=True)
+        pixels = bytes(bitmap.buffer)
+        if any(value < _INK_THRESHOLD for value in pixels):
+            problems.append(
+                f"page {index + 1} has content in the barcode strip "
+                "(0–15 mm from the left edge, 95–175 mm from the top)"
+            )
     return problems
+
+
+@dataclass(frozen=True, slots=True)
+class _Glyph:
+    text: str
+    # Millimetres from the page's left and top edges.
+    left: float
+    top: float
+    right: float
+    bottom: float
+
+    def inside(self, window: Window) -> bool:
+        return (
+            self.left >= window.left
+            and self.right <= window.right
+            and self.top >= window.top
+            and self.bottom <= window.bottom
+        )
+
+    def overlaps(self, window: Window) -> bool:
+        return (
+            self.left < window.right
+            and self.right > window.left
+            and self.top < window.bottom
+            and self.bottom > window.top
+        )
+
+
+def _window_problems(
+    page: pypdfium2.PdfPage, rules: PrintRules, address_lines: Sequence[str]
+) -> list[str]:
+    window = rules.window
+    assert window is not None  # noqa: S101 - the caller checks
+    where = f"the {rules.window_name} envelope window ({window.describe()})".replace("  ", " ")
+    glyphs = _page_glyphs(page)
+    # Matched without white space: a wrapped line or a lost space is still the line.
+    text = "".join(glyph.text for glyph in glyphs)
+    problems: list[str] = []
+    if not address_lines:
+        return ["no address to check against the envelope window"]
+    address_glyphs: set[int] = set()
+    total = len(address_lines)
+    for number, line in enumerate(address_lines, start=1):
+        wanted = "".join(line.split())
+        if not wanted:
+            continue
+        starts = _occurrences(text, wanted)
+        if not starts:
+            problems.append(f"address line {number} of {total} is not on page 1")
+            continue
+        shown = [
+            start
+            for start in starts
+            if all(glyphs[i].inside(window) for i in range(start, start + len(wanted)))
+        ]
+        if not shown:
+            problems.append(f"address line {number} of {total} is not inside {where}")
+            continue
+        address_glyphs.update(range(shown[0], shown[0] + len(wanted)))
+    strangers = [
+        i for i, glyph in enumerate(glyphs) if i not in address_glyphs and glyph.overlaps(window)
+    ]
+    if strangers and not problems:
+        problems.append(f"text other than the address shows in {where}")
+    return problems
+
+
+def _page_glyphs(page: pypdfium2.PdfPage) -> list[_Glyph]:
+    _, height = page.get_size()
+    textpage = page.get_textpage()
+    try:
+        count = textpage.count_chars()
+        text = textpage.get_text_range(0, count)
+        glyphs = []
+        for index, character in enumerate(text[:count]):
+            if character.isspace():
+                continue
+            left, bottom, right, top = textpage.get_charbox(index)
+            glyphs.append(
+                _Glyph(
+                    character, left / MM, (height - top) / MM, right / MM, (height - bottom) / MM
+                )
+            )
+        return glyphs
+    finally:
+        textpage.close()
+
+
+def _occurrences(text: str, wanted: str) -> list[int]:
+    found, start = [], text.find(wanted)
+    while start != -1:
+        found.append(start)
+        start = text.find(wanted, start + 1)
+    return found

@@ -98,6 +98,26 @@ def run_worker(settings: Settings, until_empty: bool, name: str = "worker-1") ->
 
 
 def _periodic_tasks(settings: Settings, ledger: Ledger) -> list[PeriodicTask]:
+    return [*_digipost_sync(settings, ledger), *_print_dispatch(settings)]
+
+
+def _print_dispatch(settings: Settings) -> list[PeriodicTask]:
+    if settings.print_backend != "print_post" or not settings.print.interval:
+        return []
+    from letters.print_dispatch import open_dispatcher  # pikepdf and fontTools, only when used
+
+    dispatcher = open_dispatcher(settings)
+
+    def dispatch() -> None:
+        report = dispatcher.run()
+        if report.closed or report.sent or report.failed:
+            log_event(log, "print batches dispatched", count=len(report.sent))
+
+    # Due at once: batches cut while no worker ran should not wait another interval.
+    return [PeriodicTask("print dispatch", settings.print.interval, dispatch)]
+
+
+def _digipost_sync(settings: Settings, ledger: Ledger) -> list[PeriodicTask]:
     if settings.digipost_backend != "digipost" or not settings.digipost.sync_interval:
         return []
     from channels.digipost import open_api  # only when the Digipost backend is chosen

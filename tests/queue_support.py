@@ -241,8 +241,9 @@ def stack_env(tmp_path: Path, *, broker: bool, database_url: str | None) -> dict
         "LETTERS_VAR_DIR": str(tmp_path / "var"),
         "LETTERS_RETRY_DELAYS": "1s,2s",
         "LETTERS_LOG_LEVEL": "INFO",
-        # The queue tests script the fake channel; the Digipost tests override this.
+        # The queue tests script the fake channels; the Digipost and print tests override this.
         "LETTERS_CHANNEL_DIGIPOST": "fake",
+        "LETTERS_CHANNEL_PRINT": "fake",
     }
     if broker:
         env["LETTERS_BROKER_URL"] = RABBITMQ_URL

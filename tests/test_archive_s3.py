@@ -18,18 +18,18 @@ from letters.archive import (
     archive_key,
     open_archive,
 )
-from letters.archive_s3 import S3Archive
 from letters.config import S3Settings
 from letters.errors import ConfigurationError
+from letters.s3_store import S3Store
 
 PDF = b"%PDF-1.7\n% letter one\n%%EOF\n"
 OTHER = b"%PDF-1.7\n% letter two\n%%EOF\n"
 
 
-def archive(bucket: str, **settings: object) -> S3Archive:
+def archive(bucket: str, **settings: object) -> S3Store:
     s3 = S3Settings(endpoint_url=s3_endpoint(), **settings)  # type: ignore[arg-type]
     opened = open_archive(f"s3://{bucket}/letters/archive", s3)
-    assert isinstance(opened, S3Archive)
+    assert isinstance(opened, S3Store)
     return opened
 
 

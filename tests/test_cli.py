@@ -107,6 +107,16 @@ def test_demo_runs_the_samples_through_the_whole_pipeline(
     # Consenting sample debtors have a mailbox at the local Digipost double.
     mailbox = list((tmp_path / "digipost-double" / "documents").glob("*.pdf"))
     assert len(mailbox) == len(consenting)
-    printed = list((tmp_path / "fake-outbox" / "print").glob("*.json"))
+    # Everyone else is in a print batch, cut at the end of the demo, with its manifest.
+    manifests = list((tmp_path / "print").glob("*/*.json"))
+    assert manifests, "the demo left no print batch"
+    printed = [
+        letter
+        for manifest in manifests
+        for letter in json.loads(manifest.read_text(encoding="utf-8"))["letters"]
+    ]
     assert len(printed) == samples - len(consenting)
+    for manifest in manifests:
+        assert manifest.with_suffix(".pdf").is_file() and manifest.with_suffix(".csv").is_file()
+    assert "print batch " in "\n".join(out)
     assert f"  {len(consenting)} to the local Digipost double's mailbox" in "\n".join(out)

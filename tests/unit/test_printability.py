@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import io
+import json
+from pathlib import Path
 
 import pikepdf
 import pytest
-from conftest import GOLDEN_DIR, TEST_TODAY
+from conftest import GOLDEN_DIR, TEST_TODAY, service_for
 
+from letters.config import Settings
+from letters.contract import parse_request
+from letters.envelopes import ENVELOPES
 from letters.printability import (
     MM,
     PrintRules,
@@ -15,6 +20,7 @@ from letters.printability import (
     check_printable,
     printability_problems,
 )
+from letters.render import window_lines
 from letters.service import LetterService
 
 A4 = (210 * MM, 297 * MM)
@@ -118,3 +124,73 @@ def test_the_page_limit_is_configurable() -> None:
     assert printability_problems(make_pdf(pages=4), PrintRules(max_pages=3)) == [
         "4 pages is more than the limit of 3"
     ]
+
+
+# -- the envelope window (print and post) ---------------------------------------
+
+
+def _request(scenario: str = "plain", **recipient: object) -> dict[str, object]:
+    raw = json.loads((GOLDEN_DIR / "inkassovarsel" / "nb" / scenario / "request.json").read_bytes())
+    raw["recipient"].update(recipient)
+    return raw
+
+
+def _window_lines(raw: dict[str, object]) -> list[str]:
+    request = parse_request(
+        raw, LetterService(Settings.from_env({})).profile.contract_rules, TEST_TODAY
+    )
+    return window_lines(request.recipient.name, request.recipient.address)
+
+
+def _rules(envelope: str = "E65") -> PrintRules:
+    window = ENVELOPES[envelope].window
+    return PrintRules(max_pages=10, window=window, window_name=envelope)
+
+
+@pytest.mark.parametrize("scenario", ["plain", "foreign_address", "long_names", "many_claims"])
+@pytest.mark.parametrize("envelope", ["E65", "C6/5"])
+def test_rendered_addresses_sit_in_the_window(
+    service: LetterService, scenario: str, envelope: str
+) -> None:
+    raw = _request(scenario)
+    pdf = service.render_request(raw, TEST_TODAY).pdf
+    assert printability_problems(pdf, _rules(envelope), _window_lines(raw)) == []
+
+
+def test_a_name_with_ligature_letters_is_found_in_the_window(service: LetterService) -> None:
+    raw = _request(name="Fiffi Flåfjell-Affleck")
+    pdf = service.render_request(raw, TEST_TODAY).pdf
+    assert printability_problems(pdf, _rules(), _window_lines(raw)) == []
+
+
+def test_an_address_below_the_window_breaks_the_rule(template_copy: Path) -> None:
+    css = template_copy / "letter.css"
+    css.write_text(css.read_text().replace("  top: 26mm;", "  top: 40mm;", 1))
+    raw = _request()
+    pdf = service_for(template_copy).render_request(raw, TEST_TODAY).pdf
+    problems = printability_problems(pdf, _rules(), _window_lines(raw))
+    assert "address line 3 of 3 is not inside the E65 envelope window" in problems[0]
+    # The message names lines by number: nothing of the address itself.
+    assert not any(line in " ".join(problems) for line in _window_lines(raw))
+
+
+def test_a_heading_showing_through_the_window_breaks_the_rule(service: LetterService) -> None:
+    # The C5 window reaches 79 mm from the top, where the heading INKASSOVARSEL starts.
+    raw = _request()
+    pdf = service.render_request(raw, TEST_TODAY).pdf
+    with pytest.raises(UnprintablePdfError, match="text other than the address shows in the C5"):
+        check_printable(pdf, _rules("C5"), _window_lines(raw))
+
+
+def test_an_address_that_is_not_on_the_first_page_is_named(service: LetterService) -> None:
+    raw = _request()
+    pdf = service.render_request(raw, TEST_TODAY).pdf
+    lines = _window_lines(raw)
+    problems = printability_problems(pdf, _rules(), [lines[0], "Postboks 999 Ukjent", *lines[1:]])
+    assert problems == ["address line 2 of 4 is not on page 1"]
+
+
+def test_without_a_window_no_address_is_needed() -> None:
+    assert printability_problems(make_pdf(content=box(20, 130)), PrintRules()) == []
+    problems = printability_problems(make_pdf(content=box(20, 130)), _rules())
+    assert problems == ["no address to check against the envelope window"]

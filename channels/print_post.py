@@ -1,0 +1,76 @@
+"""Print and post: letters join a print batch that goes to the print house when cut.
+
+``send`` checks the PDF against the print rules (``letters.printability``,
+with the address in the envelope window), then adds the letter to the open
+batch for its destination and returns a receipt naming the batch. The batch
+is cut by size or at the daily cut-off and delivered by
+``letters.print_dispatch`` (the worker does that periodically; ``letters
+print cut`` does it now). Sending the same letter again names the batch it is
+already in: a letter is in at most one batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from channels.base import OutgoingLetter, Receipt, ReceiptStatus
+from letters.envelopes import ENVELOPES
+from letters.ledger import utcnow
+from letters.print_batches import BatchStatus, NewMember, PrintBatches, open_batches
+from letters.printability import PrintRules, check_printable
+from letters.render import window_lines
+
+if TYPE_CHECKING:
+    from letters.config import Settings
+
+
+class PrintPostChannel:
+    def __init__(
+        self,
+        batches: PrintBatches,
+        rules: PrintRules,
+        name: str = "print",
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.batches = batches
+        self.rules = rules
+        self.name = name
+        self.clock = clock
+
+    def send(self, letter: OutgoingLetter) -> Receipt:
+        recipient = letter.recipient
+        check_printable(letter.pdf, self.rules, window_lines(recipient.name, recipient.address))
+        placement = self.batches.add(
+            NewMember(
+                letter_id=letter.letter_id,
+                case_number=letter.case_number,
+                page_count=letter.page_count,
+                country=recipient.address.country_code,
+            ),
+            self.clock(),
+        )
+        sent = placement.batch_status is BatchStatus.SENT
+        return Receipt(
+            channel=self.name,
+            letter_id=letter.letter_id,
+            status=ReceiptStatus.SENT if sent else ReceiptStatus.BATCHED,
+            provider_ref=placement.batch_id,
+            detail=(
+                f"batch {placement.batch_id} ({placement.destination}), letter {placement.position}"
+            ),
+            duplicate=placement.duplicate,
+            delivery_method="PRINT" if sent else None,
+        )
+
+
+def print_rules(settings: Settings) -> PrintRules:
+    envelope = ENVELOPES[settings.print.envelope]
+    return PrintRules(
+        max_pages=settings.print.max_pages, window=envelope.window, window_name=envelope.name
+    )
+
+
+def build_channel(route: str, settings: Settings) -> PrintPostChannel:
+    return PrintPostChannel(open_batches(settings), print_rules(settings), name=route)
