@@ -35,7 +35,7 @@ def test_a_second_write_of_the_same_pdf_is_a_no_op(tmp_path: Path) -> None:
 def test_a_different_pdf_under_the_same_key_is_refused(tmp_path: Path) -> None:
     archive = LocalArchive(tmp_path)
     archive.put(KEY, b"%PDF-1.7 one")
-    with pytest.raises(ArchiveConflictError, match="different PDF") as raised:
+    with pytest.raises(ArchiveConflictError, match="different content is already stored") as raised:
         archive.put(KEY, b"%PDF-1.7 two")
     assert isinstance(raised.value, PermanentError)
     assert archive.get(KEY) == b"%PDF-1.7 one"
@@ -45,7 +45,7 @@ def test_missing_letters_and_bad_keys(tmp_path: Path) -> None:
     archive = LocalArchive(tmp_path)
     with pytest.raises(NotArchivedError):
         archive.get(KEY)
-    with pytest.raises(ValueError, match="not an archive key"):
+    with pytest.raises(ValueError, match="not a name inside the archive"):
         archive.get("../../etc/passwd.pdf")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ def test_embedded_defaults_live_under_the_var_folder(tmp_path: Path) -> None:
     assert settings.broker_dir == tmp_path / "broker"
     assert settings.concurrency == 1 and settings.heartbeat == 30
     assert settings.retry_delays == (10, 60, 600, 3600)
-    assert (settings.digipost_backend, settings.print_backend) == ("digipost", "fake")
+    assert (settings.digipost_backend, settings.print_backend) == ("digipost", "print_post")
     digipost = settings.digipost
     # No URL: a local Digipost double in the worker, with generated keys under var/.
     assert digipost.url is None and digipost.key is None and digipost.certificate is None
@@ -115,3 +116,41 @@ def test_s3_settings_are_read() -> None:
 def test_a_bad_encryption_setting_is_named() -> None:
     with pytest.raises(ConfigurationError, match="LETTERS_ARCHIVE_SSE: 'DES'"):
         Settings.from_env({"LETTERS_ARCHIVE_SSE": "DES"})
+
+
+def test_print_settings_have_defaults_and_are_read(tmp_path: Path) -> None:
+    default = Settings.from_env({"LETTERS_VAR_DIR": str(tmp_path)}).print
+    assert default.url == str(tmp_path / "print") and default.batch_size == 500
+    assert default.cutoff == time(16, 0) and default.envelope == "E65"
+    assert (default.max_pages, default.interval, default.sse) == (10, 60, "AES256")
+    custom = Settings.from_env(
+        {
+            "LETTERS_PRINT_URL": "s3://print-house/in",
+            "LETTERS_PRINT_BATCH_SIZE": "2000",
+            "LETTERS_PRINT_CUTOFF": "7:30",
+            "LETTERS_PRINT_ENVELOPE": "c5",
+            "LETTERS_PRINT_INTERVAL": "0",
+            "LETTERS_PRINT_SSE": "none",
+        }
+    ).print
+    assert (custom.url, custom.batch_size, custom.cutoff) == (
+        "s3://print-house/in",
+        2000,
+        time(7, 30),
+    )
+    assert (custom.envelope, custom.interval, custom.sse) == ("C5", 0, None)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("LETTERS_PRINT_CUTOFF", "4pm", "not a time of day"),
+        ("LETTERS_PRINT_CUTOFF", "24:00", "not a time of day"),
+        ("LETTERS_PRINT_ENVELOPE", "DL", "is not one of E65, C6/5, C5, EC4"),
+        ("LETTERS_PRINT_BATCH_SIZE", "0", "whole number of 1 or more"),
+        ("LETTERS_PRINT_SSE", "aes", "is not AES256, aws:kms or none"),
+    ],
+)
+def test_bad_print_settings_name_the_variable(name: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=f"{name}: .*{message}"):
+        Settings.from_env({name: value})

@@ -1,0 +1,127 @@
+"""Print batch benchmark: assemble one batch of N rendered letters.
+
+    ./dev bench-print [--letters 1000] [--processes 2]
+
+Renders N different letters first (the four types, both languages, varied
+names, cases and amounts; two processes by default), keeps them under
+``var/bench-print/`` so a second run starts at once, then times what the
+dispatcher does with a closed batch: read the letters, assemble one PDF with
+pikepdf and shared fonts, build the JSON and CSV manifests, and write all
+three create-only to a fresh directory drop. Prints seconds, letters per
+second, megabytes of the batch against the sum of the letters, and peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import resource
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from letters.config import PROJECT_ROOT, Settings
+from letters.object_store import DirectoryStore
+from letters.print_assembly import BatchLetter, assemble
+from letters.print_fonts import FontLibrary
+from letters.print_manifest import BatchFiles, manifest_csv, manifest_json
+from letters.service import LetterService
+
+GOLDEN = PROJECT_ROOT / "tests" / "golden"
+TODAY = date(2026, 11, 21)
+CLOSED_AT = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
+TYPES = ("purring", "inkassovarsel", "betalingsoppfordring", "varsel_rettslig_pagang")
+SCENARIOS = ("plain", "long_names", "many_claims", "no_interest_no_costs")
+NAMES = ("Kari Nordmann", "Ola Hansen", "Åse Kjærstad", "Bjørn Ødegård", "Sigrid Berg")
+
+
+def request(index: int) -> dict[str, Any]:
+    letter_type, scenario = TYPES[index % 4], SCENARIOS[(index // 4) % 4]
+    language = "en" if index % 3 == 0 else "nb"
+    path = GOLDEN / letter_type / language / scenario / "request.json"
+    raw: dict[str, Any] = json.loads(path.read_bytes())
+    raw["letter_id"] = f"00000000-0000-4000-8000-{index:012d}"
+    raw["recipient"]["name"] = f"{NAMES[index % len(NAMES)]} {index}"
+    raw["case"]["case_number"] = f"2026-{index + 100000:07d}"
+    for claim in raw["case"]["claims"]:
+        claim["principal"] = str(Decimal(claim["principal"]) + index)
+    return raw
+
+
+_service: LetterService | None = None
+
+
+def render(index: int) -> bytes:
+    global _service
+    _service = _service or LetterService(Settings.from_env({}))
+    return _service.render_request(request(index), TODAY).pdf
+
+
+def rendered_letters(count: int, processes: int) -> list[bytes]:
+    templates = sorted((PROJECT_ROOT / "templates").rglob("*.*"))
+    version = hashlib.sha256(b"".join(p.read_bytes() for p in templates)).hexdigest()[:12]
+    folder = PROJECT_ROOT / "var" / "bench-print" / f"{version}-{count}"
+    if folder.is_dir() and len(list(folder.glob("*.pdf"))) == count:
+        return [(folder / f"{i:05d}.pdf").read_bytes() for i in range(count)]
+    started = time.perf_counter()
+    with ProcessPoolExecutor(processes) as pool:
+        pdfs = list(pool.map(render, range(count), chunksize=16))
+    print(f"rendered {count} letters in {time.perf_counter() - started:.1f} s ({processes} proc)")
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, pdf in enumerate(pdfs):
+        (folder / f"{i:05d}.pdf").write_bytes(pdf)
+    return pdfs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--letters", type=int, default=1000)
+    parser.add_argument("--processes", type=int, default=2)
+    args = parser.parse_args()
+    pdfs = rendered_letters(args.letters, args.processes)
+    letters = [
+        BatchLetter(
+            letter_id=f"00000000-0000-4000-8000-{i:012d}",
+            case_number=f"2026-{i + 100000:07d}",
+            country="NO",
+            postage_class="domestic",
+            pdf=pdf,
+        )
+        for i, pdf in enumerate(pdfs)
+    ]
+    with tempfile.TemporaryDirectory() as drop_dir:
+        drop = DirectoryStore(Path(drop_dir), "print drop")
+        started = time.perf_counter()
+        library = FontLibrary(PROJECT_ROOT / "templates" / "fonts")
+        batch = assemble("BENCH", letters, library)
+        assembled = time.perf_counter()
+        files = BatchFiles("BENCH")
+        drop.put(files.pdf, batch.pdf)
+        drop.put(files.csv, manifest_csv(batch), "text/csv")
+        drop.put(files.json, manifest_json(batch, "domestic", CLOSED_AT, "E65"), "application/json")
+        finished = time.perf_counter()
+    total = sum(len(p) for p in pdfs)
+    print(
+        f"batch of {len(letters)} letters: {batch.page_count} pages on {batch.sheet_count} "
+        f"sheets ({batch.page_count - sum(e.page_count for e in batch.entries)} blank)"
+    )
+    print(
+        f"assembly {assembled - started:.2f} s, with manifests and drop writes "
+        f"{finished - started:.2f} s ({len(letters) / (finished - started):.0f} letters/s)"
+    )
+    print(
+        f"batch PDF {len(batch.pdf) / 1e6:.2f} MB; the letters apart {total / 1e6:.2f} MB "
+        f"({len(batch.pdf) / total:.0%}); {batch.fonts.shared_typefaces} shared typefaces, "
+        f"{batch.fonts.letter_fonts_kept} letter fonts kept as they were"
+    )
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS {peak:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
