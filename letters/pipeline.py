@@ -14,6 +14,7 @@ import logging
 import time
 from dataclasses import dataclass, fields, replace
 from datetime import date
+from decimal import Decimal
 from typing import Any, TypedDict
 
 from channels import DIGIPOST, PRINT
@@ -27,6 +28,7 @@ from letters.locks import LetterLocks
 from letters.logs import log_event
 from letters.model import LetterRequest
 from letters.profile import AgencyProfile
+from letters.render import RenderedLetter
 from letters.routing import route
 from letters.service import LetterService, today_in_norway
 
@@ -169,17 +171,7 @@ class Pipeline:
         composed = compose(request, self.service.profile, today_in_norway())
         rendered = self.service.renderer.render(composed)
         render_ms = round((time.perf_counter() - started) * 1000)
-        rendering = Rendering(
-            letter_date=rendered.letter_date,
-            deadline=rendered.deadline,
-            kid=rendered.kid,
-            amount_due=composed.totals.due,
-            template_version=rendered.template_version,
-            pdf_sha256=rendered.sha256,
-            page_count=rendered.page_count,
-            otp_hash=rendered.password_record.hash,
-            otp_expires_on=rendered.password_record.expires_on,
-        )
+        rendering = rendering_of(rendered, composed.totals.due)
         self.ledger.record_rendered(
             record.letter_id,
             rendering,
@@ -195,6 +187,21 @@ class Pipeline:
 
     def _parse(self, data: dict[str, Any], today: date) -> LetterRequest:
         return parse_request(data, self.service.profile.contract_rules, today)
+
+
+def rendering_of(rendered: RenderedLetter, amount_due: Decimal) -> Rendering:
+    """What the ledger keeps of a rendered letter."""
+    return Rendering(
+        letter_date=rendered.letter_date,
+        deadline=rendered.deadline,
+        kid=rendered.kid,
+        amount_due=amount_due,
+        template_version=rendered.template_version,
+        pdf_sha256=rendered.sha256,
+        page_count=rendered.page_count,
+        otp_hash=rendered.password_record.hash,
+        otp_expires_on=rendered.password_record.expires_on,
+    )
 
 
 def _outgoing(

@@ -160,11 +160,7 @@ class PrintBatches:
                 added_at=now,
             )
         )
-        conn.execute(
-            update(print_batches)
-            .where(print_batches.c.batch_id == batch_id)
-            .values(letter_count=position)
-        )
+        _update(conn, batch_id, letter_count=position)
         status = BatchStatus.OPEN
         if position >= self.batch_size:
             _close(conn, batch_id, now, "size")
@@ -269,43 +265,39 @@ class PrintBatches:
     ) -> None:
         """Keep the batch PDF's hash before uploading, so a restart can recognise the upload."""
         with self.ledger.transaction() as conn:
-            conn.execute(
-                update(print_batches)
-                .where(print_batches.c.batch_id == batch_id)
-                .values(
-                    status=BatchStatus.ASSEMBLED,
-                    pdf_sha256=sha256,
-                    pdf_bytes=size,
-                    page_count=pages,
-                    sheet_count=sheets,
-                    assembled_at=now,
-                )
+            _update(
+                conn,
+                batch_id,
+                status=BatchStatus.ASSEMBLED,
+                pdf_sha256=sha256,
+                pdf_bytes=size,
+                page_count=pages,
+                sheet_count=sheets,
+                assembled_at=now,
             )
 
     def record_failed(self, batch_id: str, reason: str) -> None:
         """The delivery failed; the batch is free to be tried again at the next round."""
         with self.ledger.transaction() as conn:
-            conn.execute(
-                update(print_batches)
-                .where(print_batches.c.batch_id == batch_id)
-                .values(
-                    attempts=print_batches.c.attempts + 1, last_error=reason, claimed_until=None
-                )
+            _update(
+                conn,
+                batch_id,
+                attempts=print_batches.c.attempts + 1,
+                last_error=reason,
+                claimed_until=None,
             )
 
     def record_sent(self, batch_id: str, location: str, now: datetime) -> int:
         """The batch is at the print house: mark it and every letter in it sent, at once."""
         with self.ledger.transaction() as conn:
-            conn.execute(
-                update(print_batches)
-                .where(print_batches.c.batch_id == batch_id)
-                .values(
-                    status=BatchStatus.SENT,
-                    sent_at=now,
-                    location=location,
-                    claimed_until=None,
-                    last_error=None,
-                )
+            _update(
+                conn,
+                batch_id,
+                status=BatchStatus.SENT,
+                sent_at=now,
+                location=location,
+                claimed_until=None,
+                last_error=None,
             )
             members = conn.execute(
                 select(print_batch_letters.c.letter_id, print_batch_letters.c.position)
@@ -361,6 +353,10 @@ class PrintBatches:
     def _batch(self, conn: Connection, batch_id: str) -> Batch:
         row = conn.execute(select(print_batches).where(print_batches.c.batch_id == batch_id)).one()
         return _batch_from(row._mapping)
+
+
+def _update(conn: Connection, batch_id: str, **values: Any) -> None:
+    conn.execute(update(print_batches).where(print_batches.c.batch_id == batch_id).values(**values))
 
 
 def _close(conn: Connection, batch_id: str, now: datetime, reason: str) -> bool:

@@ -20,6 +20,7 @@ from letters.config import Settings
 from letters.contract import parse_request
 from letters.ledger import Ledger, Rendering
 from letters.model import LetterRequest
+from letters.pipeline import rendering_of
 from letters.print_batches import PrintBatches
 from letters.print_dispatch import PrintDispatcher, open_print_drop
 from letters.print_fonts import FontLibrary
@@ -67,17 +68,7 @@ def sample_from(service: LetterService, raw: dict[str, Any]) -> Sample:
     rendered = service.render_request(raw, TEST_TODAY)
     request = parse_request(raw, service.profile.contract_rules, TEST_TODAY)
     composed = service.compose_request(raw, TEST_TODAY)
-    rendering = Rendering(
-        letter_date=rendered.letter_date,
-        deadline=rendered.deadline,
-        kid=rendered.kid,
-        amount_due=composed.totals.due,
-        template_version=rendered.template_version,
-        pdf_sha256=rendered.sha256,
-        page_count=rendered.page_count,
-        otp_hash=rendered.password_record.hash,
-        otp_expires_on=rendered.password_record.expires_on,
-    )
+    rendering = rendering_of(rendered, composed.totals.due)
     return Sample(raw, request, rendered.pdf, rendering)
 
 
