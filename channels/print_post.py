@@ -66,9 +66,8 @@ class PrintPostChannel:
 
 
 def print_rules(settings: Settings) -> PrintRules:
-    envelope = ENVELOPES[settings.print.envelope]
     return PrintRules(
-        max_pages=settings.print.max_pages, window=envelope.window, window_name=envelope.name
+        max_pages=settings.print.max_pages, envelope=ENVELOPES[settings.print.envelope]
     )
 
 

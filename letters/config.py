@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 
-from letters.envelopes import ENVELOPES
+from letters.envelopes import DEFAULT_ENVELOPE, ENVELOPES
 from letters.errors import ConfigurationError
 from letters.profile import EXAMPLE_PROFILE
 
@@ -129,7 +129,7 @@ class PrintSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], var_dir: Path) -> PrintSettings:
-        envelope = (env.get("LETTERS_PRINT_ENVELOPE") or "E65").upper()
+        envelope = (env.get("LETTERS_PRINT_ENVELOPE") or DEFAULT_ENVELOPE).upper()
         if envelope not in ENVELOPES:
             raise ConfigurationError(
                 f"LETTERS_PRINT_ENVELOPE: {envelope!r} is not one of {', '.join(ENVELOPES)}"

@@ -18,7 +18,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from letters.errors import TransientError
@@ -344,11 +344,6 @@ class PrintBatches:
             query = query.where(print_batches.c.status.in_(list(statuses)))
         with self.ledger.transaction() as conn:
             return [_batch_from(r._mapping) for r in conn.execute(query)]
-
-    def count_by_status(self) -> dict[str, int]:
-        query = select(print_batches.c.status, func.count()).group_by(print_batches.c.status)
-        with self.ledger.transaction() as conn:
-            return {status: int(n) for status, n in conn.execute(query)}
 
     def _batch(self, conn: Connection, batch_id: str) -> Batch:
         row = conn.execute(select(print_batches).where(print_batches.c.batch_id == batch_id)).one()

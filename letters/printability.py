@@ -24,7 +24,7 @@ from typing import Any
 import pikepdf
 import pypdfium2
 
-from letters.envelopes import Window
+from letters.envelopes import Envelope, Window
 from letters.errors import PermanentError
 
 MM = 72 / 25.4  # PDF points per millimetre
@@ -57,9 +57,8 @@ class UnprintablePdfError(PermanentError):
 @dataclass(frozen=True, slots=True)
 class PrintRules:
     max_pages: int = DEFAULT_MAX_PAGES
-    # The envelope window the address must show in; None: no window (digital mail).
-    window: Window | None = None
-    window_name: str = ""
+    # The envelope whose window the address must show in; None: no window (digital mail).
+    envelope: Envelope | None = None
 
 
 def check_printable(
@@ -88,8 +87,8 @@ def printability_problems(
     rendered = pypdfium2.PdfDocument(pdf)
     try:
         problems = _barcode_strip_problems(rendered)
-        if rules.window is not None:
-            problems += _window_problems(rendered[0], rules, address_lines)
+        if rules.envelope is not None:
+            problems += _window_problems(rendered[0], rules.envelope, address_lines)
     finally:
         rendered.close()
     return problems
@@ -194,17 +193,16 @@ class _Glyph:
 
 
 def _window_problems(
-    page: pypdfium2.PdfPage, rules: PrintRules, address_lines: Sequence[str]
+    page: pypdfium2.PdfPage, envelope: Envelope, address_lines: Sequence[str]
 ) -> list[str]:
-    window = rules.window
-    assert window is not None  # noqa: S101 - the caller checks
-    where = f"the {rules.window_name} envelope window ({window.describe()})".replace("  ", " ")
+    if not address_lines:
+        return ["no address to check against the envelope window"]
+    window = envelope.window
+    where = f"the {envelope.name} envelope window ({window.describe()})"
     glyphs = _page_glyphs(page)
     # Matched without white space: a wrapped line or a lost space is still the line.
     text = "".join(glyph.text for glyph in glyphs)
     problems: list[str] = []
-    if not address_lines:
-        return ["no address to check against the envelope window"]
     address_glyphs: set[int] = set()
     total = len(address_lines)
     for number, line in enumerate(address_lines, start=1):

@@ -49,8 +49,8 @@ class S3Store:
         location: S3Location,
         options: WriteOptions,
         *,
-        setting: str = "LETTERS_ARCHIVE_URL",
-        label: str = "archive",
+        setting: str,
+        label: str,
     ) -> None:
         self.client = client
         self.bucket = location.bucket

@@ -15,7 +15,6 @@ from typing import Any
 import pikepdf
 import pypdfium2
 import pytest
-from conftest import TEST_TODAY
 from print_support import PrintHarness, Sample, render_samples
 from queue_support import Stack, sample_request
 from s3_support import CREDENTIALS, client, new_bucket, s3_endpoint
@@ -422,10 +421,15 @@ def test_the_manifest_date_is_the_cut_not_the_upload(
     harness: PrintHarness, domestic: list[Sample]
 ) -> None:
     harness.send(domestic[0])
-    report = harness.dispatcher.run(cut_all=True)
-    _, manifest, _ = read_drop(harness, report.sent[0].batch_id)
-    assert manifest["closed_at"] == harness.now.isoformat(timespec="seconds")
-    assert TEST_TODAY.year == 2026
+    cut_at = harness.now
+    [batch_id] = harness.batches.close_all(cut_at)
+    harness.now += timedelta(hours=1)  # delivered, or delivered again, later
+    report = harness.dispatcher.run()
+    assert [s.batch_id for s in report.sent] == [batch_id]
+    _, manifest, _ = read_drop(harness, batch_id)
+    assert manifest["closed_at"] == cut_at.isoformat(timespec="seconds")
+    sent = harness.batches.get(batch_id)
+    assert sent is not None and sent.sent_at == harness.now
 
 
 # -- through worker processes ----------------------------------------------------------

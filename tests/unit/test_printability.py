@@ -143,8 +143,7 @@ def _window_lines(raw: dict[str, object]) -> list[str]:
 
 
 def _rules(envelope: str = "E65") -> PrintRules:
-    window = ENVELOPES[envelope].window
-    return PrintRules(max_pages=10, window=window, window_name=envelope)
+    return PrintRules(max_pages=10, envelope=ENVELOPES[envelope])
 
 
 @pytest.mark.parametrize("scenario", ["plain", "foreign_address", "long_names", "many_claims"])
