@@ -26,6 +26,8 @@ from letters.cli_queue import (
     worker_command,
 )
 from letters.cli_render import render_command
+from letters.cli_resend import add_parser as add_resend_parser
+from letters.cli_resend import case_command, resend_command
 from letters.config import PROJECT_ROOT, Settings
 from letters.errors import ConfigurationError
 from letters.service import LetterService
@@ -124,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_digipost_parser(sub)
     add_archive_parser(sub)
     add_print_parser(sub)
+    add_resend_parser(sub)
     return parser
 
 
@@ -154,6 +157,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return archive_command(args, settings)
             case "print":
                 return print_command(args, settings)
+            case "resend":
+                return resend_command(args, settings)
+            case "case":
+                return case_command(args, settings)
     except ConfigurationError as err:
         print(f"letters: configuration error: {err}", file=sys.stderr)
         return EXIT_FAILURE

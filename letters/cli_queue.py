@@ -93,6 +93,16 @@ def status_command(args: argparse.Namespace, settings: Settings) -> int:
         ("template", record.template_version),
         ("pdf", record.pdf_sha256 and f"{record.page_count} page(s), sha256 {record.pdf_sha256}"),
         ("archive", record.archive_key),
+        (
+            "re-send",
+            record.origin_letter_id
+            and f"{record.resend_mode} of {record.origin_letter_id} (job {record.resend_job_id})",
+        ),
+        (
+            "password",
+            record.otp_revoked_at
+            and f"revoked {record.otp_revoked_at.isoformat(timespec='seconds')}",
+        ),
         ("receipt", record.provider_ref),
         (
             "delivered",

@@ -12,6 +12,7 @@ from pathlib import Path
 from letters.envelopes import DEFAULT_ENVELOPE, ENVELOPES
 from letters.errors import ConfigurationError
 from letters.profile import EXAMPLE_PROFILE
+from letters.rate_limit import Rate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
@@ -43,6 +44,7 @@ class Settings:
     digipost: DigipostSettings
     s3: S3Settings
     print: PrintSettings
+    resend: ResendSettings
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -68,6 +70,7 @@ class Settings:
             digipost=DigipostSettings.from_env(env, var_dir),
             s3=S3Settings.from_env(env),
             print=PrintSettings.from_env(env, var_dir),
+            resend=ResendSettings.from_env(env),
         )
 
     @property
@@ -146,6 +149,28 @@ class PrintSettings:
             interval=_seconds(env, "LETTERS_PRINT_INTERVAL", "1m", allow_zero=True),
             sse=None if sse == "none" else sse,
             kms_key_id=env.get("LETTERS_PRINT_KMS_KEY_ID") or None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ResendSettings:
+    """Bulk re-send jobs: their default pace and when they ask before starting."""
+
+    # Letters per second when ``letters resend`` is given no --rate.
+    rate: float
+    # A job of more letters than this asks for confirmation (or --yes).
+    confirm_over: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ResendSettings:
+        text = env.get("LETTERS_RESEND_RATE") or "10/s"
+        try:
+            rate = Rate.parse(text)
+        except ValueError as err:
+            raise ConfigurationError(f"LETTERS_RESEND_RATE: {err}") from err
+        return cls(
+            rate=rate.per_second,
+            confirm_over=_positive_int(env, "LETTERS_RESEND_CONFIRM_OVER", 100),
         )
 
 

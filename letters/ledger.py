@@ -84,6 +84,10 @@ class LetterRecord:
     request_sha256: str
     created_at: datetime
     updated_at: datetime
+    origin_letter_id: str | None = None
+    resend_job_id: str | None = None
+    resend_mode: str | None = None
+    otp_revoked_at: datetime | None = None
 
     @property
     def finished(self) -> bool:
@@ -110,6 +114,25 @@ class Rendering:
     page_count: int
     otp_hash: str
     otp_expires_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class Resend:
+    """Where a re-sent letter comes from: the original letter, the job and the mode."""
+
+    origin_letter_id: str
+    job_id: str
+    mode: str
+
+    def columns(self) -> dict[str, str]:
+        return {
+            "origin_letter_id": self.origin_letter_id,
+            "resend_job_id": self.job_id,
+            "resend_mode": self.mode,
+        }
+
+    def detail(self) -> str:
+        return f"{self.mode} of {self.origin_letter_id} (job {self.job_id})"
 
 
 def sha256_hex(data: bytes) -> str:
@@ -190,7 +213,14 @@ class Ledger:
     # -- writing ---------------------------------------------------------------
 
     def accept(
-        self, *, letter_id: str, case_number: str, letter_type: str, language: str, request: str
+        self,
+        *,
+        letter_id: str,
+        case_number: str,
+        letter_type: str,
+        language: str,
+        request: str,
+        resend: Resend | None = None,
     ) -> tuple[LetterRecord, bool]:
         """Record a valid request; returns the letter and whether it is new."""
         now = utcnow()
@@ -208,9 +238,11 @@ class Ledger:
                         request_sha256=sha256_hex(request.encode()),
                         created_at=now,
                         updated_at=now,
+                        **(resend.columns() if resend else {}),
                     )
                 )
-                add_event(conn, letter_id, LetterStatus.ACCEPTED, now, None)
+                detail = resend.detail() if resend else None
+                add_event(conn, letter_id, LetterStatus.ACCEPTED, now, detail)
             created = True
         except IntegrityError:
             created = False
@@ -395,7 +427,7 @@ def add_event(
 def record_from_row(row: Any) -> LetterRecord:
     values = dict(row)
     values["status"] = LetterStatus(values["status"])
-    for name in ("retry_at", "created_at", "updated_at", "delivered_at"):
+    for name in ("retry_at", "created_at", "updated_at", "delivered_at", "otp_revoked_at"):
         values[name] = as_utc(values[name]) if values[name] else None
     return LetterRecord(**values)
 

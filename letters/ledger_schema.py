@@ -53,9 +53,17 @@ letters = Table(
     Column("request_sha256", String(64), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # A re-sent letter: the letter it re-sends, the job and the mode (copy or renew).
+    Column("origin_letter_id", String(36)),
+    Column("resend_job_id", String(64)),
+    Column("resend_mode", String(10)),
+    # A renewed letter replaced this letter's password: it no longer logs in.
+    Column("otp_revoked_at", DateTime(timezone=True)),
     Index("ix_letters_status", "status"),
     Index("ix_letters_case_number", "case_number"),
     Index("ix_letters_provider_ref", "provider_ref"),
+    Index("ix_letters_origin_letter_id", "origin_letter_id"),
+    Index("ix_letters_letter_date", "letter_date"),
 )
 
 letter_events = Table(
@@ -150,4 +158,50 @@ print_batch_letters = Table(
     Column("postage_class", String(30), nullable=False),
     Column("added_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("batch_id", "position", name="uq_print_batch_letters_position"),
+)
+
+# Bulk re-send jobs: the selection is frozen into items when the job is created,
+# so a job run again after a crash continues the same list.
+resend_jobs = Table(
+    "resend_jobs",
+    metadata,
+    Column("job_id", String(64), primary_key=True),
+    Column("mode", String(10), nullable=False),
+    Column("forced_channel", String(20)),
+    # The selection as JSON, to tell a resumed job from a different one.
+    Column("selection", Text, nullable=False),
+    Column("item_count", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("runs", Integer, nullable=False),
+)
+
+resend_items = Table(
+    "resend_items",
+    metadata,
+    Column("job_id", String(64), ForeignKey("resend_jobs.job_id"), primary_key=True),
+    Column("source_letter_id", String(36), ForeignKey("letters.letter_id"), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("case_number", String(32), nullable=False),
+    # Derived from the job and the source letter, so every run makes the same letter.
+    Column("new_letter_id", String(36), nullable=False, unique=True),
+    Column("status", String(10), nullable=False),
+    Column("detail", Text),
+    Column("attempts", Integer, nullable=False),
+    Column("done_at", DateTime(timezone=True)),
+    Column("run", Integer),
+    UniqueConstraint("job_id", "position", name="uq_resend_items_position"),
+    Index("ix_resend_items_status", "job_id", "status"),
+)
+
+# What the case system (or operations) says about a case: open, closed or paid.
+# A re-send job leaves out letters of closed and paid cases unless told otherwise.
+case_states = Table(
+    "case_states",
+    metadata,
+    Column("case_number", String(32), primary_key=True),
+    Column("state", String(10), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("note", String(200)),
 )

@@ -38,6 +38,7 @@ ALLOWED_FIELDS = frozenset(
         "delivery_event",
         "batch_id",
         "bytes",
+        "job_id",
     }
 )
 _FIELDS_ATTR = "letters_fields"

@@ -29,7 +29,7 @@ from letters.logs import log_event
 from letters.model import LetterRequest
 from letters.profile import AgencyProfile
 from letters.render import RenderedLetter
-from letters.routing import route
+from letters.routing import Route, route
 from letters.service import LetterService, today_in_norway
 
 log = logging.getLogger("letters.pipeline")
@@ -92,7 +92,24 @@ class Pipeline:
                 return Outcome(record.letter_id, record.case_number, None, already_finished=True)
             return Outcome(record.letter_id, record.case_number, self._advance(record, request))
 
-    def _advance(self, record: LetterRecord, request: LetterRequest | None) -> Receipt:
+    def deliver(self, letter_id: str, forced: Route | None = None) -> Outcome:
+        """Take a letter the ledger already holds as far as it goes (re-send jobs).
+
+        ``forced`` replaces the routing rule for a letter not routed yet; the
+        caller decides when that is allowed. Raises as ``process`` does.
+        """
+        with self.locks.hold(letter_id):
+            record = self.ledger.get(letter_id)
+            if record is None:
+                raise PermanentError(f"letter {letter_id} is not in the ledger")
+            if record.finished:
+                return Outcome(record.letter_id, record.case_number, None, already_finished=True)
+            receipt = self._advance(record, None, forced)
+            return Outcome(record.letter_id, record.case_number, receipt)
+
+    def _advance(
+        self, record: LetterRecord, request: LetterRequest | None, forced: Route | None = None
+    ) -> Receipt:
         """From the step after the last recorded one to the receipt.
 
         ``request`` is the parsed request when this call accepted it; a resumed
@@ -104,7 +121,7 @@ class Pipeline:
             request = self._parse(json.loads(record.request), today)
         record, pdf = self._archived_pdf(record, request)
         if record.channel is None:
-            decision = route(request.recipient, self.channels.directory)
+            decision = forced or route(request.recipient, self.channels.directory)
             self.ledger.record_routed(record.letter_id, decision.channel, decision.reason)
             log_event(log, "routed", channel=decision.channel, **_ids(record))
             record = replace(

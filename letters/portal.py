@@ -1,0 +1,54 @@
+"""The debtor portal's side of the one-time passwords.
+
+A debtor logs in with the case number and the password printed in a letter.
+Every letter of the case whose password is neither expired nor revoked may
+match. A renewed letter revokes the password of the letter it replaces, so
+the old letter stops logging in once the new one is on its way.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import select, update
+
+from letters import otp
+from letters.ledger import Ledger, add_event, utcnow
+from letters.ledger_schema import letters
+
+
+def verify_login(ledger: Ledger, case_number: str, typed: str, today: date) -> str | None:
+    """The id of the letter whose password ``typed`` is, or None.
+
+    Only letters of ``case_number`` with a live password are tried; the check
+    is slow by design (scrypt), so a case with many letters costs more.
+    """
+    query = (
+        select(letters.c.letter_id, letters.c.otp_hash, letters.c.otp_expires_on)
+        .where(letters.c.case_number == case_number)
+        .where(letters.c.otp_hash.is_not(None))
+        .where(letters.c.otp_revoked_at.is_(None))
+        .where(letters.c.otp_expires_on >= today)
+        .order_by(letters.c.created_at.desc())
+    )
+    with ledger.transaction() as conn:
+        candidates = conn.execute(query).all()
+    for letter_id, hashed, expires_on in candidates:
+        if otp.verify(typed, otp.PasswordRecord(hashed, expires_on), today):
+            return str(letter_id)
+    return None
+
+
+def revoke_password(ledger: Ledger, letter_id: str, replaced_by: str) -> datetime | None:
+    """Stop ``letter_id``'s password from logging in; when it was revoked (first time only)."""
+    now = utcnow()
+    with ledger.transaction() as conn:
+        changed = conn.execute(
+            update(letters)
+            .where(letters.c.letter_id == letter_id)
+            .where(letters.c.otp_revoked_at.is_(None))
+            .values(otp_revoked_at=now, updated_at=now)
+        ).rowcount
+        if changed:
+            add_event(conn, letter_id, "password-revoked", now, f"replaced by {replaced_by}")
+    return now if changed else None

@@ -1,0 +1,269 @@
+"""Run a re-send job: each letter of the job once, at a steady rate, resumable.
+
+``copy`` delivers the archived PDF again, byte for byte, as a new letter in
+the ledger (its own delivery record, Digipost message and print batch place).
+``renew`` renders the letter again as a new letter: today's letter date, a new
+deadline by the same legal rules, a new one-time password; once the new letter
+is on its way, the old letter's password stops working.
+
+Both go through the worker's own pipeline, so routing, printability, the
+ledger's history and the channels' idempotency are the same as for any letter.
+The routing rule is replaced only when the job forces a channel, and even
+then a debtor who has not consented never gets a letter in Digipost.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
+
+from channels import DIGIPOST
+from letters.case_states import CaseStates
+from letters.contract import parse_request
+from letters.errors import PermanentError, TransientError
+from letters.ledger import (
+    Ledger,
+    LetterRecord,
+    LetterStatus,
+    Resend,
+    add_event,
+    sha256_hex,
+    utcnow,
+)
+from letters.ledger_schema import letters
+from letters.logs import log_event
+from letters.pipeline import Pipeline
+from letters.portal import revoke_password
+from letters.rate_limit import RateLimiter
+from letters.resend_jobs import TO_DO, Item, ItemStatus, Job, JobStore
+from letters.resend_selection import CLOSED_STATES
+from letters.routing import Route
+from letters.service import today_in_norway
+
+log = logging.getLogger("letters.resend")
+
+# A new letter in one of these has gone out (or waits in a print batch to go).
+_ON_ITS_WAY = (LetterStatus.SENT, LetterStatus.DELIVERED, LetterStatus.BATCHED)
+
+
+@dataclass(slots=True)
+class RunReport:
+    """What one run of a job did."""
+
+    job_id: str
+    run: int
+    counts: Counter[str] = field(default_factory=Counter)
+    done_before: int = 0
+    stopped: bool = False
+    elapsed_s: float = 0.0
+
+    @property
+    def handled(self) -> int:
+        return sum(self.counts.values())
+
+
+ItemDone = Callable[[Item, ItemStatus, str], None]
+
+
+class Resender:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        store: JobStore,
+        today: Callable[[], date] = today_in_norway,
+    ) -> None:
+        self.pipeline = pipeline
+        self.ledger: Ledger = pipeline.ledger
+        self.store = store
+        self.cases = CaseStates(self.ledger)
+        self.today = today
+
+    def run(
+        self,
+        job: Job,
+        limiter: RateLimiter,
+        on_item: ItemDone = lambda *_: None,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> RunReport:
+        """Deal with every item still to do, in order, until done or told to stop.
+
+        Raises ConfigurationError (stop loudly); the item in hand stays to do.
+        """
+        started = time.perf_counter()
+        report = RunReport(job.job_id, self.store.start_run(job.job_id))
+        include_closed = bool(json.loads(job.selection).get("include_closed"))
+        to_do = self.store.items(job.job_id, TO_DO)
+        report.done_before = job.item_count - len(to_do)
+        for item in to_do:
+            if should_stop():
+                report.stopped = True
+                break
+            status, detail = self._handle(job, item, limiter, include_closed)
+            self.store.record(job.job_id, item, status, detail, report.run)
+            report.counts[status] += 1
+            log_event(
+                log,
+                "re-sent" if status is ItemStatus.SENT else f"re-send {status}",
+                job_id=job.job_id,
+                letter_id=item.new_letter_id,
+                case_number=item.case_number,
+                status=status.value,
+            )
+            on_item(item, status, detail)
+        if not report.stopped and not self.store.items(job.job_id, TO_DO):
+            self.store.finish(job.job_id)
+        report.elapsed_s = time.perf_counter() - started
+        return report
+
+    def _handle(
+        self, job: Job, item: Item, limiter: RateLimiter, include_closed: bool
+    ) -> tuple[ItemStatus, str]:
+        existing = self.ledger.get(item.new_letter_id)
+        if existing is not None and existing.status in _ON_ITS_WAY:
+            self._after_sending(job, item, existing.status)
+            return ItemStatus.SENT, f"already {existing.status} in an earlier run"
+        source = self.ledger.get(item.source_letter_id)
+        if source is None:
+            return ItemStatus.FAILED, "the original letter is no longer in the ledger"
+        if existing is None:
+            state = self.cases.get(item.case_number).state
+            if state in CLOSED_STATES and not include_closed:
+                return ItemStatus.SKIPPED, f"case {state} since the job was created"
+            if job.forced_channel == DIGIPOST and not _consented(source):
+                return ItemStatus.FAILED, (
+                    "--channel digipost: the debtor has not consented to digital delivery, "
+                    "and consent cannot be forced"
+                )
+            try:
+                self._create(job, item, source)
+            except PermanentError as err:
+                return ItemStatus.FAILED, str(err)
+        forced = (
+            Route(job.forced_channel, f"forced by re-send job {job.job_id}")
+            if job.forced_channel
+            else None
+        )
+        limiter.wait()
+        try:
+            outcome = self.pipeline.deliver(item.new_letter_id, forced)
+        except PermanentError as err:
+            self._record_failed(item, f"permanent: {err}")
+            return ItemStatus.FAILED, str(err)
+        except TransientError as err:
+            self._record_failed(item, f"transient: {err}; the job tries again when run again")
+            return ItemStatus.RETRY, str(err)
+        record = self.ledger.get(item.new_letter_id)
+        assert record is not None  # noqa: S101 - delivered above
+        self._after_sending(job, item, record.status)
+        if outcome.receipt is None:
+            return ItemStatus.SENT, f"already {record.status}"
+        receipt = outcome.receipt
+        return ItemStatus.SENT, f"{receipt.channel}: {receipt.detail}".rstrip(": ")
+
+    def _create(self, job: Job, item: Item, source: LetterRecord) -> None:
+        resend = Resend(source.letter_id, job.job_id, job.mode)
+        if job.mode == "copy":
+            create_copy(self.ledger, source, item.new_letter_id, resend)
+        else:
+            self._accept_renewal(source, item.new_letter_id, resend)
+
+    def _accept_renewal(self, source: LetterRecord, new_id: str, resend: Resend) -> None:
+        data = renewal_request(json.loads(source.request), new_id, self.today())
+        request = parse_request(
+            data, self.pipeline.service.profile.contract_rules, self.today()
+        )  # raises InvalidRequest naming the field, as for the case system's requests
+        self.ledger.accept(
+            letter_id=new_id,
+            case_number=request.case.case_number,
+            letter_type=request.letter_type.value,
+            language=request.language.value,
+            request=json.dumps(data, ensure_ascii=False, sort_keys=True),
+            resend=resend,
+        )
+
+    def _after_sending(self, job: Job, item: Item, status: str) -> None:
+        if job.mode == "renew" and status in _ON_ITS_WAY:
+            revoke_password(self.ledger, item.source_letter_id, replaced_by=item.new_letter_id)
+
+    def _record_failed(self, item: Item, reason: str) -> None:
+        record = self.ledger.get(item.new_letter_id)
+        if record is not None and not record.finished:
+            self.ledger.record_failed(item.new_letter_id, record.attempts + 1, reason, None)
+
+
+def renewal_request(original: dict[str, Any], new_id: str, today: date) -> dict[str, Any]:
+    """The original request as a new letter dated today.
+
+    The deadline is computed again from today by the type's legal minimum; a
+    deadline the original asked for is kept only while it is still later.
+    """
+    data = dict(original)
+    data["letter_id"] = new_id
+    data["letter_date"] = today.isoformat()
+    asked = data.get("deadline")
+    if isinstance(asked, str) and asked <= today.isoformat():
+        del data["deadline"]
+    return data
+
+
+def create_copy(ledger: Ledger, source: LetterRecord, new_id: str, resend: Resend) -> None:
+    """A new letter with the original's archived PDF and rendering, ready to route.
+
+    The copy carries no password of its own: the PDF is the original's, so the
+    password printed in it is the original's, checked against the original.
+    """
+    if not source.archive_key or not source.pdf_sha256:
+        raise PermanentError(f"letter {source.letter_id} has no archived PDF to copy")
+    data = json.loads(source.request)
+    data["letter_id"] = new_id
+    request = json.dumps(data, ensure_ascii=False, sort_keys=True)
+    now = utcnow()
+    # What the PDF shows; delivery, routing and the password are the copy's own.
+    copied = (
+        "case_number",
+        "letter_type",
+        "language",
+        "letter_date",
+        "deadline",
+        "kid",
+        "amount_due",
+        "template_version",
+        "pdf_sha256",
+        "page_count",
+        "archive_key",
+    )
+    try:
+        with ledger.transaction() as conn:
+            conn.execute(
+                insert(letters).values(
+                    letter_id=new_id,
+                    status=LetterStatus.ARCHIVED,
+                    attempts=0,
+                    request=request,
+                    request_sha256=sha256_hex(request.encode()),
+                    created_at=now,
+                    updated_at=now,
+                    **{name: getattr(source, name) for name in copied},
+                    **resend.columns(),
+                )
+            )
+            add_event(conn, new_id, LetterStatus.ACCEPTED, now, resend.detail())
+            add_event(conn, new_id, LetterStatus.ARCHIVED, now, source.archive_key)
+    except IntegrityError:
+        pass  # made by an earlier run that stopped before recording the item
+
+
+def _consented(source: LetterRecord) -> bool:
+    recipient = json.loads(source.request).get("recipient", {})
+    return bool(recipient.get("digital_consent")) and bool(
+        recipient.get("national_identity_number")
+    )

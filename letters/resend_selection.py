@@ -1,0 +1,262 @@
+"""Which letters a re-send job takes from the ledger, and the dry run that shows them.
+
+A selection is a list of letter ids or case numbers, filters, or both; every
+criterion narrows it. Only letters whose delivery is over can be re-sent: a
+letter still on its way (or waiting in a print batch) would go out twice. Letters
+of closed or paid cases are left out unless the job says otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Select, select
+
+from channels import DIGIPOST, PRINT
+from letters.ledger import Ledger, LetterStatus
+from letters.ledger_schema import case_states, letters, print_batch_letters
+from letters.letter_types import LetterType
+
+MODES = ("copy", "renew")
+CLOSED_STATES = ("closed", "paid")
+CASE_STATES = ("open", *CLOSED_STATES)
+# A letter is re-sent only once its own delivery is over.
+DONE = (LetterStatus.SENT, LetterStatus.DELIVERED, LetterStatus.DEAD_LETTERED, LetterStatus.FAILED)
+_CASE_NUMBER = re.compile(r"^\d[\d-]{0,30}\d$")
+# Keeps each IN (...) well under SQLite's limit on bound parameters.
+_CHUNK = 2000
+
+
+class SelectionError(ValueError):
+    """A filter or id list that cannot be used; the message names the option and the rule."""
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    letter_ids: tuple[str, ...] = ()
+    case_numbers: tuple[str, ...] = ()
+    letter_types: tuple[str, ...] = ()
+    date_from: date | None = None
+    date_to: date | None = None
+    channels: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    batch_ids: tuple[str, ...] = ()
+    include_closed: bool = False
+
+    def __post_init__(self) -> None:
+        for letter_type in self.letter_types:
+            if letter_type not in {t.value for t in LetterType}:
+                raise SelectionError(
+                    f"--type: {letter_type!r} is not a letter type "
+                    f"({', '.join(t.value for t in LetterType)})"
+                )
+        for channel in self.channels:
+            if channel not in (DIGIPOST, PRINT):
+                raise SelectionError(f"--sent-via: {channel!r} is not a channel (digipost, print)")
+        for status in self.statuses:
+            if status not in {s.value for s in LetterStatus}:
+                raise SelectionError(
+                    f"--status: {status!r} is not a letter status "
+                    f"({', '.join(s.value for s in LetterStatus)})"
+                )
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise SelectionError(
+                f"--from {self.date_from} is after --to {self.date_to}: the range is empty"
+            )
+        if not self.criteria():
+            raise SelectionError(
+                "no selection: give --letters, --cases, --type, --from/--to, --sent-via, "
+                "--status or --batch (re-sending the whole ledger is never the default)"
+            )
+
+    def criteria(self) -> dict[str, Any]:
+        """The criteria given, for the dry run and the job record."""
+        return {
+            key: value.isoformat() if isinstance(value, date) else value
+            for key, value in asdict(self).items()
+            if value and key != "include_closed"
+        }
+
+    def to_json(self) -> str:
+        return json.dumps({**self.criteria(), "include_closed": self.include_closed}, default=list)
+
+    def select(self, ledger: Ledger, mode: str) -> SelectionResult:
+        """The letters this selection takes, and those it leaves out with the reason."""
+        chosen: list[SelectedLetter] = []
+        left_out: Counter[str] = Counter()
+        seen: set[str] = set()
+        for row in self._rows(ledger):
+            if row.letter_id in seen:
+                continue
+            seen.add(row.letter_id)
+            letter = SelectedLetter(
+                letter_id=row.letter_id,
+                case_number=row.case_number,
+                letter_type=row.letter_type,
+                language=row.language,
+                status=row.status,
+                channel=row.channel,
+                letter_date=row.letter_date,
+            )
+            reason = _left_out_because(row, mode, self.include_closed)
+            if reason:
+                left_out[reason] += 1
+            else:
+                chosen.append(letter)
+        chosen.sort(key=lambda s: (s.letter_date or date.min, s.case_number, s.letter_id))
+        unknown = sorted(set(self.letter_ids) - seen)
+        return SelectionResult(tuple(chosen), dict(left_out), tuple(unknown))
+
+    def _rows(self, ledger: Ledger) -> Iterator[Any]:
+        query = (
+            select(
+                letters.c.letter_id,
+                letters.c.case_number,
+                letters.c.letter_type,
+                letters.c.language,
+                letters.c.status,
+                letters.c.channel,
+                letters.c.letter_date,
+                letters.c.archive_key,
+                letters.c.retry_at,
+                case_states.c.state.label("case_state"),
+            )
+            .select_from(letters)
+            .outerjoin(case_states, case_states.c.case_number == letters.c.case_number)
+        )
+        if self.letter_types:
+            query = query.where(letters.c.letter_type.in_(self.letter_types))
+        if self.date_from:
+            query = query.where(letters.c.letter_date >= self.date_from)
+        if self.date_to:
+            query = query.where(letters.c.letter_date <= self.date_to)
+        if self.channels:
+            query = query.where(letters.c.channel.in_(self.channels))
+        if self.statuses:
+            query = query.where(letters.c.status.in_(self.statuses))
+        if self.batch_ids:
+            members = select(print_batch_letters.c.letter_id).where(
+                print_batch_letters.c.batch_id.in_(self.batch_ids)
+            )
+            query = query.where(letters.c.letter_id.in_(members))
+        with ledger.transaction() as conn:
+            for chunked in _chunked_by(query, self.letter_ids, self.case_numbers):
+                yield from conn.execute(chunked)
+
+
+@dataclass(frozen=True, slots=True)
+class SelectedLetter:
+    letter_id: str
+    case_number: str
+    letter_type: str
+    language: str
+    status: str
+    channel: str | None
+    letter_date: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class SelectionResult:
+    letters: tuple[SelectedLetter, ...]
+    # reason -> how many letters matched but are left out for it
+    left_out: dict[str, int] = field(default_factory=dict)
+    # letter ids from the file that the ledger does not have
+    unknown_ids: tuple[str, ...] = ()
+
+    def summary(self, sample_size: int = 10) -> dict[str, Any]:
+        """Counts by type, channel and status, what is left out, and a sample (no personal data)."""
+        return {
+            "letters": len(self.letters),
+            "by_type": dict(Counter(s.letter_type for s in self.letters).most_common()),
+            "by_channel": dict(Counter(s.channel or "none" for s in self.letters).most_common()),
+            "by_status": dict(Counter(s.status for s in self.letters).most_common()),
+            "left_out": self.left_out,
+            "unknown_letter_ids": list(self.unknown_ids),
+            "sample": [
+                {**asdict(s), "letter_date": s.letter_date and s.letter_date.isoformat()}
+                for s in self.letters[:sample_size]
+            ],
+        }
+
+
+def _left_out_because(row: Any, mode: str, include_closed: bool) -> str | None:
+    if row.status not in DONE or (row.status == LetterStatus.FAILED and row.retry_at):
+        return f"still on its way ({row.status})"
+    if mode == "copy" and not row.archive_key:
+        return "never archived, so there is no PDF to copy"
+    if row.case_state in CLOSED_STATES and not include_closed:
+        return f"case {row.case_state}"
+    return None
+
+
+def _chunked_by(
+    query: Select[Any], letter_ids: tuple[str, ...], case_numbers: tuple[str, ...]
+) -> Iterator[Select[Any]]:
+    if letter_ids and case_numbers:
+        query = query.where(letters.c.case_number.in_(case_numbers))
+        case_numbers = ()
+    if letter_ids:
+        for chunk in _chunks(letter_ids):
+            yield query.where(letters.c.letter_id.in_(chunk))
+    elif case_numbers:
+        for chunk in _chunks(case_numbers):
+            yield query.where(letters.c.case_number.in_(chunk))
+    else:
+        yield query
+
+
+def _chunks(values: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def read_letter_ids(path: Path) -> tuple[str, ...]:
+    """Letter ids, one per line (blank lines and ``#`` comments skipped)."""
+    return tuple(_checked_lines(path, "--letters", _is_uuid, "is not a letter id (a UUID)"))
+
+
+def read_case_numbers(path: Path) -> tuple[str, ...]:
+    """Case numbers, one per line (blank lines and ``#`` comments skipped)."""
+    return tuple(
+        _checked_lines(
+            path,
+            "--cases",
+            lambda text: bool(_CASE_NUMBER.match(text)),
+            "is not a case number (2 to 32 digits and hyphens)",
+        )
+    )
+
+
+def _checked_lines(path: Path, option: str, valid: Any, rule: str) -> Iterable[str]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise SelectionError(f"{option} {path}: cannot be read ({err})") from err
+    values: dict[str, None] = {}
+    for number, line in enumerate(lines, start=1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        if not valid(text):
+            # The line number, not the text: a wrong line may hold anything.
+            raise SelectionError(f"{option} {path}, line {number}: {rule}")
+        values[text.lower() if option == "--letters" else text] = None
+    if not values:
+        raise SelectionError(f"{option} {path}: the file lists nothing")
+    return values
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
