@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from letters.case_states import CaseStates
 from letters.config import Settings
+from letters.errors import TransientError
 from letters.ledger import Ledger
 from letters.logs import configure_logging
 from letters.rate_limit import Rate, RateLimiter
@@ -131,6 +132,10 @@ def resend_command(args: argparse.Namespace, settings: Settings) -> int:
     except (SelectionError, JobExistsError) as err:
         print(f"letters resend: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except TransientError as err:
+        where = f"; run again with --job {args.job} to continue" if args.job else ""
+        print(f"letters resend: {err}{where}", file=sys.stderr)
+        return EXIT_FAILURE
     finally:
         ledger.close()
 

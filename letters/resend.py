@@ -107,7 +107,12 @@ class Resender:
             if should_stop():
                 report.stopped = True
                 break
-            status, detail = self._handle(job, item, limiter, include_closed)
+            try:
+                status, detail = self._handle(job, item, limiter, include_closed)
+            except TransientError as err:
+                # Before the letter reached a channel (the ledger or the archive was
+                # unavailable): the next run of the job picks it up again.
+                status, detail = ItemStatus.RETRY, str(err)
             self.store.record(job.job_id, item, status, detail, report.run)
             report.counts[status] += 1
             log_event(

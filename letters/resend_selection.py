@@ -86,7 +86,7 @@ class Selection:
         }
 
     def to_json(self) -> str:
-        return json.dumps({**self.criteria(), "include_closed": self.include_closed}, default=list)
+        return json.dumps({**self.criteria(), "include_closed": self.include_closed})
 
     def select(self, ledger: Ledger, mode: str) -> SelectionResult:
         """The letters this selection takes, and those it leaves out with the reason."""
