@@ -16,6 +16,8 @@ from letters.cli_archive import add_parser as add_archive_parser
 from letters.cli_archive import archive_command
 from letters.cli_digipost import add_parser as add_digipost_parser
 from letters.cli_digipost import digipost_command
+from letters.cli_preview import add_parsers as add_preview_parsers
+from letters.cli_preview import approve_command, preview_command
 from letters.cli_print import add_parser as add_print_parser
 from letters.cli_print import print_command
 from letters.cli_queue import (
@@ -127,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_archive_parser(sub)
     add_print_parser(sub)
     add_resend_parser(sub)
+    add_preview_parsers(sub)
     return parser
 
 
@@ -161,6 +164,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return resend_command(args, settings)
             case "case":
                 return case_command(args, settings)
+            case "preview":
+                return preview_command(args, settings)
+            case "approve":
+                return approve_command(args, settings)
     except ConfigurationError as err:
         print(f"letters: configuration error: {err}", file=sys.stderr)
         return EXIT_FAILURE

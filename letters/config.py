@@ -45,6 +45,8 @@ class Settings:
     s3: S3Settings
     print: PrintSettings
     resend: ResendSettings
+    # Refuse to render with a template version legal has not approved (on in production).
+    require_approved_templates: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -71,6 +73,7 @@ class Settings:
             s3=S3Settings.from_env(env),
             print=PrintSettings.from_env(env, var_dir),
             resend=ResendSettings.from_env(env),
+            require_approved_templates=_flag(env, "LETTERS_REQUIRE_APPROVED_TEMPLATES", False),
         )
 
     @property
@@ -264,6 +267,17 @@ def delay_label(seconds: float) -> str:
         if seconds % size == 0:
             return f"{int(seconds // size)}{unit}"
     return f"{round(seconds)}s"
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    text = env.get(name, "").strip().lower()
+    if not text:
+        return default
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"{name}: {text!r} is not on or off (true/false, 1/0, yes/no)")
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -12,6 +12,7 @@ from typing import Any
 
 from babel import Locale
 
+from letters.approvals import ApprovalBook
 from letters.compose import ComposedLetter
 from letters.model import Address
 from letters.otp import PasswordRecord
@@ -67,9 +68,11 @@ def window_lines(name: str, address: Address) -> list[str]:
 class Renderer:
     """Turns composed letters into PDFs. Keep one per process: it caches fonts and CSS."""
 
-    def __init__(self, templates_dir: Path) -> None:
+    def __init__(self, templates_dir: Path, approvals: ApprovalBook | None = None) -> None:
         self.templates = TemplateSet(templates_dir)
         self.engine = PdfEngine(templates_dir)
+        # Given when only templates legal approved may be used.
+        self.approvals = approvals
 
     def context(
         self,
@@ -105,6 +108,8 @@ class Renderer:
     def render(self, letter: ComposedLetter) -> RenderedLetter:
         req = letter.request
         version = self.templates.version(req.letter_type, req.language)
+        if self.approvals is not None:
+            self.approvals.check(req.letter_type, req.language, version)
         markup = self.html(letter)
         document = self.engine.layout(markup)
         if len(document.pages) > 1:

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from letters.approvals import ApprovalBook
 from letters.compose import ComposedLetter, compose
 from letters.config import Settings
 from letters.contract import parse_request
@@ -26,7 +27,10 @@ class LetterService:
     def __init__(self, settings: Settings, profile: AgencyProfile | None = None) -> None:
         self.settings = settings
         self.profile = profile or load_profile(settings.agency_profile)
-        self.renderer = Renderer(settings.templates_dir)
+        approvals = ApprovalBook(settings.templates_dir)
+        self.renderer = Renderer(
+            settings.templates_dir, approvals if settings.require_approved_templates else None
+        )
 
     def render_request(
         self,

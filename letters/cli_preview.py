@@ -1,0 +1,80 @@
+"""``letters preview`` (the review site, built or served) and ``letters approve``."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from pathlib import Path
+
+from letters.config import Settings
+from letters.errors import InvalidRequest, TemplateError
+from letters.preview import approve, parse_template_key
+from letters.preview_site import SiteReport, build_site, failure_lines
+
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    preview = sub.add_parser(
+        "preview",
+        help="build (or serve) the template preview site for legal review",
+        description="Render every letter type × language × preview scenario to PDF and page "
+        "images and write a static site: an index of the templates with version and approval "
+        "state, and per letter type Bokmål and English side by side with what changed since "
+        "the last approval. Exits 1 if a template does not render (its page shows why).",
+    )
+    preview.add_argument("--out", type=Path, metavar="DIR", help="default: var/preview")
+    preview.add_argument(
+        "--serve", action="store_true", help="serve on localhost and rebuild on template changes"
+    )
+    preview.add_argument("--port", type=int, default=8000, help="with --serve (0: any free)")
+    approval = sub.add_parser(
+        "approve",
+        help="record a template's current version as approved by legal",
+        description="Record the template's content hash, the approver and the time in "
+        "templates/approved.json, and keep what this version looks like for the next "
+        "comparison. Commit both with the template.",
+    )
+    approval.add_argument("template", metavar="TEMPLATE", help="for example nb/purring")
+    approval.add_argument("--by", required=True, metavar="NAME", help="who approved it")
+
+
+def preview_command(args: argparse.Namespace, settings: Settings) -> int:
+    out = args.out or settings.var_dir / "preview"
+    if args.serve:
+        from letters.preview_server import PreviewServer
+
+        server = PreviewServer(settings, out, args.port, on_build=_report_build)
+        print(f"serving the preview on {server.url} (Ctrl-C stops)", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            server.serve_forever()
+        return EXIT_OK
+    report = build_site(settings, out)
+    _report_build(report)
+    print(f"preview written to {out / 'index.html'}")
+    return EXIT_FAILURE if report.failed else EXIT_OK
+
+
+def _report_build(report: SiteReport) -> None:
+    states = ", ".join(f"{p.key} {p.state}" for p in report.previews)
+    print(f"built {len(report.previews)} templates: {states}", flush=True)
+    for line in failure_lines(report):
+        print(f"letters preview: template failed: {line}", file=sys.stderr, flush=True)
+
+
+def approve_command(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        parse_template_key(args.template)
+        approval = approve(settings, args.template, args.by)
+    except ValueError as err:
+        print(f"letters approve: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (TemplateError, InvalidRequest) as err:
+        print(f"letters approve: {args.template} does not render: {err}", file=sys.stderr)
+        return EXIT_FAILURE
+    print(
+        f"approved {approval.template} version {approval.version} "
+        f"by {approval.approved_by} at {approval.approved_at}"
+    )
+    return EXIT_OK

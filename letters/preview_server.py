@@ -1,0 +1,115 @@
+"""``letters preview --serve``: the preview site on localhost, rebuilt as templates change.
+
+A watcher polls the template folder's files; when one changes it rebuilds the
+templates it shapes (all of them for a shared file) and bumps ``build.json``,
+which the open pages poll to reload themselves.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from collections.abc import Callable
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from letters.approvals import SNAPSHOTS_DIR, all_template_keys
+from letters.config import Settings
+from letters.letter_types import Language, LetterType
+from letters.preview_site import SiteReport, build_site
+
+POLL_SECONDS = 0.5
+TemplateKeys = set[tuple[LetterType, Language]]
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def end_headers(self) -> None:
+        # Always the newest build: the pages and images change under the same names.
+        self.send_header("Cache-Control", "no-store")
+        super().end_headers()
+
+
+def _stamps(root: Path) -> dict[Path, tuple[int, int]]:
+    found = {}
+    for path in root.rglob("*"):
+        if path.is_file() and SNAPSHOTS_DIR not in path.relative_to(root).parts[:1]:
+            stat = path.stat()
+            found[path] = (stat.st_mtime_ns, stat.st_size)
+    return found
+
+
+def affected(root: Path, changed: set[Path]) -> TemplateKeys:
+    """The templates a set of changed files shapes."""
+    keys: TemplateKeys = set()
+    for path in changed:
+        parts = path.relative_to(root).parts
+        if len(parts) == 2 and parts[0] in {lang.value for lang in Language}:
+            stem = Path(parts[1]).stem
+            language = Language(parts[0])
+            types = [t for t in LetterType if t.value == stem] or list(LetterType)
+            keys.update((t, language) for t in types)
+        else:
+            return set(all_template_keys())
+    return keys
+
+
+class PreviewServer:
+    def __init__(
+        self,
+        settings: Settings,
+        out: Path,
+        port: int,
+        on_build: Callable[[SiteReport], None] = lambda _: None,
+    ) -> None:
+        self.settings = settings
+        self.out = out
+        self.on_build = on_build
+        self.build_number = 1
+        self.report = build_site(settings, out, live=True, build_number=self.build_number)
+        on_build(self.report)
+        handler = functools.partial(_QuietHandler, directory=str(out))
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self._stop = threading.Event()
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host!s}:{port}/"
+
+    def serve_forever(self) -> None:
+        watcher = threading.Thread(target=self._watch, daemon=True)
+        watcher.start()
+        try:
+            self.httpd.serve_forever(poll_interval=0.2)
+        finally:
+            self._stop.set()
+            self.httpd.server_close()
+
+    def shutdown(self) -> None:
+        self.httpd.shutdown()
+
+    def _watch(self) -> None:
+        root = self.settings.templates_dir
+        seen = _stamps(root)
+        while not self._stop.wait(POLL_SECONDS):
+            now = _stamps(root)
+            changed = {p for p in now.keys() | seen.keys() if now.get(p) != seen.get(p)}
+            seen = now
+            if not changed:
+                continue
+            time.sleep(0.1)  # an editor may write a file in more than one step
+            self.build_number += 1
+            self.report = build_site(
+                self.settings,
+                self.out,
+                live=True,
+                build_number=self.build_number,
+                only=affected(root, changed),
+                earlier=self.report,
+            )
+            self.on_build(self.report)

@@ -1,0 +1,193 @@
+"""The preview site in a real browser: Debian's headless Chromium, driven by Selenium.
+
+``letters preview --serve`` runs as its own process on a copy of the templates
+(nb/purring and en/purring approved, then nb/purring reworded), and Chromium
+reads the pages as a reviewer would. A screenshot of the changed template's
+page is kept under ``var/test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from preview_support import (
+    ARTIFACTS,
+    NB_PURRING_NEW,
+    NB_PURRING_OLD,
+    edit,
+    settings_for,
+    template_folder,
+)
+
+from letters.config import PROJECT_ROOT
+from letters.preview import approve
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+EN_PURRING_OLD = "If you have paid in the last few days, please ignore this reminder."
+EN_PURRING_NEW = "If you have paid already, please ignore this letter."
+
+
+def _require_chromium() -> None:
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not shutil.which(p)]
+    if missing:
+        pytest.fail(
+            f"{', '.join(missing)} not installed: the preview's browser tests need Debian's "
+            "chromium and chromium-driver (./dev test installs them)",
+            pytrace=False,
+        )
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    tmp = tmp_path_factory.mktemp("preview")
+    templates = template_folder(tmp)
+    settings = settings_for(templates, tmp)
+    approve(settings, "nb/purring", "Kari Jurist")
+    approve(settings, "en/purring", "Kari Jurist")
+    edit(templates / "nb" / "purring.html", NB_PURRING_OLD, NB_PURRING_NEW)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LETTERS_")}
+    env.update(LETTERS_TEMPLATES_DIR=str(templates), LETTERS_VAR_DIR=str(tmp / "var"))
+    log = tmp / "serve.log"
+    with open(log, "wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "letters.cli", "preview", "--serve", "--port", "0",
+             "--out", str(tmp / "site")],
+            env=env, stdout=out, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 180
+        url = None
+        while url is None and time.monotonic() < deadline and server.poll() is None:
+            found = re.search(r"serving the preview on (\S+)", log.read_text(encoding="utf-8"))
+            url = found.group(1) if found else None
+            time.sleep(0.3)
+        assert url, f"the preview server did not start:\n{log.read_text(encoding='utf-8')}"
+        yield {"url": url, "templates": templates, "log": log}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    _require_chromium()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--window-size=1600,1200",
+    ):  # fmt: skip
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _wait(condition: Any, timeout: float = 60, what: str = "the page") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_the_index_lists_all_eight_templates(site: dict[str, Any], browser: Any) -> None:
+    browser.get(site["url"])
+    rows = browser.find_elements("css selector", "tr[data-template]")
+    assert sorted(r.get_attribute("data-template") for r in rows) == sorted(
+        f"{lang}/{t}"
+        for t in ("purring", "inkassovarsel", "betalingsoppfordring", "varsel_rettslig_pagang")
+        for lang in ("nb", "en")
+    )
+    states = {r.get_attribute("data-template"): r.get_attribute("data-state") for r in rows}
+    assert states["en/purring"] == "approved"
+    assert states["nb/purring"] == "changed"
+    assert states["nb/inkassovarsel"] == "not approved"
+    for row in rows:
+        assert re.search(r"sha256:[0-9a-f]{16}", row.text), row.text
+
+
+def test_a_template_page_shows_both_languages_side_by_side(
+    site: dict[str, Any], browser: Any
+) -> None:
+    browser.get(site["url"])
+    browser.find_element("link text", "en/inkassovarsel").click()
+    _wait(lambda: browser.current_url.endswith("inkassovarsel.html#en"))
+    plain = browser.find_element("css selector", '[data-scenario="plain"]')
+    columns = plain.find_elements("css selector", "[data-column]")
+    assert [c.get_attribute("data-column") for c in columns] == ["nb", "en"]
+    nb, en = columns
+    # Side by side: the same row, Bokmål on the left.
+    assert nb.location["y"] == en.location["y"] and nb.location["x"] < en.location["x"]
+    assert "Bokmål" in nb.text and "English" in en.text
+    for column in columns:
+        image = column.find_element("css selector", "img")
+        _wait(lambda img=image: browser.execute_script(
+            "return arguments[0].complete && arguments[0].naturalWidth > 0", img))  # fmt: skip
+    many = browser.find_element("css selector", '[data-scenario="many_claims"] [data-column="en"]')
+    assert len(many.find_elements("css selector", ".page img")) == 2
+
+
+def test_a_changed_template_shows_what_changed_and_that_it_is_not_approved(
+    site: dict[str, Any], browser: Any
+) -> None:
+    browser.get(site["url"] + "purring.html")
+    section = browser.find_element("css selector", 'section[data-language="nb"]')
+    assert section.get_attribute("data-state") == "changed"
+    assert "changed" in section.find_element("css selector", ".state").text
+    removed = [e.text for e in section.find_elements("css selector", "[data-text-diff] del")]
+    inserted = [e.text for e in section.find_elements("css selector", "[data-text-diff] ins")]
+    assert "betalt de siste dagene," in removed and "allerede betalt," in inserted
+    marked = section.find_elements("css selector", "img[data-changed-page]")
+    assert marked
+    _wait(lambda: browser.execute_script(
+        "return arguments[0].complete && arguments[0].naturalWidth > 0", marked[0]))  # fmt: skip
+    english = browser.find_element("css selector", 'section[data-language="en"]')
+    assert english.get_attribute("data-state") == "approved"
+    assert not english.find_elements("css selector", "[data-changes]")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / "preview-purring-changed.png"
+    section.find_element("css selector", "[data-changes]").screenshot(str(shot))
+    assert shot.stat().st_size > 10_000
+
+
+def test_the_served_site_renders_again_when_a_template_changes(
+    site: dict[str, Any], browser: Any
+) -> None:
+    browser.get(site["url"] + "purring.html")
+    english = browser.find_element("css selector", 'section[data-language="en"]')
+    assert english.get_attribute("data-state") == "approved"
+    edit(site["templates"] / "en" / "purring.html", EN_PURRING_OLD, EN_PURRING_NEW)
+    # The open page reloads itself once the server has rendered the template again.
+    _wait(
+        lambda: (
+            browser.find_element("css selector", 'section[data-language="en"]').get_attribute(
+                "data-state"
+            )
+            == "changed"
+        ),
+        timeout=90,
+        what="the page to show en/purring changed",
+    )
+    section = browser.find_element("css selector", 'section[data-language="en"]')
+    inserted = [e.text for e in section.find_elements("css selector", "[data-text-diff] ins")]
+    removed = [e.text for e in section.find_elements("css selector", "[data-text-diff] del")]
+    assert inserted[:2] == ["already,", "letter."]
+    assert removed[:2] == ["in the last few days,", "reminder."]
+    browser.save_screenshot(str(ARTIFACTS / "preview-purring-after-edit.png"))
