@@ -26,6 +26,7 @@ from preview_support import (
     settings_for,
     template_folder,
 )
+from queue_support import wait_for
 
 from letters.config import PROJECT_ROOT
 from letters.preview import approve
@@ -97,14 +98,9 @@ def browser() -> Iterator[Any]:
         driver.quit()
 
 
-def _wait(condition: Any, timeout: float = 60, what: str = "the page") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
+def _loaded(browser: Any, image: Any) -> None:
+    script = "return arguments[0].complete && arguments[0].naturalWidth > 0"
+    wait_for(lambda: browser.execute_script(script, image), what="the page image")
 
 
 def test_the_index_lists_all_eight_templates(site: dict[str, Any], browser: Any) -> None:
@@ -128,7 +124,7 @@ def test_a_template_page_shows_both_languages_side_by_side(
 ) -> None:
     browser.get(site["url"])
     browser.find_element("link text", "en/inkassovarsel").click()
-    _wait(lambda: browser.current_url.endswith("inkassovarsel.html#en"))
+    wait_for(lambda: browser.current_url.endswith("inkassovarsel.html#en"))
     plain = browser.find_element("css selector", '[data-scenario="plain"]')
     columns = plain.find_elements("css selector", "[data-column]")
     assert [c.get_attribute("data-column") for c in columns] == ["nb", "en"]
@@ -137,9 +133,7 @@ def test_a_template_page_shows_both_languages_side_by_side(
     assert nb.location["y"] == en.location["y"] and nb.location["x"] < en.location["x"]
     assert "Bokmål" in nb.text and "English" in en.text
     for column in columns:
-        image = column.find_element("css selector", "img")
-        _wait(lambda img=image: browser.execute_script(
-            "return arguments[0].complete && arguments[0].naturalWidth > 0", img))  # fmt: skip
+        _loaded(browser, column.find_element("css selector", "img"))
     many = browser.find_element("css selector", '[data-scenario="many_claims"] [data-column="en"]')
     assert len(many.find_elements("css selector", ".page img")) == 2
 
@@ -156,8 +150,7 @@ def test_a_changed_template_shows_what_changed_and_that_it_is_not_approved(
     assert "betalt de siste dagene," in removed and "allerede betalt," in inserted
     marked = section.find_elements("css selector", "img[data-changed-page]")
     assert marked
-    _wait(lambda: browser.execute_script(
-        "return arguments[0].complete && arguments[0].naturalWidth > 0", marked[0]))  # fmt: skip
+    _loaded(browser, marked[0])
     english = browser.find_element("css selector", 'section[data-language="en"]')
     assert english.get_attribute("data-state") == "approved"
     assert not english.find_elements("css selector", "[data-changes]")
@@ -175,7 +168,7 @@ def test_the_served_site_renders_again_when_a_template_changes(
     assert english.get_attribute("data-state") == "approved"
     edit(site["templates"] / "en" / "purring.html", EN_PURRING_OLD, EN_PURRING_NEW)
     # The open page reloads itself once the server has rendered the template again.
-    _wait(
+    wait_for(
         lambda: (
             browser.find_element("css selector", 'section[data-language="en"]').get_attribute(
                 "data-state"
