@@ -132,6 +132,11 @@ class LetterWorker(ConsumerMixin):
     # -- one message -------------------------------------------------------------
 
     def on_message(self, message: Message) -> None:
+        if self.configuration_error is not None:
+            # Stopping: the broker may hand back the message just requeued before the
+            # consume loop sees the flag. It must wait for a worker that is set up right.
+            message.requeue()
+            return
         started = time.perf_counter()
         headers = message.headers or {}
         attempt = _int(headers.get(ATTEMPT_HEADER), 1)
