@@ -57,9 +57,6 @@ class ApprovalBook:
         entry = self._read()["templates"].get(key)
         return Approval(**entry) if entry else None
 
-    def history(self, key: str) -> list[Approval]:
-        return [Approval(**e) for e in self._read()["history"] if e["template"] == key]
-
     def state(self, key: str, version: str) -> str:
         """``approved``, ``changed`` (an earlier version was approved) or ``not approved``."""
         approval = self.current(key)

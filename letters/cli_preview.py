@@ -9,7 +9,7 @@ from pathlib import Path
 
 from letters.config import Settings
 from letters.errors import InvalidRequest, TemplateError
-from letters.preview import approve, parse_template_key
+from letters.preview import approve
 from letters.preview_site import SiteReport, build_site, failure_lines
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
@@ -65,7 +65,6 @@ def _report_build(report: SiteReport) -> None:
 
 def approve_command(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        parse_template_key(args.template)
         approval = approve(settings, args.template, args.by)
     except ValueError as err:
         print(f"letters approve: {err}", file=sys.stderr)

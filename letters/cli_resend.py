@@ -143,10 +143,9 @@ def resend_command(args: argparse.Namespace, settings: Settings) -> int:
 def _run(
     args: argparse.Namespace, settings: Settings, ledger: Ledger, store: JobStore, job: Job
 ) -> int:
-    from letters.runner import build_pipeline, prepare
+    from letters.runner import build_pipeline
 
     configure_logging("WARNING")
-    prepare(settings)
     rate = args.rate or Rate(settings.resend.rate)
     resender = Resender(build_pipeline(settings, ledger), store)
     with _progress(job, store) as on_item, _stop_on_interrupt() as stopping:

@@ -125,10 +125,10 @@ def preview_template(
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     approved = book.snapshot_dir(letter_type, language)
+    compare = approval is not None and state != "approved"
     scenarios = []
     for scenario, result in rendered.items():
         (folder / f"{scenario}.pdf").write_bytes(result.pdf)
-        compare = approval is not None and state != "approved"
         scenarios.append(
             ScenarioPreview(
                 scenario=scenario,

@@ -48,19 +48,11 @@ def build_site(
     book = ApprovalBook(settings.templates_dir)
     kept = {(p.letter_type, p.language): p for p in earlier.previews} if earlier else {}
     previews = []
-    for letter_type, language in all_template_keys():
-        if (
-            only is not None
-            and (letter_type, language) not in only
-            and (
-                letter_type,
-                language,
-            )
-            in kept
-        ):
-            previews.append(kept[(letter_type, language)])
-            continue
-        previews.append(preview_template(service, book, letter_type, language, out))
+    for key in all_template_keys():
+        if only is not None and key not in only and key in kept:
+            previews.append(kept[key])
+        else:
+            previews.append(preview_template(service, book, *key, out))
     report = SiteReport(tuple(previews))
     _write_pages(report, out, live)
     (out / "build.json").write_text(json.dumps({"build": build_number}), encoding="utf-8")

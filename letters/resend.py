@@ -166,12 +166,15 @@ class Resender:
         except TransientError as err:
             self._record_failed(item, f"transient: {err}; the job tries again when run again")
             return ItemStatus.RETRY, str(err)
-        record = self.ledger.get(item.new_letter_id)
-        assert record is not None  # noqa: S101 - delivered above
-        self._after_sending(job, item, record.status)
-        if outcome.receipt is None:
-            return ItemStatus.SENT, f"already {record.status}"
         receipt = outcome.receipt
+        if receipt is None:
+            # Finished between this run's look and the delivery (another process).
+            record = self.ledger.get(item.new_letter_id)
+            assert record is not None  # noqa: S101 - the pipeline found it finished
+            self._after_sending(job, item, record.status)
+            return ItemStatus.SENT, f"already {record.status}"
+        # A receipt is batched, sent or delivered: the letter is on its way.
+        self._after_sending(job, item, LetterStatus(receipt.status.value))
         return ItemStatus.SENT, f"{receipt.channel}: {receipt.detail}".rstrip(": ")
 
     def _create(self, job: Job, item: Item, source: LetterRecord) -> None:
