@@ -22,14 +22,14 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 
 from channels.base import OutgoingLetter
-from channels.digipost import DigipostChannel, DigipostDirectory, SendOptions
-from channels.digipost_api import ApiConfig, DigipostApi
-from channels.digipost_double import DigipostDouble, DoubleConfig
-from channels.digipost_keys import generate_pair
+from channels.digipost.channel import DigipostChannel, DigipostDirectory, SendOptions
+from channels.digipost.client import ApiConfig, DigipostApi
+from channels.digipost.double import DigipostDouble, DoubleConfig
+from channels.digipost.keys import generate_pair
+from channels.printability import printability_problems
 from letters.config import PROJECT_ROOT, Settings
-from letters.model import Address, Recipient
-from letters.printability import printability_problems
-from letters.service import LetterService
+from letters.domain.model import Address, Recipient
+from letters.rendering.letter_service import LetterService
 
 USER = "03039110015"
 

@@ -25,12 +25,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from channels.print_post.assembly import BatchLetter, assemble
+from channels.print_post.fonts import FontLibrary
+from channels.print_post.manifest import BatchFiles, manifest_csv, manifest_json
 from letters.config import PROJECT_ROOT, Settings
-from letters.object_store import DirectoryStore
-from letters.print_assembly import BatchLetter, assemble
-from letters.print_fonts import FontLibrary
-from letters.print_manifest import BatchFiles, manifest_csv, manifest_json
-from letters.service import LetterService
+from letters.rendering.letter_service import LetterService
+from letters.storage import DirectoryStore
 
 GOLDEN = PROJECT_ROOT / "tests" / "golden"
 TODAY = date(2026, 11, 21)

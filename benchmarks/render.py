@@ -28,9 +28,9 @@ from pathlib import Path
 
 from weasyprint import HTML
 
-from letters.compose import ComposedLetter
 from letters.config import Settings
-from letters.service import LetterService
+from letters.domain.compose import ComposedLetter
+from letters.rendering.letter_service import LetterService
 
 GOLDEN = Path(__file__).resolve().parents[1] / "tests" / "golden"
 TODAY = date(2026, 11, 21)

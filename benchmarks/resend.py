@@ -28,9 +28,11 @@ from typing import Any
 
 from sqlalchemy import create_engine, insert, select, text
 
+from letters.clock import utcnow
 from letters.config import PROJECT_ROOT
-from letters.ledger import Ledger, LetterStatus, sha256_hex, utcnow
-from letters.ledger_schema import letters
+from letters.digests import sha256_hex
+from letters.ledger import Ledger, LetterStatus
+from letters.ledger.schema import letters
 
 SAMPLES = sorted((PROJECT_ROOT / "samples").glob("*.json"))
 BROKER_URL = os.environ.get("LETTERS_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
@@ -141,8 +143,8 @@ def _drop(database: str) -> None:
 def _drop_queues(env: dict[str, str]) -> None:
     from kombu import Connection
 
-    from letters.broker import topology_for
     from letters.config import Settings
+    from letters.messaging.broker import topology_for
 
     settings = Settings.from_env(env)
     with Connection(settings.broker_url, connect_timeout=5) as conn:

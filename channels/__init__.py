@@ -1,4 +1,4 @@
-"""Delivery channels, one module per provider, all with the shape of ``channels.base.Channel``.
+"""Delivery channels, one package per provider, all with the shape of ``channels.base.Channel``.
 
 A letter is routed to a *route* ("digipost" or "print"); configuration says
 which backend serves each route (``LETTERS_CHANNEL_DIGIPOST``,
@@ -10,25 +10,29 @@ from __future__ import annotations
 import difflib
 import importlib
 from types import ModuleType
-from typing import TYPE_CHECKING
 
-from channels.base import Channel, ChannelSet, Receipt, RecipientDirectory
+from channels.base import DIGIPOST, PRINT, Channel, ChannelSet, Receipt, RecipientDirectory
+from letters.config import Settings
 from letters.errors import ConfigurationError
 
-if TYPE_CHECKING:
-    from letters.config import Settings
-
-__all__ = ["BACKENDS", "Channel", "ChannelSet", "Receipt", "RecipientDirectory", "build_channels"]
-
-DIGIPOST, PRINT = "digipost", "print"
+__all__ = [
+    "BACKENDS",
+    "DIGIPOST",
+    "PRINT",
+    "Channel",
+    "ChannelSet",
+    "Receipt",
+    "RecipientDirectory",
+    "build_channels",
+]
 
 # backend name -> module that provides build_channel(route, settings) and,
 # for the digipost route, build_directory(settings). print_post serves only
 # the print route.
 BACKENDS: dict[str, str] = {
-    "digipost": "channels.digipost",
+    "digipost": "channels.digipost.connect",
     "fake": "channels.fake",
-    "print_post": "channels.print_post",
+    "print_post": "channels.print_post.channel",
 }
 
 

@@ -15,8 +15,11 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol
 
+from letters.domain.model import Recipient
 from letters.errors import ConfigurationError, PermanentError, TransientError
-from letters.model import Recipient
+
+# The two routes a letter can take; which backend serves each is configuration.
+DIGIPOST, PRINT = "digipost", "print"
 
 
 class ChannelUnavailableError(TransientError):

@@ -26,7 +26,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from channels.base import (
     ChannelUnavailableError,
@@ -36,10 +36,8 @@ from channels.base import (
     Receipt,
     ReceiptStatus,
 )
+from letters.config import Settings
 from letters.errors import ConfigurationError
-
-if TYPE_CHECKING:
-    from letters.config import Settings
 
 HANG_SECONDS = 3600.0
 SLOW_SECONDS = 2.0

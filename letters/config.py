@@ -11,12 +11,37 @@ from pathlib import Path
 
 from letters.envelopes import DEFAULT_ENVELOPE, ENVELOPES
 from letters.errors import ConfigurationError
-from letters.profile import EXAMPLE_PROFILE
-from letters.rate_limit import Rate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
+EXAMPLE_PROFILE = Path(__file__).with_name("example_agency.toml")
 DEFAULT_RETRY_DELAYS = "10s,1m,10m,1h"
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*(s|sec|second|m|min|minute|h|hour))?\s*$")
+_PER = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """A pace for bulk jobs: letters per second, parsed from ``20/s``, ``600/min`` or ``5000/h``."""
+
+    per_second: float
+
+    @classmethod
+    def parse(cls, text: str) -> Rate:
+        """``20/s``, ``600/min``, ``5000/h`` or a plain number per second."""
+        match = _RATE.match(text)
+        if not match or float(match[1]) <= 0:
+            raise ValueError(f"not a rate like 20/s, 600/min or 5000/h: {text!r}")
+        return cls(float(match[1]) / _PER[match[2] or "s"])
+
+    @property
+    def interval(self) -> float:
+        return 1.0 / self.per_second
+
+    def __str__(self) -> str:
+        return f"{self.per_second:g}/s"
+
+
 _DURATION_RE = re.compile(r"^\s*(\d+)\s*(ms|s|m|h)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 

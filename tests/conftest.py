@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
-import random
 import shutil
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import pytest
-from queue_support import (
+
+from letters.config import TEMPLATES_DIR, Settings
+from letters.rendering.letter_service import LetterService
+from tests.support.stacks import (
     Stack,
+    current_test,
     fresh_postgres_database,
     require_rabbitmq,
     stack_env,
 )
 
-from letters import otp
-from letters.config import TEMPLATES_DIR, Settings
-from letters.service import LetterService
 
-TESTS_DIR = Path(__file__).parent
-GOLDEN_DIR = TESTS_DIR / "golden"
-# Golden requests carry their own letter date; this is the day "today" is in tests.
-TEST_TODAY = date(2026, 11, 21)
+@pytest.fixture(autouse=True)
+def _current_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    current_test.append(request.node)
+    yield
+    current_test.pop()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -44,22 +44,12 @@ def service() -> LetterService:
     return LetterService(Settings.from_env({}))
 
 
-def password_for(letter_id: str) -> otp.OneTimePassword:
-    """A password that is the same on every run for a golden letter (never in production)."""
-    rng = random.Random(letter_id)  # noqa: S311 - reproducible on purpose, tests only
-    return otp.generate(rng.randrange)
-
-
 @pytest.fixture
 def template_copy(tmp_path: Path) -> Path:
     """A private copy of the template folder that a test may break."""
     copy = tmp_path / "templates"
     shutil.copytree(TEMPLATES_DIR, copy)
     return copy
-
-
-def service_for(templates: Path) -> LetterService:
-    return LetterService(Settings.from_env({"LETTERS_TEMPLATES_DIR": str(templates)}))
 
 
 @pytest.fixture

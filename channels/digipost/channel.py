@@ -8,20 +8,14 @@ through the document status that the first one arrived. The message is
 ``inkasso`` data type, so the debtor can pay from the mailbox.
 
 ``DigipostDirectory.identify`` asks whether a national identity number has a
-mailbox. Without ``LETTERS_DIGIPOST_URL`` both talk to a local Digipost
-double started in this process, with generated test keys.
+mailbox. Both are built from the settings in ``channels.digipost.connect``.
 """
 
 from __future__ import annotations
 
-import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, time
-from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
-
-from cryptography import x509
 
 from channels.base import (
     DeliveryRefusedError,
@@ -30,25 +24,15 @@ from channels.base import (
     Receipt,
     ReceiptStatus,
 )
-from channels.digipost_api import ApiConfig, DigipostApi, DigipostDuplicateError
-from channels.digipost_double import DEFAULT_RECIPIENTS, DigipostDouble, DoubleConfig
-from channels.digipost_keys import (
-    TEST_KEY_PASSWORD,
-    certificate_from_pem,
-    ensure_test_keys,
-    load_certificate,
-    load_sender_key,
-)
-from channels.digipost_xml import InkassoData, MessageSpec, message_xml
-from letters.config import DigipostSettings, Settings
+from channels.digipost.client import DigipostApi, DigipostDuplicateError
+from channels.digipost.xml import InkassoData, MessageSpec, message_xml
+from channels.printability import PrintRules, check_printable
+from letters.clock import OSLO
 from letters.errors import ConfigurationError
-from letters.printability import PrintRules, check_printable
 
 NAME = "digipost"
-NORWAY = ZoneInfo("Europe/Oslo")
 # Fixed forever: message ids derived from letter ids must never change.
 _ID_NAMESPACE = uuid.UUID("5b0d51d6-3c1e-4c52-9a57-2f3e0e6f6a01")
-_LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 SUBJECTS = {
     ("purring", "nb"): "Betalingspåminnelse",
@@ -174,7 +158,7 @@ def _inkasso(letter: OutgoingLetter) -> InkassoData:
     description, button = _PORTAL_LINK[letter.language]
     portal = letter.portal_url if letter.portal_url.startswith("https://") else None
     return InkassoData(
-        due_date=datetime.combine(letter.deadline, time(0), NORWAY),
+        due_date=datetime.combine(letter.deadline, time(0), OSLO),
         amount=letter.amount_due,
         account=letter.account_number,
         kid=letter.kid,
@@ -182,116 +166,3 @@ def _inkasso(letter: OutgoingLetter) -> InkassoData:
         link_description=description if portal else None,
         link_button_text=button if portal else None,
     )
-
-
-# -- building from settings ----------------------------------------------------------------
-
-
-def build_channel(route: str, settings: Settings) -> DigipostChannel:
-    if route != NAME:
-        raise ConfigurationError(
-            "LETTERS_CHANNEL_PRINT: the digipost backend serves only the digipost route, "
-            f"not {route!r}"
-        )
-    options = SendOptions(
-        authentication_level=settings.digipost.authentication_level,
-        max_pages=settings.digipost.max_pages,
-    )
-    return DigipostChannel(open_api(settings.digipost), options)
-
-
-def build_directory(settings: Settings) -> DigipostDirectory:
-    return DigipostDirectory(open_api(settings.digipost))
-
-
-_apis: dict[DigipostSettings, DigipostApi] = {}
-_embedded: dict[str, tuple[DigipostDouble, str]] = {}
-_lock = threading.RLock()
-
-
-def open_api(settings: DigipostSettings) -> DigipostApi:
-    """One client per process and setting: its connection pool and entry point are shared."""
-    with _lock:
-        api = _apis.get(settings)
-    if api is None:
-        api = _new_api(settings)
-        with _lock:
-            api = _apis.setdefault(settings, api)
-    return api
-
-
-def close_apis() -> None:
-    """Close every client open_api made (tests; a process that stops using Digipost)."""
-    with _lock:
-        apis = list(_apis.values())
-        _apis.clear()
-    for api in apis:
-        api.close()
-
-
-def _new_api(settings: DigipostSettings) -> DigipostApi:
-    if settings.url is None and settings.key is not None:
-        raise ConfigurationError(
-            "LETTERS_DIGIPOST_URL: required when LETTERS_DIGIPOST_KEY is set (without a URL, "
-            "letters go to a local Digipost double that only knows the generated test key)"
-        )
-    url = settings.url or start_embedded_double(settings)
-    local = urlsplit(url).hostname in _LOCAL_HOSTS
-    test_keys = ensure_test_keys(settings.keys_dir) if settings.key is None and local else None
-    if settings.key is None and test_keys is None:
-        raise ConfigurationError(
-            f"LETTERS_DIGIPOST_KEY: the enterprise key is required for {url} "
-            "(a generated test key is only used with a local Digipost double)"
-        )
-    if test_keys is not None:
-        key = load_sender_key(test_keys.sender_key, TEST_KEY_PASSWORD)
-    else:
-        assert settings.key is not None  # noqa: S101 - checked above
-        key = load_sender_key(settings.key, settings.key_password)
-    if settings.certificate is not None:
-        certificate = load_certificate(settings.certificate, "LETTERS_DIGIPOST_CERTIFICATE")
-    elif test_keys is not None:
-        certificate = test_keys.digipost_pair().certificate
-    else:
-        certificate = None
-    return DigipostApi(
-        ApiConfig(
-            base_url=url,
-            sender_id=settings.sender_id,
-            key=key,
-            digipost_certificate=certificate,
-            connect_timeout_s=settings.connect_timeout,
-            timeout_s=settings.timeout,
-            pool_size=settings.pool_size,
-        )
-    )
-
-
-def local_double(
-    settings: DigipostSettings,
-    recipients: dict[str, tuple[str, str | None]] | None = None,
-    sender_certificate: x509.Certificate | None = None,
-) -> DigipostDouble:
-    """A Digipost double with the generated test keys and this sender registered."""
-    keys = ensure_test_keys(settings.keys_dir)
-    sender = sender_certificate or certificate_from_pem(
-        keys.sender_certificate.read_text(encoding="ascii")
-    )
-    return DigipostDouble(
-        DoubleConfig(
-            state_dir=settings.double_dir,
-            keys=keys.digipost_pair(),
-            senders={settings.sender_id: sender},
-            recipients=dict(DEFAULT_RECIPIENTS if recipients is None else recipients),
-        )
-    )
-
-
-def start_embedded_double(settings: DigipostSettings) -> str:
-    """Start (once per process and folder) a local double on a free port; its URL."""
-    with _lock:
-        key = str(settings.double_dir)
-        if key not in _embedded:
-            double = local_double(settings)
-            _embedded[key] = (double, double.start())
-        return _embedded[key][1]

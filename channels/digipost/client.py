@@ -26,9 +26,8 @@ import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from channels import digipost_signing as signing
-from channels import digipost_xml as xml
 from channels.base import ChannelUnavailableError, DeliveryRefusedError, NotAMailboxError
+from channels.digipost import signing, xml
 from letters.errors import ConfigurationError
 
 _T = TypeVar("_T")

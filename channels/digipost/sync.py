@@ -13,9 +13,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from channels import DIGIPOST
-from channels.digipost_api import DigipostApi, DigipostRefusedError
-from letters.deliveries import DeliveryEvent, DeliveryLog
+from channels.base import DIGIPOST
+from channels.digipost.client import DigipostApi, DigipostRefusedError
+from letters.ledger import DeliveryEvent, DeliveryLog
 from letters.logs import log_event
 
 log = logging.getLogger("letters.digipost_sync")

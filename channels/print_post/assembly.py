@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pikepdf
 
-from letters.print_fonts import FontLibrary, SharingReport, share_fonts
+from channels.print_post.fonts import FontLibrary, SharingReport, share_fonts
 
 PRODUCER = "Letters print batch"
 

@@ -13,17 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from channels.base import OutgoingLetter, Receipt, ReceiptStatus
+from channels.print_post.batches import PrintBatches, open_batches
+from channels.printability import PrintRules, check_printable
+from letters.clock import utcnow
+from letters.config import Settings
+from letters.domain.postal_address import window_lines
 from letters.envelopes import ENVELOPES
-from letters.ledger import utcnow
-from letters.print_batches import BatchStatus, NewMember, PrintBatches, open_batches
-from letters.printability import PrintRules, check_printable
-from letters.render import window_lines
-
-if TYPE_CHECKING:
-    from letters.config import Settings
+from letters.ledger import BatchStatus
 
 
 class PrintPostChannel:
@@ -43,12 +41,10 @@ class PrintPostChannel:
         recipient = letter.recipient
         check_printable(letter.pdf, self.rules, window_lines(recipient.name, recipient.address))
         placement = self.batches.add(
-            NewMember(
-                letter_id=letter.letter_id,
-                case_number=letter.case_number,
-                page_count=letter.page_count,
-                country=recipient.address.country_code,
-            ),
+            letter.letter_id,
+            letter.case_number,
+            letter.page_count,
+            recipient.address.country_code,
             self.clock(),
         )
         sent = placement.batch_status is BatchStatus.SENT

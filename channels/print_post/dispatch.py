@@ -16,20 +16,18 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
-from letters.archive import Archive, open_archive
+from channels.print_post.assembly import AssembledBatch, BatchLetter, assemble
+from channels.print_post.batches import open_batches
+from channels.print_post.fonts import FontLibrary
+from channels.print_post.manifest import BatchFiles, manifest_csv, manifest_json
+from letters.clock import utcnow
+from letters.config import Settings
+from letters.digests import sha256_hex
 from letters.errors import PermanentError, TransientError
-from letters.ledger import sha256_hex, utcnow
+from letters.ledger import Batch, Member, PrintBatchStore
 from letters.logs import log_event
-from letters.object_store import ObjectStore, WriteOptions, open_store
-from letters.print_assembly import AssembledBatch, BatchLetter, assemble
-from letters.print_batches import Batch, Member, PrintBatches, open_batches
-from letters.print_fonts import FontLibrary
-from letters.print_manifest import BatchFiles, manifest_csv, manifest_json
-
-if TYPE_CHECKING:
-    from letters.config import Settings
+from letters.storage import Archive, ObjectStore, WriteOptions, open_archive, open_store
 
 log = logging.getLogger("letters.print")
 
@@ -63,7 +61,7 @@ class DispatchReport:
 class PrintDispatcher:
     def __init__(
         self,
-        batches: PrintBatches,
+        batches: PrintBatchStore,
         archive: Archive,
         drop: ObjectStore,
         library: FontLibrary,
@@ -182,7 +180,7 @@ def open_print_drop(settings: Settings) -> ObjectStore:
 
 def open_dispatcher(settings: Settings) -> PrintDispatcher:
     return PrintDispatcher(
-        open_batches(settings),
+        open_batches(settings).store,
         open_archive(settings.archive_url, settings.s3),
         open_print_drop(settings),
         FontLibrary(settings.templates_dir / "fonts"),

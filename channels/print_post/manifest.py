@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from letters.print_assembly import AssembledBatch, BatchEntry
+from channels.print_post.assembly import AssembledBatch, BatchEntry
 
 MANIFEST_VERSION = 1
 CSV_COLUMNS = tuple(BatchEntry.__dataclass_fields__)

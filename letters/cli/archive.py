@@ -7,18 +7,14 @@ import hashlib
 import sys
 from pathlib import Path
 
-from letters.archive import open_archive
-from letters.cli_render import write_atomically
+from letters.cli.common import EXIT_FAILURE, EXIT_OK, Command, open_ledger, write_atomically
 from letters.config import Settings
 from letters.errors import LetterError
-from letters.ledger import Ledger
-
-EXIT_OK, EXIT_FAILURE = 0, 1
+from letters.storage import open_archive
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    archive = sub.add_parser("archive", help="read the PDF archive")
-    actions = archive.add_subparsers(dest="action", required=True, metavar="ACTION")
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     get = actions.add_parser(
         "get",
         help="write a letter's archived PDF to a file",
@@ -30,9 +26,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def archive_command(args: argparse.Namespace, settings: Settings) -> int:
-    ledger = Ledger(settings.database_url)
+    ledger = open_ledger(settings)
     try:
-        ledger.upgrade()
         record = ledger.get(args.letter_id)
     finally:
         ledger.close()
@@ -55,3 +50,6 @@ def archive_command(args: argparse.Namespace, settings: Settings) -> int:
     write_atomically(args.output, pdf)
     print(f"{args.output}: {len(pdf)} bytes, sha256 {record.pdf_sha256} ({record.archive_key})")
     return EXIT_OK
+
+
+ARCHIVE = Command("archive", "read the PDF archive", _arguments, archive_command)

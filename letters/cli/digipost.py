@@ -12,23 +12,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from channels.digipost import local_double, open_api
-from channels.digipost_double import DEFAULT_RECIPIENTS
-from channels.digipost_keys import load_certificate
+from channels.digipost.connect import local_double, open_api
+from channels.digipost.keys import load_certificate
+from channels.digipost.sync import sync_digipost
+from letters.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, Command, open_ledger
 from letters.config import DigipostSettings, Settings
-from letters.deliveries import DeliveryLog
-from letters.digipost_sync import sync_digipost
 from letters.errors import LetterError
-from letters.ledger import Ledger
+from letters.ledger import DeliveryLog
 from letters.logs import configure_logging
 
-EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 RESULTS = ("DIGIPOST", "IDENTIFIED", "UNIDENTIFIED", "INVALID")
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    digipost = sub.add_parser("digipost", help="the local Digipost double; delivery news")
-    actions = digipost.add_subparsers(dest="action", required=True, metavar="ACTION")
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     serve = actions.add_parser(
         "serve",
         help="run a local Digipost double",
@@ -111,7 +108,7 @@ def _recipients(path: Path) -> dict[str, tuple[str, str | None]]:
     data = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         raise ValueError("must be a JSON object of national id to result")
-    recipients = dict(DEFAULT_RECIPIENTS)
+    recipients = {}
     for number, result in data.items():
         if result not in RESULTS:
             raise ValueError(f"{number}: {result!r} is not one of {', '.join(RESULTS)}")
@@ -122,9 +119,8 @@ def _recipients(path: Path) -> dict[str, tuple[str, str | None]]:
 
 def _sync(args: argparse.Namespace, settings: Settings) -> int:
     configure_logging(settings.log_level)
-    ledger = Ledger(settings.database_url)
+    ledger = open_ledger(settings)
     try:
-        ledger.upgrade()
         report = sync_digipost(open_api(settings.digipost), DeliveryLog(ledger), datetime.now(UTC))
     except LetterError as err:
         print(f"letters: Digipost sync failed: {err}", file=sys.stderr)
@@ -152,3 +148,8 @@ def _sync(args: argparse.Namespace, settings: Settings) -> int:
             f"{report.window[1].isoformat()}"
         )
     return EXIT_OK
+
+
+DIGIPOST = Command(
+    "digipost", "the local Digipost double; delivery news", _arguments, digipost_command
+)

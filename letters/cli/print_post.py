@@ -9,18 +9,16 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+from channels.print_post.batches import open_batches
+from channels.print_post.dispatch import DispatchReport, open_dispatcher
+from letters.cli.common import EXIT_FAILURE, EXIT_OK, Command, open_ledger
 from letters.config import Settings
 from letters.errors import LetterError
-from letters.ledger import Ledger
-from letters.print_batches import Batch, BatchStatus, open_batches
-from letters.print_dispatch import DispatchReport, open_dispatcher
-
-EXIT_OK, EXIT_FAILURE = 0, 1
+from letters.ledger import Batch, BatchStatus
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    printing = sub.add_parser("print", help="print batches for the print house")
-    actions = printing.add_subparsers(dest="action", required=True, metavar="ACTION")
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     batches = actions.add_parser(
         "batches",
         help="list open and sent print batches",
@@ -46,18 +44,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def print_command(args: argparse.Namespace, settings: Settings) -> int:
-    ledger = Ledger(settings.database_url)
-    try:
-        ledger.upgrade()
-    finally:
-        ledger.close()
+    open_ledger(settings).close()
     if args.action == "batches":
         return _list(args, settings)
     return _cut(args, settings)
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
-    batches = open_batches(settings).batches(args.status or (), limit=args.limit)
+    batches = open_batches(settings).store.batches(args.status or (), limit=args.limit)
     if args.json:
         print(json.dumps([_batch_json(b) for b in batches], indent=2))
         return EXIT_OK
@@ -122,3 +116,6 @@ def _report_json(report: DispatchReport) -> dict[str, Any]:
         "sent": [asdict(sent) for sent in report.sent],
         "failed": report.failed,
     }
+
+
+PRINT = Command("print", "print batches for the print house", _arguments, print_command)

@@ -8,15 +8,48 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from letters.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILURE,
+    EXIT_OK,
+    Command,
+    iso_date,
+    write_atomically,
+)
+from letters.config import Settings
+from letters.domain.otp import OneTimePassword
 from letters.errors import InvalidRequest, LetterError
-from letters.otp import OneTimePassword
-from letters.service import LetterService
+from letters.rendering.letter_service import LetterService
 
-EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 MASKED_PASSWORD = OneTimePassword("*" * 12)
 
 
-def render_command(args: argparse.Namespace, service: LetterService) -> int:
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("requests", nargs="+", type=Path, metavar="REQUEST.json")
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        help="the PDF file; a folder when several requests are given "
+        "(files are named by letter id)",
+    )
+    parser.add_argument(
+        "--html",
+        type=Path,
+        metavar="OUT.html",
+        help="also write the letter's HTML (one request only)",
+    )
+    parser.add_argument(
+        "--today",
+        type=iso_date,
+        metavar="YYYY-MM-DD",
+        help="the sending day for requests without a letter date (default: today in Norway)",
+    )
+
+
+def render_command(args: argparse.Namespace, settings: Settings) -> int:
+    service = LetterService(settings)
     if len(args.requests) == 1 and args.output.suffix.lower() == ".pdf":
         return _render_one(args.requests[0], args.output, args.html, service, args.today)
     if args.html:
@@ -92,9 +125,10 @@ def report_invalid(source: Path, err: InvalidRequest) -> None:
         print(str(problem), file=sys.stderr)
 
 
-def write_atomically(target: Path, data: bytes) -> None:
-    """Never leave a partial PDF behind: write beside it, then rename."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(target)
+RENDER = Command(
+    "render",
+    "render requests to PDF",
+    _arguments,
+    render_command,
+    description="Validate letter requests and render them to PDF.",
+)

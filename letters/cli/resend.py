@@ -1,4 +1,4 @@
-"""``letters resend``: bulk re-send jobs from the command line; ``letters case``: case states.
+"""``letters resend``: bulk re-send jobs from the command line.
 
 The selection is always shown first. ``--dry-run`` stops there; otherwise the
 job is recorded in the ledger under its id and run, with a progress bar, at
@@ -15,23 +15,31 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from tqdm import tqdm
 
-from letters.case_states import CaseStates
-from letters.config import Settings
+from letters.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    Command,
+    iso_date,
+    open_ledger,
+    rate,
+)
+from letters.config import Rate, Settings
+from letters.delivery.pipeline import build_pipeline
 from letters.errors import TransientError
-from letters.ledger import Ledger
+from letters.ledger import TO_DO, Item, ItemStatus, Job, JobExistsError, JobStore, Ledger
 from letters.logs import configure_logging
-from letters.rate_limit import Rate, RateLimiter
-from letters.resend import Resender, RunReport
-from letters.resend_jobs import TO_DO, Item, ItemStatus, Job, JobExistsError, JobStore
-from letters.resend_selection import (
-    CASE_STATES,
+from letters.resend.pace import RateLimiter
+from letters.resend.resender import Resender, RunReport
+from letters.resend.selection import (
     MODES,
     Selection,
     SelectionError,
@@ -40,7 +48,6 @@ from letters.resend_selection import (
     read_letter_ids,
 )
 
-EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 _SELECTING = (
     "letters",
     "cases",
@@ -54,19 +61,14 @@ _SELECTING = (
 )
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    resend = sub.add_parser(
-        "resend",
-        help="re-send letters in bulk (copy or renew), as a resumable job",
-        description=__doc__.split("\n\n")[1].replace("\n", " "),
-    )
+def _arguments(resend: argparse.ArgumentParser) -> None:
     chosen = resend.add_argument_group("selection (every option narrows it)")
     chosen.add_argument("--letters", type=Path, metavar="FILE", help="letter ids, one per line")
     chosen.add_argument("--cases", type=Path, metavar="FILE", help="case numbers, one per line")
     chosen.add_argument("--type", dest="types", action="append", metavar="LETTER_TYPE")
-    chosen.add_argument("--from", dest="date_from", type=_iso_date, metavar="YYYY-MM-DD",
+    chosen.add_argument("--from", dest="date_from", type=iso_date, metavar="YYYY-MM-DD",
                         help="letter date on or after")  # fmt: skip
-    chosen.add_argument("--to", dest="date_to", type=_iso_date, metavar="YYYY-MM-DD",
+    chosen.add_argument("--to", dest="date_to", type=iso_date, metavar="YYYY-MM-DD",
                         help="letter date on or before")  # fmt: skip
     chosen.add_argument("--sent-via", action="append", metavar="CHANNEL",
                         help="the channel the letter went to: digipost or print")  # fmt: skip
@@ -80,7 +82,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     resend.add_argument("--channel", choices=("print", "digipost"),
                         help="force this channel instead of the routing rule "
                         "(digipost still needs the debtor's consent)")  # fmt: skip
-    resend.add_argument("--rate", type=_rate, metavar="N/s",
+    resend.add_argument("--rate", type=rate, metavar="N/s",
                         help="at most this many letters per second, per minute (N/min) or "
                         "per hour (N/h) (default LETTERS_RESEND_RATE, 10/s)")  # fmt: skip
     resend.add_argument("--job", metavar="JOB_ID",
@@ -93,16 +95,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     resend.add_argument("--sample", type=int, default=10, metavar="N",
                         help="letters shown in the dry run")  # fmt: skip
 
-    case = sub.add_parser("case", help="show or set a case's state (open, closed, paid)")
-    case.add_argument("case_number", metavar="CASE_NUMBER")
-    case.add_argument("--set", choices=CASE_STATES, help="record this state")
-    case.add_argument("--note", help="why (no personal data)")
-
 
 def resend_command(args: argparse.Namespace, settings: Settings) -> int:
-    ledger = Ledger(settings.database_url)
+    ledger = open_ledger(settings)
     try:
-        ledger.upgrade()
         store = JobStore(ledger)
         job = store.get(args.job) if args.job else None
         if job is None:
@@ -143,8 +139,6 @@ def resend_command(args: argparse.Namespace, settings: Settings) -> int:
 def _run(
     args: argparse.Namespace, settings: Settings, ledger: Ledger, store: JobStore, job: Job
 ) -> int:
-    from letters.runner import build_pipeline
-
     configure_logging("WARNING")
     rate = args.rate or Rate(settings.resend.rate)
     resender = Resender(build_pipeline(settings, ledger), store)
@@ -156,20 +150,6 @@ def _run(
         print(f"stopped; run `letters resend --job {job.job_id}` to continue", file=sys.stderr)
         return EXIT_INTERRUPTED
     return EXIT_OK if not summary["failed"] and not summary["to_retry"] else EXIT_FAILURE
-
-
-def case_command(args: argparse.Namespace, settings: Settings) -> int:
-    ledger = Ledger(settings.database_url)
-    try:
-        ledger.upgrade()
-        cases = CaseStates(ledger)
-        state = cases.set(args.case_number, args.set, args.note) if args.set else None
-        state = state or cases.get(args.case_number)
-    finally:
-        ledger.close()
-    when = state.changed_at.isoformat(timespec="seconds") if state.changed_at else "never set"
-    print(f"case {state.case_number}: {state.state} ({when}){f', {state.note}' * bool(state.note)}")
-    return EXIT_OK
 
 
 def _selection(args: argparse.Namespace) -> Selection:
@@ -358,19 +338,14 @@ def _emit(args: argparse.Namespace, report: dict[str, Any]) -> None:
             print(f"  {label:<9}{item['letter_id']}  case {item['case_number']}  {item['reason']}")
 
 
-def _iso_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-
-
-def _rate(text: str) -> Rate:
-    try:
-        return Rate.parse(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
-
-
 def _new_job_id() -> str:
     return f"resend-{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+RESEND = Command(
+    "resend",
+    "re-send letters in bulk (copy or renew), as a resumable job",
+    _arguments,
+    resend_command,
+    description=__doc__.split("\n\n")[1].replace("\n", " "),
+)

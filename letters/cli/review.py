@@ -7,35 +7,23 @@ import contextlib
 import sys
 from pathlib import Path
 
+from letters.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, Command
 from letters.config import Settings
 from letters.errors import InvalidRequest, TemplateError
-from letters.preview import approve
-from letters.preview_site import SiteReport, build_site, failure_lines
+from letters.review.build import approve
+from letters.review.server import PreviewServer
+from letters.review.site import SiteReport, build_site, failure_lines
 
-EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
-
-def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    preview = sub.add_parser(
-        "preview",
-        help="build (or serve) the template preview site for legal review",
-        description="Render every letter type × language × preview scenario to PDF and page "
-        "images and write a static site: an index of the templates with version and approval "
-        "state, and per letter type Bokmål and English side by side with what changed since "
-        "the last approval. Exits 1 if a template does not render (its page shows why).",
-    )
+def _preview_arguments(preview: argparse.ArgumentParser) -> None:
     preview.add_argument("--out", type=Path, metavar="DIR", help="default: var/preview")
     preview.add_argument(
         "--serve", action="store_true", help="serve on localhost and rebuild on template changes"
     )
     preview.add_argument("--port", type=int, default=8000, help="with --serve (0: any free)")
-    approval = sub.add_parser(
-        "approve",
-        help="record a template's current version as approved by legal",
-        description="Record the template's content hash, the approver and the time in "
-        "templates/approved.json, and keep what this version looks like for the next "
-        "comparison. Commit both with the template.",
-    )
+
+
+def _approve_arguments(approval: argparse.ArgumentParser) -> None:
     approval.add_argument("template", metavar="TEMPLATE", help="for example nb/purring")
     approval.add_argument("--by", required=True, metavar="NAME", help="who approved it")
 
@@ -43,8 +31,6 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 def preview_command(args: argparse.Namespace, settings: Settings) -> int:
     out = args.out or settings.var_dir / "preview"
     if args.serve:
-        from letters.preview_server import PreviewServer
-
         server = PreviewServer(settings, out, args.port, on_build=_report_build)
         print(f"serving the preview on {server.url} (Ctrl-C stops)", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
@@ -77,3 +63,24 @@ def approve_command(args: argparse.Namespace, settings: Settings) -> int:
         f"by {approval.approved_by} at {approval.approved_at}"
     )
     return EXIT_OK
+
+
+PREVIEW = Command(
+    "preview",
+    "build (or serve) the template preview site for legal review",
+    _preview_arguments,
+    preview_command,
+    description="Render every letter type × language × preview scenario to PDF and page "
+    "images and write a static site: an index of the templates with version and approval "
+    "state, and per letter type Bokmål and English side by side with what changed since "
+    "the last approval. Exits 1 if a template does not render (its page shows why).",
+)
+APPROVE = Command(
+    "approve",
+    "record a template's current version as approved by legal",
+    _approve_arguments,
+    approve_command,
+    description="Record the template's content hash, the approver and the time in "
+    "templates/approved.json, and keep what this version looks like for the next "
+    "comparison. Commit both with the template.",
+)

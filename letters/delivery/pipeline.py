@@ -17,20 +17,31 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, TypedDict
 
-from channels import DIGIPOST, PRINT
-from channels.base import ChannelSet, NotAMailboxError, OutgoingLetter, Receipt, ReceiptStatus
-from letters.archive import Archive, archive_key
-from letters.compose import compose
-from letters.contract import parse_request, peek_letter_id, request_object
+from channels import build_channels
+from channels.base import (
+    DIGIPOST,
+    PRINT,
+    ChannelSet,
+    NotAMailboxError,
+    OutgoingLetter,
+    Receipt,
+    ReceiptStatus,
+)
+from letters.clock import today_in_norway
+from letters.config import Settings
+from letters.delivery.routing import Route, route
+from letters.digests import sha256_hex
+from letters.domain.compose import compose
+from letters.domain.contract import parse_request
+from letters.domain.message_body import peek_letter_id, request_object
+from letters.domain.model import LetterRequest
+from letters.domain.profile import AgencyProfile
 from letters.errors import FieldProblem, InvalidRequest, PermanentError
-from letters.ledger import Ledger, LetterRecord, LetterStatus, Rendering, sha256_hex
-from letters.locks import LetterLocks
+from letters.ledger import Ledger, LetterLocks, LetterRecord, LetterStatus, Rendering, letter_locks
 from letters.logs import log_event
-from letters.model import LetterRequest
-from letters.profile import AgencyProfile
-from letters.render import RenderedLetter
-from letters.routing import Route, route
-from letters.service import LetterService, today_in_norway
+from letters.rendering.letter_service import LetterService
+from letters.rendering.renderer import RenderedLetter
+from letters.storage import Archive, archive_key, open_archive
 
 log = logging.getLogger("letters.pipeline")
 
@@ -257,3 +268,13 @@ class _Ids(TypedDict):
 
 def _ids(record: LetterRecord) -> _Ids:
     return {"letter_id": record.letter_id, "case_number": record.case_number}
+
+
+def build_pipeline(settings: Settings, ledger: Ledger) -> Pipeline:
+    return Pipeline(
+        service=LetterService(settings),
+        ledger=ledger,
+        archive=open_archive(settings.archive_url, settings.s3),
+        channels=build_channels(settings),
+        locks=letter_locks(ledger.engine, settings.var_dir),
+    )

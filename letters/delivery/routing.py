@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from channels import DIGIPOST, PRINT
-from channels.base import Identification, RecipientDirectory
-from letters.model import Recipient
+from channels.base import DIGIPOST, PRINT, Identification, RecipientDirectory
+from letters.domain.model import Recipient
 
 
 @dataclass(frozen=True, slots=True)

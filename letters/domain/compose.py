@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from letters import otp
-from letters.deadline import payment_deadline
-from letters.kid import kid_from_case_number
-from letters.model import LetterRequest
-from letters.profile import AgencyProfile
+from letters.domain import otp
+from letters.domain.deadline import payment_deadline
+from letters.domain.kid import kid_from_case_number
+from letters.domain.model import LetterRequest
+from letters.domain.profile import AgencyProfile
 
 CENT = Decimal("0.01")
 

@@ -8,7 +8,6 @@ the rule it breaks.
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from dataclasses import dataclass
@@ -21,10 +20,10 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, Vali
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.no import fodselsnummer, orgnr
 
-from letters import kid as kidlib
-from letters.errors import FieldProblem, InvalidRequest
-from letters.letter_types import Language, LetterType
-from letters.model import (
+from letters.domain import kid as kidlib
+from letters.domain.letter_types import Language, LetterType
+from letters.domain.message_body import request_object
+from letters.domain.model import (
     Address,
     Case,
     Claim,
@@ -35,6 +34,7 @@ from letters.model import (
     LetterRequest,
     Recipient,
 )
+from letters.errors import FieldProblem, InvalidRequest
 
 SCHEMA = "letters.request/1"
 MAX_AMOUNT = Decimal("999999999.99")
@@ -206,34 +206,6 @@ def _problem_from_pydantic(error: Any) -> FieldProblem:
     else:
         rule = _TYPE_MESSAGES.get(kind, error["msg"])
     return FieldProblem(_path(loc), rule)
-
-
-def request_object(body: bytes | str) -> dict[str, Any]:
-    """A message body as a JSON object, or InvalidRequest saying why it is not one."""
-    try:
-        text = body.decode("utf-8") if isinstance(body, bytes) else body
-    except UnicodeDecodeError:
-        raise InvalidRequest([FieldProblem("", "body is not UTF-8 text")]) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise InvalidRequest([FieldProblem("", f"body is not valid JSON: {err}")]) from None
-    if not isinstance(data, dict):
-        raise InvalidRequest([FieldProblem("", "body must be a JSON object")])
-    return data
-
-
-def peek(body: bytes | str) -> dict[str, Any]:
-    """Best effort, for routing and reports: the body's JSON object, or {} if it is none."""
-    try:
-        return request_object(body)
-    except InvalidRequest:
-        return {}
-
-
-def peek_letter_id(data: dict[str, Any]) -> str | None:
-    value = data.get("letter_id")
-    return value if isinstance(value, str) and 0 < len(value) <= 36 else None
 
 
 def parse_request(

@@ -14,8 +14,8 @@ from functools import lru_cache
 
 import holidays
 
+from letters.domain.letter_types import LEGAL_MINIMUM_DAYS, LetterType
 from letters.errors import ConfigurationError
-from letters.letter_types import LEGAL_MINIMUM_DAYS, LetterType
 
 
 @lru_cache(maxsize=16)

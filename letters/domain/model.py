@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-from letters.letter_types import Language, LetterType
+from letters.domain.letter_types import Language, LetterType
 
 
 class CostCode(StrEnum):

@@ -11,13 +11,11 @@ from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.no import iban as no_iban
 from stdnum.no import kontonr, orgnr
 
-from letters.contract import ContractRules
-from letters.deadline import check_deadline_days
+from letters.domain.contract import ContractRules
+from letters.domain.deadline import check_deadline_days
+from letters.domain.kid import MAX_LENGTH, MIN_LENGTH, KidMethod
+from letters.domain.letter_types import Language, LetterType
 from letters.errors import ConfigurationError
-from letters.kid import MAX_LENGTH, MIN_LENGTH, KidMethod
-from letters.letter_types import Language, LetterType
-
-EXAMPLE_PROFILE = Path(__file__).with_name("example_agency.toml")
 
 
 @dataclass(frozen=True, slots=True)

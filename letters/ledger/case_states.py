@@ -12,9 +12,17 @@ from datetime import datetime
 
 from sqlalchemy import insert, select, update
 
-from letters.ledger import Ledger, as_utc, utcnow
-from letters.ledger_schema import case_states
-from letters.resend_selection import CASE_STATES, SelectionError
+from letters.clock import as_utc, utcnow
+from letters.ledger.schema import case_states
+from letters.ledger.store import Ledger
+
+# A re-send job leaves out letters of these cases unless it is told otherwise.
+CLOSED_STATES = ("closed", "paid")
+CASE_STATES = ("open", *CLOSED_STATES)
+
+
+class UnknownCaseStateError(ValueError):
+    """Not one of ``CASE_STATES``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +47,9 @@ class CaseStates:
 
     def set(self, case_number: str, state: str, note: str | None = None) -> CaseState:
         if state not in CASE_STATES:
-            raise SelectionError(f"state: {state!r} is not a case state ({', '.join(CASE_STATES)})")
+            raise UnknownCaseStateError(
+                f"state: {state!r} is not a case state ({', '.join(CASE_STATES)})"
+            )
         now = utcnow()
         values = {"state": state, "changed_at": now, "note": note}
         with self.ledger.transaction() as conn:

@@ -14,8 +14,11 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from letters.ledger import Ledger, LetterRecord, LetterStatus, as_utc, record_from_row, utcnow
-from letters.ledger_schema import delivery_events, letter_events, letters, sync_cursors
+from letters.clock import as_utc, utcnow
+from letters.ledger import history
+from letters.ledger.records import LetterRecord, LetterStatus, record_from_row
+from letters.ledger.schema import delivery_events, letters, sync_cursors
+from letters.ledger.store import Ledger
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,26 +59,18 @@ class DeliveryLog:
         self, letter_id: str, method: str | None, delivered_at: datetime | None, detail: str
     ) -> bool:
         """A sent letter turned out delivered; False if it was not waiting for that."""
-        now = utcnow()
         with self.ledger.transaction() as conn:
-            changed = conn.execute(
-                update(letters)
-                .where(letters.c.letter_id == letter_id)
-                .where(letters.c.status == LetterStatus.SENT)
-                .values(
-                    status=LetterStatus.DELIVERED,
-                    delivery_method=method,
-                    delivered_at=delivered_at,
-                    updated_at=now,
-                )
-            ).rowcount
-            if changed:
-                conn.execute(
-                    insert(letter_events).values(
-                        letter_id=letter_id, event=LetterStatus.DELIVERED, at=now, detail=detail
-                    )
-                )
-        return bool(changed)
+            return history.record(
+                conn,
+                letter_id,
+                LetterStatus.DELIVERED,
+                utcnow(),
+                detail,
+                only_if=letters.c.status == LetterStatus.SENT,
+                status=LetterStatus.DELIVERED,
+                delivery_method=method,
+                delivered_at=delivered_at,
+            )
 
     def record_event(
         self,
@@ -99,11 +94,7 @@ class DeliveryLog:
                         event_key=event_key,
                     )
                 )
-                conn.execute(
-                    insert(letter_events).values(
-                        letter_id=letter_id, event=event.event.lower()[:20], at=now, detail=detail
-                    )
-                )
+                history.append_event(conn, letter_id, event.event.lower()[:20], now, detail)
         except IntegrityError:
             return False
         return True

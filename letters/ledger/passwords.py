@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from letters import otp
-from letters.ledger import Ledger, add_event, utcnow
-from letters.ledger_schema import letters
+from letters.clock import utcnow
+from letters.domain import otp
+from letters.ledger import history
+from letters.ledger.schema import letters
+from letters.ledger.store import Ledger
 
 
 def verify_login(ledger: Ledger, case_number: str, typed: str, today: date) -> str | None:
@@ -43,12 +45,13 @@ def revoke_password(ledger: Ledger, letter_id: str, replaced_by: str) -> datetim
     """Stop ``letter_id``'s password from logging in; when it was revoked (first time only)."""
     now = utcnow()
     with ledger.transaction() as conn:
-        changed = conn.execute(
-            update(letters)
-            .where(letters.c.letter_id == letter_id)
-            .where(letters.c.otp_revoked_at.is_(None))
-            .values(otp_revoked_at=now, updated_at=now)
-        ).rowcount
-        if changed:
-            add_event(conn, letter_id, "password-revoked", now, f"replaced by {replaced_by}")
+        changed = history.record(
+            conn,
+            letter_id,
+            "password-revoked",
+            now,
+            f"replaced by {replaced_by}",
+            only_if=letters.c.otp_revoked_at.is_(None),
+            otp_revoked_at=now,
+        )
     return now if changed else None

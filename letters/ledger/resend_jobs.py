@@ -12,16 +12,29 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from letters.ledger import Ledger, as_utc, utcnow
-from letters.ledger_schema import resend_items, resend_jobs
-from letters.resend_selection import SelectedLetter
+from letters.clock import as_utc, utcnow
+from letters.ledger.schema import resend_items, resend_jobs
+from letters.ledger.store import Ledger
+
+
+class ChosenLetter(Protocol):
+    """What a job needs of each letter its selection took."""
+
+    @property
+    def letter_id(self) -> str: ...
+
+    @property
+    def case_number(self) -> str: ...
+
 
 _NAMESPACE = uuid.UUID("6d0a7f1e-3b52-4c8e-9f0a-52e0c0d7a111")
 
@@ -81,7 +94,7 @@ class JobStore:
         mode: str,
         forced_channel: str | None,
         selection: str,
-        chosen: tuple[SelectedLetter, ...],
+        chosen: Sequence[ChosenLetter],
     ) -> Job:
         """Record the job and its letters in one transaction."""
         now = utcnow()

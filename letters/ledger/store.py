@@ -7,13 +7,11 @@ SQLite (one file under ``var/``) by default, PostgreSQL in production.
 
 from __future__ import annotations
 
-import hashlib
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
-from enum import StrEnum
+from dataclasses import fields
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,124 +21,24 @@ from sqlalchemy import Connection, Engine, create_engine, event, func, insert, s
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
-from letters.errors import ConfigurationError, TransientError
-from letters.ledger_schema import dead_letters, letter_events, letters
+from letters.clock import as_utc, utcnow
+from letters.digests import sha256_hex
+from letters.errors import ConfigurationError, PermanentError, TransientError
+from letters.ledger import history
+from letters.ledger.records import (
+    FINISHED,
+    LetterEvent,
+    LetterRecord,
+    LetterStatus,
+    Rendering,
+    Resend,
+    record_from_row,
+)
+from letters.ledger.schema import dead_letters, letter_events, letters
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Any constant will do; it keeps two processes from migrating at once.
 _MIGRATION_LOCK_KEY = 0x4C455454
-
-
-class LetterStatus(StrEnum):
-    ACCEPTED = "accepted"
-    RENDERED = "rendered"
-    ARCHIVED = "archived"
-    ROUTED = "routed"
-    # In a print batch that has not gone to the print house yet.
-    BATCHED = "batched"
-    SENT = "sent"
-    DELIVERED = "delivered"
-    FAILED = "failed"
-    DEAD_LETTERED = "dead-lettered"
-    REQUEUED = "requeued"
-
-
-# The worker's part is done: a batched letter is the print dispatcher's from here.
-FINISHED = frozenset(
-    {
-        LetterStatus.BATCHED,
-        LetterStatus.SENT,
-        LetterStatus.DELIVERED,
-        LetterStatus.DEAD_LETTERED,
-    }
-)
-
-
-@dataclass(frozen=True, slots=True)
-class LetterRecord:
-    letter_id: str
-    case_number: str
-    letter_type: str
-    language: str
-    status: LetterStatus
-    attempts: int
-    retry_at: datetime | None
-    letter_date: date | None
-    deadline: date | None
-    kid: str | None
-    amount_due: Decimal | None
-    template_version: str | None
-    pdf_sha256: str | None
-    page_count: int | None
-    archive_key: str | None
-    otp_hash: str | None
-    otp_expires_on: date | None
-    channel: str | None
-    route_reason: str | None
-    provider_ref: str | None
-    delivery_method: str | None
-    delivered_at: datetime | None
-    request: str = field(repr=False)
-    request_sha256: str
-    created_at: datetime
-    updated_at: datetime
-    origin_letter_id: str | None = None
-    resend_job_id: str | None = None
-    resend_mode: str | None = None
-    otp_revoked_at: datetime | None = None
-
-    @property
-    def finished(self) -> bool:
-        return self.status in FINISHED
-
-
-@dataclass(frozen=True, slots=True)
-class LetterEvent:
-    event: str
-    at: datetime
-    detail: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Rendering:
-    """What the ledger keeps of a rendered letter (never the PDF or the password)."""
-
-    letter_date: date
-    deadline: date
-    kid: str
-    amount_due: Decimal
-    template_version: str
-    pdf_sha256: str
-    page_count: int
-    otp_hash: str
-    otp_expires_on: date
-
-
-@dataclass(frozen=True, slots=True)
-class Resend:
-    """Where a re-sent letter comes from: the original letter, the job and the mode."""
-
-    origin_letter_id: str
-    job_id: str
-    mode: str
-
-    def columns(self) -> dict[str, str]:
-        return {
-            "origin_letter_id": self.origin_letter_id,
-            "resend_job_id": self.job_id,
-            "resend_mode": self.mode,
-        }
-
-    def detail(self) -> str:
-        return f"{self.mode} of {self.origin_letter_id} (job {self.job_id})"
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Ledger:
@@ -223,32 +121,72 @@ class Ledger:
         resend: Resend | None = None,
     ) -> tuple[LetterRecord, bool]:
         """Record a valid request; returns the letter and whether it is new."""
-        now = utcnow()
+        values = {
+            "letter_id": letter_id,
+            "case_number": case_number,
+            "letter_type": letter_type,
+            "language": language,
+            "status": LetterStatus.ACCEPTED,
+            "attempts": 0,
+            "request": request,
+            "request_sha256": sha256_hex(request.encode()),
+            **(resend.columns() if resend else {}),
+        }
+        detail = resend.detail() if resend else None
         try:
             with self.transaction() as conn:
-                conn.execute(
-                    insert(letters).values(
-                        letter_id=letter_id,
-                        case_number=case_number,
-                        letter_type=letter_type,
-                        language=language,
-                        status=LetterStatus.ACCEPTED,
-                        attempts=0,
-                        request=request,
-                        request_sha256=sha256_hex(request.encode()),
-                        created_at=now,
-                        updated_at=now,
-                        **(resend.columns() if resend else {}),
-                    )
-                )
-                detail = resend.detail() if resend else None
-                add_event(conn, letter_id, LetterStatus.ACCEPTED, now, detail)
+                history.insert_letter(conn, values, [(LetterStatus.ACCEPTED, detail)], utcnow())
             created = True
         except IntegrityError:
             created = False
         record = self.get(letter_id)
         assert record is not None  # noqa: S101 - inserted above or by a competitor
         return record, created
+
+    def create_copy(self, source: LetterRecord, new_id: str, resend: Resend) -> None:
+        """A new letter with the original's archived PDF and rendering, ready to route.
+
+        The copy carries no password of its own: the PDF is the original's, so the
+        password printed in it is the original's, checked against the original.
+        Creating the same copy again is a no-op.
+        """
+        if not source.archive_key or not source.pdf_sha256:
+            raise PermanentError(f"letter {source.letter_id} has no archived PDF to copy")
+        data = json.loads(source.request)
+        data["letter_id"] = new_id
+        request = json.dumps(data, ensure_ascii=False, sort_keys=True)
+        # What the PDF shows; delivery, routing and the password are the copy's own.
+        copied = (
+            "case_number",
+            "letter_type",
+            "language",
+            "letter_date",
+            "deadline",
+            "kid",
+            "amount_due",
+            "template_version",
+            "pdf_sha256",
+            "page_count",
+            "archive_key",
+        )
+        values = {
+            "letter_id": new_id,
+            "status": LetterStatus.ARCHIVED,
+            "attempts": 0,
+            "request": request,
+            "request_sha256": sha256_hex(request.encode()),
+            **{name: getattr(source, name) for name in copied},
+            **resend.columns(),
+        }
+        events = [
+            (LetterStatus.ACCEPTED, resend.detail()),
+            (LetterStatus.ARCHIVED, source.archive_key),
+        ]
+        try:
+            with self.transaction() as conn:
+                history.insert_letter(conn, values, events, utcnow())
+        except IntegrityError:
+            pass  # made by an earlier run that stopped before recording the item
 
     def record_rendered(self, letter_id: str, rendering: Rendering, detail: str) -> None:
         values = {f.name: getattr(rendering, f.name) for f in fields(rendering)}
@@ -282,21 +220,18 @@ class Ledger:
 
     def record_batched(self, letter_id: str, batch_id: str, detail: str) -> None:
         """The letter waits in print batch ``batch_id``; never undoes a batch already sent."""
-        now = utcnow()
         with self.transaction() as conn:
-            moved = conn.execute(
-                update(letters)
-                .where(letters.c.letter_id == letter_id)
-                .where(letters.c.status.not_in([LetterStatus.SENT, LetterStatus.DELIVERED]))
-                .values(
-                    status=LetterStatus.BATCHED,
-                    provider_ref=batch_id,
-                    retry_at=None,
-                    updated_at=now,
-                )
+            history.record(
+                conn,
+                letter_id,
+                LetterStatus.BATCHED,
+                utcnow(),
+                detail,
+                only_if=letters.c.status.not_in([LetterStatus.SENT, LetterStatus.DELIVERED]),
+                status=LetterStatus.BATCHED,
+                provider_ref=batch_id,
+                retry_at=None,
             )
-            if moved.rowcount:
-                add_event(conn, letter_id, LetterStatus.BATCHED, now, detail)
 
     def record_failed(
         self, letter_id: str, attempt: int, reason: str, retry_at: datetime | None
@@ -327,14 +262,16 @@ class Ledger:
         claimed = []
         with self.transaction() as conn:
             for letter_id in conn.execute(due).scalars().all():
-                result = conn.execute(
-                    update(letters)
-                    .where(letters.c.letter_id == letter_id)
-                    .where(letters.c.status == LetterStatus.FAILED)
-                    .values(status=LetterStatus.REQUEUED, retry_at=None, updated_at=now)
-                )
-                if result.rowcount == 1:
-                    add_event(conn, letter_id, LetterStatus.REQUEUED, now, "retry due")
+                if history.record(
+                    conn,
+                    letter_id,
+                    LetterStatus.REQUEUED,
+                    now,
+                    "retry due",
+                    only_if=letters.c.status == LetterStatus.FAILED,
+                    status=LetterStatus.REQUEUED,
+                    retry_at=None,
+                ):
                     claimed.append(letter_id)
         return self.letters_in(claimed) if claimed else []
 
@@ -364,8 +301,15 @@ class Ledger:
                 )
             )
             if known_letter and letter_id:
-                _set(conn, letter_id, LetterStatus.DEAD_LETTERED, now, retry_at=None)
-                add_event(conn, letter_id, LetterStatus.DEAD_LETTERED, now, reason)
+                history.record(
+                    conn,
+                    letter_id,
+                    LetterStatus.DEAD_LETTERED,
+                    now,
+                    reason,
+                    status=LetterStatus.DEAD_LETTERED,
+                    retry_at=None,
+                )
 
     def record_dead_requeued(self, dead_id: str | None, letter_id: str | None) -> None:
         """A dead letter went back to the work queue (``letters dead retry``)."""
@@ -377,22 +321,23 @@ class Ledger:
                     .where(dead_letters.c.dead_id == dead_id)
                     .values(requeued_at=now)
                 )
-            if (
-                letter_id
-                and conn.execute(
-                    select(letters.c.letter_id).where(letters.c.letter_id == letter_id)
-                ).first()
-            ):
-                _set(conn, letter_id, LetterStatus.REQUEUED, now, retry_at=None, attempts=0)
-                add_event(conn, letter_id, LetterStatus.REQUEUED, now, "from the dead letters")
+            if letter_id:
+                history.record(
+                    conn,
+                    letter_id,
+                    LetterStatus.REQUEUED,
+                    now,
+                    "from the dead letters",
+                    status=LetterStatus.REQUEUED,
+                    retry_at=None,
+                    attempts=0,
+                )
 
     # -- plumbing --------------------------------------------------------------
 
     def _advance(self, letter_id: str, status: LetterStatus, detail: str, **values: Any) -> None:
-        now = utcnow()
         with self.transaction() as conn:
-            _set(conn, letter_id, status, now, **values)
-            add_event(conn, letter_id, status, now, detail)
+            history.record(conn, letter_id, status, utcnow(), detail, status=status, **values)
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -406,35 +351,6 @@ class Ledger:
             raise
         except SQLAlchemyError as err:
             raise TransientError(f"ledger error: {type(err).__name__}") from err
-
-
-def _set(conn: Connection, letter_id: str, status: str, now: datetime, **values: Any) -> None:
-    conn.execute(
-        update(letters)
-        .where(letters.c.letter_id == letter_id)
-        .values(status=status, updated_at=now, **values)
-    )
-
-
-def add_event(
-    conn: Connection, letter_id: str, event_name: str, now: datetime, detail: str | None
-) -> None:
-    conn.execute(
-        insert(letter_events).values(letter_id=letter_id, event=event_name, at=now, detail=detail)
-    )
-
-
-def record_from_row(row: Any) -> LetterRecord:
-    values = dict(row)
-    values["status"] = LetterStatus(values["status"])
-    for name in ("retry_at", "created_at", "updated_at", "delivered_at", "otp_revoked_at"):
-        values[name] = as_utc(values[name]) if values[name] else None
-    return LetterRecord(**values)
-
-
-def as_utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything the ledger writes is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _create_engine(url: str) -> Engine:

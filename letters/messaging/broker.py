@@ -11,8 +11,8 @@ from kombu.entity import Exchange
 from kombu.messaging import Producer
 
 from letters.config import Settings
-from letters.contract import peek
-from letters.topology import Topology, load_topology
+from letters.domain.message_body import peek
+from letters.messaging.topology import Topology, load_topology
 
 JSON = "application/json"
 # Publishing waits for the broker: a restart or a full disk stalls, never drops.

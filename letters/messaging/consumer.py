@@ -14,8 +14,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -24,13 +23,16 @@ from kombu.message import Message
 from kombu.messaging import Consumer
 from kombu.mixins import ConsumerMixin
 
-from letters.broker import Publisher
-from letters.contract import peek, peek_letter_id
+from letters.clock import utcnow
+from letters.delivery.pipeline import Pipeline
+from letters.digests import sha256_hex
+from letters.domain.message_body import peek, peek_letter_id
 from letters.errors import ConfigurationError, PermanentError, TransientError
-from letters.ledger import Ledger, sha256_hex, utcnow
+from letters.ledger import Ledger
 from letters.logs import log_event
-from letters.pipeline import Pipeline
-from letters.topology import (
+from letters.messaging.broker import Publisher
+from letters.messaging.periodic import PeriodicTask
+from letters.messaging.topology import (
     ATTEMPT_HEADER,
     DEAD_ID_HEADER,
     LETTER_ID_HEADER,
@@ -45,27 +47,6 @@ ACCEPTED_CONTENT_TYPES = frozenset({"application/json", "text/plain", "applicati
 _RETRY_HORIZON = timedelta(hours=2)
 # After a failure we could not record, wait before the message comes back.
 _REQUEUE_PAUSE_S = 1.0
-
-
-@dataclass
-class PeriodicTask:
-    """Work the worker does between messages every ``interval_s`` (e.g. Digipost sync)."""
-
-    name: str
-    interval_s: float
-    run: Callable[[], object]
-    due_at: float = field(default_factory=time.monotonic)
-
-    def run_if_due(self) -> None:
-        now = time.monotonic()
-        if now < self.due_at:
-            return
-        self.due_at = now + self.interval_s
-        try:
-            self.run()
-        except (TransientError, PermanentError) as err:
-            # Tried again at the next interval; a ConfigurationError stops the worker.
-            log_event(log, f"{self.name} failed", level=logging.WARNING, reason=str(err))
 
 
 class LetterWorker(ConsumerMixin):

@@ -8,11 +8,16 @@ from typing import Any
 
 from kombu.message import Message
 
-from letters.broker import Publisher
 from letters.config import Settings
-from letters.contract import peek
+from letters.domain.message_body import peek
 from letters.ledger import Ledger
-from letters.topology import ATTEMPT_HEADER, DEAD_ID_HEADER, LETTER_ID_HEADER, REASON_HEADER
+from letters.messaging.broker import Publisher
+from letters.messaging.topology import (
+    ATTEMPT_HEADER,
+    DEAD_ID_HEADER,
+    LETTER_ID_HEADER,
+    REASON_HEADER,
+)
 
 
 @dataclass(frozen=True, slots=True)

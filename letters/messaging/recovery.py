@@ -17,12 +17,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from letters.broker import Publisher, embedded_folders
 from letters.config import Settings
-from letters.contract import peek, peek_letter_id
-from letters.ledger import Ledger, sha256_hex
+from letters.digests import sha256_hex
+from letters.domain.message_body import peek, peek_letter_id
+from letters.ledger import Ledger
 from letters.logs import log_event
-from letters.topology import ATTEMPT_HEADER
+from letters.messaging.broker import Publisher, embedded_folders
+from letters.messaging.topology import ATTEMPT_HEADER
 
 log = logging.getLogger("letters.embedded")
 

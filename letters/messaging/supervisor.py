@@ -16,18 +16,14 @@ from multiprocessing.process import BaseProcess
 from types import FrameType
 
 from channels import build_channels
-from letters.archive import open_archive
-from letters.broker import Publisher, connect, topology_for
 from letters.config import Settings
-from letters.deliveries import DeliveryLog
-from letters.digipost_sync import sync_digipost
-from letters.embedded import recover
-from letters.ledger import Ledger, utcnow
-from letters.locks import letter_locks
+from letters.delivery.pipeline import build_pipeline
+from letters.ledger import Ledger
 from letters.logs import configure_logging, log_event
-from letters.pipeline import Pipeline
-from letters.service import LetterService
-from letters.worker import LetterWorker, PeriodicTask
+from letters.messaging.broker import Publisher, connect, topology_for
+from letters.messaging.consumer import LetterWorker
+from letters.messaging.periodic import periodic_tasks
+from letters.messaging.recovery import recover
 
 log = logging.getLogger("letters.runner")
 
@@ -53,16 +49,6 @@ def prepare(settings: Settings) -> None:
         ledger.close()
 
 
-def build_pipeline(settings: Settings, ledger: Ledger) -> Pipeline:
-    return Pipeline(
-        service=LetterService(settings),
-        ledger=ledger,
-        archive=open_archive(settings.archive_url, settings.s3),
-        channels=build_channels(settings),
-        locks=letter_locks(ledger.engine, settings.var_dir),
-    )
-
-
 def run_worker(settings: Settings, until_empty: bool, name: str = "worker-1") -> int:
     """One consumer in this process, until SIGTERM (or an empty queue)."""
     ledger = Ledger(settings.database_url)
@@ -76,7 +62,7 @@ def run_worker(settings: Settings, until_empty: bool, name: str = "worker-1") ->
             broker_retries=not settings.embedded_broker,
             until_empty=until_empty,
             # One process syncs for all; the others only deliver.
-            periodic=_periodic_tasks(settings, ledger) if name == "worker-1" else (),
+            periodic=periodic_tasks(settings, ledger) if name == "worker-1" else (),
         )
 
         def stop(signum: int, _frame: FrameType | None) -> None:
@@ -95,42 +81,6 @@ def run_worker(settings: Settings, until_empty: bool, name: str = "worker-1") ->
         return code
     finally:
         ledger.close()
-
-
-def _periodic_tasks(settings: Settings, ledger: Ledger) -> list[PeriodicTask]:
-    return [*_digipost_sync(settings, ledger), *_print_dispatch(settings)]
-
-
-def _print_dispatch(settings: Settings) -> list[PeriodicTask]:
-    if settings.print_backend != "print_post" or not settings.print.interval:
-        return []
-    from letters.print_dispatch import open_dispatcher  # pikepdf and fontTools, only when used
-
-    dispatcher = open_dispatcher(settings)
-
-    def dispatch() -> None:
-        report = dispatcher.run()
-        if report.closed or report.sent or report.failed:
-            log_event(log, "print batches dispatched", count=len(report.sent))
-
-    # Due at once: batches cut while no worker ran should not wait another interval.
-    return [PeriodicTask("print dispatch", settings.print.interval, dispatch)]
-
-
-def _digipost_sync(settings: Settings, ledger: Ledger) -> list[PeriodicTask]:
-    if settings.digipost_backend != "digipost" or not settings.digipost.sync_interval:
-        return []
-    from channels.digipost import open_api  # only when the Digipost backend is chosen
-
-    api, deliveries = open_api(settings.digipost), DeliveryLog(ledger)
-
-    def sync() -> None:
-        report = sync_digipost(api, deliveries, utcnow())
-        log_event(log, "digipost synced", count=report.events + report.confirmed)
-
-    interval = settings.digipost.sync_interval
-    # The first sync waits one interval: a worker that just started has sent nothing yet.
-    return [PeriodicTask("digipost sync", interval, sync, time.monotonic() + interval)]
 
 
 def _child(settings: Settings, until_empty: bool, name: str) -> None:

@@ -14,7 +14,7 @@ from letters.config import PROJECT_ROOT, delay_label, parse_delays
 from letters.errors import ConfigurationError
 
 TOPOLOGY_FILE = PROJECT_ROOT / "queue" / "topology.toml"
-_PACKAGED_TOPOLOGY = Path(__file__).resolve().parent / "_data" / "topology.toml"
+_PACKAGED_TOPOLOGY = Path(__file__).resolve().parents[1] / "_data" / "topology.toml"
 
 # Headers the service puts on the messages it republishes.
 ATTEMPT_HEADER = "x-letters-attempt"

@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from letters.domain.letter_types import Language, LetterType
 from letters.errors import ConfigurationError
-from letters.letter_types import Language, LetterType
 
 APPROVALS_FILE = "approved.json"
 SNAPSHOTS_DIR = "approved"

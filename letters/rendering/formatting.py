@@ -8,7 +8,7 @@ from decimal import Decimal
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 
-from letters.letter_types import Language
+from letters.domain.letter_types import Language
 
 # Keyed by the plain strings too: templates pass the language as "nb" or "en".
 _LOCALE = {Language.NB: "nb_NO", Language.EN: "en_GB"}

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from letters.approvals import ApprovalBook
-from letters.compose import ComposedLetter, compose
+from letters.clock import today_in_norway
 from letters.config import Settings
-from letters.contract import parse_request
-from letters.otp import OneTimePassword
-from letters.profile import AgencyProfile, load_profile
-from letters.render import RenderedLetter, Renderer
-
-OSLO = ZoneInfo("Europe/Oslo")
-
-
-def today_in_norway() -> date:
-    return datetime.now(OSLO).date()
+from letters.domain.compose import ComposedLetter, compose
+from letters.domain.contract import parse_request
+from letters.domain.otp import OneTimePassword
+from letters.domain.profile import AgencyProfile, load_profile
+from letters.rendering.approvals import ApprovalBook
+from letters.rendering.renderer import RenderedLetter, Renderer
 
 
 class LetterService:

@@ -10,18 +10,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from babel import Locale
-
-from letters.approvals import ApprovalBook
-from letters.compose import ComposedLetter
-from letters.model import Address
-from letters.otp import PasswordRecord
-from letters.pdf import PdfEngine, PdfMetadata
-from letters.templates import TemplateSet
+from letters.domain.compose import ComposedLetter
+from letters.domain.otp import PasswordRecord
+from letters.domain.postal_address import window_lines
+from letters.rendering.approvals import ApprovalBook
+from letters.rendering.pdf import PdfEngine, PdfMetadata
+from letters.rendering.templates import TemplateSet
 
 _TITLE_RE = re.compile(r"<title>(.*?)</title>", re.S)
 _SUBJECT_RE = re.compile(r'<meta name="description" content="(.*?)">', re.S)
-_NORWEGIAN_NAMES = Locale("nb").territories
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,23 +43,6 @@ class RenderedLetter:
             f"RenderedLetter(letter_id={self.letter_id!r}, pages={self.page_count}, "
             f"template_version={self.template_version!r}, sha256={self.sha256[:12]!r}…)"
         )
-
-
-def window_lines(name: str, address: Address) -> list[str]:
-    """The lines in the envelope window, after Posten's rules for Norway and abroad.
-
-    Abroad: a numeric postal code gets the country code in front ("DK-5000 Odense")
-    and the country's name goes last, in capitals, in Norwegian as Posten sorts it.
-    """
-    lines = [name, *address.lines]
-    if address.is_domestic:
-        lines.append(f"{address.postal_code} {address.city}")
-    else:
-        code = address.postal_code
-        prefix = f"{address.country_code}-" if code.replace(" ", "").isdigit() else ""
-        lines.append(f"{prefix}{code} {address.city}")
-        lines.append(_NORWEGIAN_NAMES.get(address.country_code, address.country_code).upper())
-    return lines
 
 
 class Renderer:

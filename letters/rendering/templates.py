@@ -17,9 +17,9 @@ from typing import Any
 
 import jinja2
 
-from letters import formatting
+from letters.domain.letter_types import Language, LetterType
 from letters.errors import TemplateError
-from letters.letter_types import Language, LetterType
+from letters.rendering import formatting
 
 SHARED_FILES = ("layout.html", "letter.css")
 FONT_GLOB = "fonts/*"

@@ -6,33 +6,10 @@ house never see more than the agreed rate in any second.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
-_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*(s|sec|second|m|min|minute|h|hour))?\s*$")
-_PER = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
-
-
-@dataclass(frozen=True, slots=True)
-class Rate:
-    per_second: float
-
-    @classmethod
-    def parse(cls, text: str) -> Rate:
-        """``20/s``, ``600/min``, ``5000/h`` or a plain number per second."""
-        match = _RATE.match(text)
-        if not match or float(match[1]) <= 0:
-            raise ValueError(f"not a rate like 20/s, 600/min or 5000/h: {text!r}")
-        return cls(float(match[1]) / _PER[match[2] or "s"])
-
-    @property
-    def interval(self) -> float:
-        return 1.0 / self.per_second
-
-    def __str__(self) -> str:
-        return f"{self.per_second:g}/s"
+from letters.config import Rate
 
 
 class RateLimiter:

@@ -23,31 +23,28 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert
-from sqlalchemy.exc import IntegrityError
-
-from channels import DIGIPOST
-from letters.case_states import CaseStates
-from letters.contract import parse_request
+from channels.base import DIGIPOST
+from letters.clock import today_in_norway
+from letters.delivery.pipeline import Pipeline
+from letters.delivery.routing import Route
+from letters.domain.contract import parse_request
 from letters.errors import PermanentError, TransientError
 from letters.ledger import (
+    CLOSED_STATES,
+    TO_DO,
+    CaseStates,
+    Item,
+    ItemStatus,
+    Job,
+    JobStore,
     Ledger,
     LetterRecord,
     LetterStatus,
     Resend,
-    add_event,
-    sha256_hex,
-    utcnow,
+    revoke_password,
 )
-from letters.ledger_schema import letters
 from letters.logs import log_event
-from letters.pipeline import Pipeline
-from letters.portal import revoke_password
-from letters.rate_limit import RateLimiter
-from letters.resend_jobs import TO_DO, Item, ItemStatus, Job, JobStore
-from letters.resend_selection import CLOSED_STATES
-from letters.routing import Route
-from letters.service import today_in_norway
+from letters.resend.pace import RateLimiter
 
 log = logging.getLogger("letters.resend")
 
@@ -180,7 +177,7 @@ class Resender:
     def _create(self, job: Job, item: Item, source: LetterRecord) -> None:
         resend = Resend(source.letter_id, job.job_id, job.mode)
         if job.mode == "copy":
-            create_copy(self.ledger, source, item.new_letter_id, resend)
+            self.ledger.create_copy(source, item.new_letter_id, resend)
         else:
             self._accept_renewal(source, item.new_letter_id, resend)
 
@@ -221,53 +218,6 @@ def renewal_request(original: dict[str, Any], new_id: str, today: date) -> dict[
     if isinstance(asked, str) and asked <= today.isoformat():
         del data["deadline"]
     return data
-
-
-def create_copy(ledger: Ledger, source: LetterRecord, new_id: str, resend: Resend) -> None:
-    """A new letter with the original's archived PDF and rendering, ready to route.
-
-    The copy carries no password of its own: the PDF is the original's, so the
-    password printed in it is the original's, checked against the original.
-    """
-    if not source.archive_key or not source.pdf_sha256:
-        raise PermanentError(f"letter {source.letter_id} has no archived PDF to copy")
-    data = json.loads(source.request)
-    data["letter_id"] = new_id
-    request = json.dumps(data, ensure_ascii=False, sort_keys=True)
-    now = utcnow()
-    # What the PDF shows; delivery, routing and the password are the copy's own.
-    copied = (
-        "case_number",
-        "letter_type",
-        "language",
-        "letter_date",
-        "deadline",
-        "kid",
-        "amount_due",
-        "template_version",
-        "pdf_sha256",
-        "page_count",
-        "archive_key",
-    )
-    try:
-        with ledger.transaction() as conn:
-            conn.execute(
-                insert(letters).values(
-                    letter_id=new_id,
-                    status=LetterStatus.ARCHIVED,
-                    attempts=0,
-                    request=request,
-                    request_sha256=sha256_hex(request.encode()),
-                    created_at=now,
-                    updated_at=now,
-                    **{name: getattr(source, name) for name in copied},
-                    **resend.columns(),
-                )
-            )
-            add_event(conn, new_id, LetterStatus.ACCEPTED, now, resend.detail())
-            add_event(conn, new_id, LetterStatus.ARCHIVED, now, source.archive_key)
-    except IntegrityError:
-        pass  # made by an earlier run that stopped before recording the item
 
 
 def _consented(source: LetterRecord) -> bool:

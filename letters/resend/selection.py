@@ -12,27 +12,27 @@ import json
 import re
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, select
-
-from channels import DIGIPOST, PRINT
-from letters.ledger import Ledger, LetterStatus
-from letters.ledger_schema import case_states, letters, print_batch_letters
-from letters.letter_types import LetterType
+from channels.base import DIGIPOST, PRINT
+from letters.domain.letter_types import LetterType
+from letters.ledger import (
+    CLOSED_STATES,
+    FoundLetter,
+    Ledger,
+    LetterQuery,
+    LetterStatus,
+    find_letters,
+)
 
 MODES = ("copy", "renew")
-CLOSED_STATES = ("closed", "paid")
-CASE_STATES = ("open", *CLOSED_STATES)
 # A letter is re-sent only once its own delivery is over.
 DONE = (LetterStatus.SENT, LetterStatus.DELIVERED, LetterStatus.DEAD_LETTERED, LetterStatus.FAILED)
 _CASE_NUMBER = re.compile(r"^\d[\d-]{0,30}\d$")
-# Keeps each IN (...) well under SQLite's limit on bound parameters.
-_CHUNK = 2000
 
 
 class SelectionError(ValueError):
@@ -93,7 +93,7 @@ class Selection:
         chosen: list[SelectedLetter] = []
         left_out: Counter[str] = Counter()
         seen: set[str] = set()
-        for row in self._rows(ledger):
+        for row in find_letters(ledger, self.query()):
             if row.letter_id in seen:
                 continue
             seen.add(row.letter_id)
@@ -115,41 +115,17 @@ class Selection:
         unknown = sorted(set(self.letter_ids) - seen)
         return SelectionResult(tuple(chosen), dict(left_out), tuple(unknown))
 
-    def _rows(self, ledger: Ledger) -> Iterator[Any]:
-        query = (
-            select(
-                letters.c.letter_id,
-                letters.c.case_number,
-                letters.c.letter_type,
-                letters.c.language,
-                letters.c.status,
-                letters.c.channel,
-                letters.c.letter_date,
-                letters.c.archive_key,
-                letters.c.retry_at,
-                case_states.c.state.label("case_state"),
-            )
-            .select_from(letters)
-            .outerjoin(case_states, case_states.c.case_number == letters.c.case_number)
+    def query(self) -> LetterQuery:
+        return LetterQuery(
+            letter_ids=self.letter_ids,
+            case_numbers=self.case_numbers,
+            letter_types=self.letter_types,
+            date_from=self.date_from,
+            date_to=self.date_to,
+            channels=self.channels,
+            statuses=self.statuses,
+            batch_ids=self.batch_ids,
         )
-        if self.letter_types:
-            query = query.where(letters.c.letter_type.in_(self.letter_types))
-        if self.date_from:
-            query = query.where(letters.c.letter_date >= self.date_from)
-        if self.date_to:
-            query = query.where(letters.c.letter_date <= self.date_to)
-        if self.channels:
-            query = query.where(letters.c.channel.in_(self.channels))
-        if self.statuses:
-            query = query.where(letters.c.status.in_(self.statuses))
-        if self.batch_ids:
-            members = select(print_batch_letters.c.letter_id).where(
-                print_batch_letters.c.batch_id.in_(self.batch_ids)
-            )
-            query = query.where(letters.c.letter_id.in_(members))
-        with ledger.transaction() as conn:
-            for chunked in _chunked_by(query, self.letter_ids, self.case_numbers):
-                yield from conn.execute(chunked)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +163,7 @@ class SelectionResult:
         }
 
 
-def _left_out_because(row: Any, mode: str, include_closed: bool) -> str | None:
+def _left_out_because(row: FoundLetter, mode: str, include_closed: bool) -> str | None:
     if row.status not in DONE or (row.status == LetterStatus.FAILED and row.retry_at):
         return f"still on its way ({row.status})"
     if mode == "copy" and not row.archive_key:
@@ -195,27 +171,6 @@ def _left_out_because(row: Any, mode: str, include_closed: bool) -> str | None:
     if row.case_state in CLOSED_STATES and not include_closed:
         return f"case {row.case_state}"
     return None
-
-
-def _chunked_by(
-    query: Select[Any], letter_ids: tuple[str, ...], case_numbers: tuple[str, ...]
-) -> Iterator[Select[Any]]:
-    if letter_ids and case_numbers:
-        query = query.where(letters.c.case_number.in_(case_numbers))
-        case_numbers = ()
-    if letter_ids:
-        for chunk in _chunks(letter_ids):
-            yield query.where(letters.c.letter_id.in_(chunk))
-    elif case_numbers:
-        for chunk in _chunks(case_numbers):
-            yield query.where(letters.c.case_number.in_(chunk))
-    else:
-        yield query
-
-
-def _chunks(values: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
 
 
 def read_letter_ids(path: Path) -> tuple[str, ...]:

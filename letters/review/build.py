@@ -18,13 +18,13 @@ from pathlib import Path
 import pypdfium2 as pdfium
 from PIL import Image
 
-from letters.approvals import Approval, ApprovalBook, all_template_keys, template_key
 from letters.config import Settings
+from letters.domain.letter_types import Language, LetterType
 from letters.errors import InvalidRequest, TemplateError
-from letters.letter_types import Language, LetterType
-from letters.preview_diff import changed_areas, highlight, text_diff_html
-from letters.preview_scenarios import PREVIEW_DATE, SCENARIOS, preview_password, scenario_request
-from letters.service import LetterService
+from letters.rendering.approvals import Approval, ApprovalBook, all_template_keys, template_key
+from letters.rendering.letter_service import LetterService
+from letters.review.diff import changed_areas, highlight, text_diff_html
+from letters.review.scenarios import PREVIEW_DATE, SCENARIOS, preview_password, scenario_request
 
 # Page images shown in the site, and the smaller ones kept and compared on approval.
 VIEW_DPI = 100

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from letters.config import PROJECT_ROOT
-from letters.letter_types import Language, LetterType
-from letters.otp import OneTimePassword, generate
+from letters.domain.letter_types import Language, LetterType
+from letters.domain.otp import OneTimePassword, generate
 
 SAMPLES_DIR = PROJECT_ROOT / "samples"
 PREVIEW_DATE = date(2026, 11, 23)

@@ -15,10 +15,10 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from letters.approvals import SNAPSHOTS_DIR, all_template_keys
 from letters.config import Settings
-from letters.letter_types import Language, LetterType
-from letters.preview_site import SiteReport, build_site
+from letters.domain.letter_types import Language, LetterType
+from letters.rendering.approvals import SNAPSHOTS_DIR, all_template_keys
+from letters.review.site import SiteReport, build_site
 
 POLL_SECONDS = 0.5
 TemplateKeys = set[tuple[LetterType, Language]]

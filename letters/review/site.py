@@ -14,15 +14,15 @@ from pathlib import Path
 
 import jinja2
 
-from letters.approvals import ApprovalBook, all_template_keys
 from letters.config import Settings
+from letters.domain.letter_types import Language, LetterType
 from letters.errors import TemplateError
-from letters.letter_types import Language, LetterType
-from letters.preview import TemplatePreview, preview_service, preview_template
-from letters.preview_scenarios import PREVIEW_DATE, SCENARIOS
+from letters.rendering.approvals import ApprovalBook, all_template_keys
+from letters.review.build import TemplatePreview, preview_service, preview_template
+from letters.review.scenarios import PREVIEW_DATE, SCENARIOS
 
 LANGUAGE_NAMES = {Language.NB: "Bokmål", Language.EN: "English"}
-PAGES_DIR = Path(__file__).resolve().parent / "preview_pages"
+PAGES_DIR = Path(__file__).resolve().parent / "pages"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """The PDF archive: every letter is kept, by letter id, before it is dispatched.
 
-The archive is a create-only store (``letters.object_store``): writing the
+The archive is a create-only store (``letters.storage``): writing the
 same letter again is a no-op; writing a different body under the same key is
 refused, because the archive is the evidence of what the debtor received.
 """
@@ -10,15 +10,15 @@ from __future__ import annotations
 from datetime import date
 
 from letters.config import S3Settings
-from letters.object_store import (
-    DirectoryStore,
+from letters.storage.base import (
     ObjectConflictError,
     ObjectNotFoundError,
     ObjectStore,
     StoreUnavailableError,
     WriteOptions,
-    open_store,
 )
+from letters.storage.by_url import open_store
+from letters.storage.directory import DirectoryStore
 
 # The archive's failures are the store's, under the names callers know them by.
 ArchiveConflictError = ObjectConflictError

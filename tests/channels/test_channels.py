@@ -19,9 +19,9 @@ from channels.base import (
 )
 from channels.fake import FakeChannel, FakeDirectory
 from letters.config import Settings
+from letters.delivery.routing import route
+from letters.domain.model import Address, Recipient
 from letters.errors import ConfigurationError, TransientError
-from letters.model import Address, Recipient
-from letters.routing import route
 
 ADDRESS = Address(("Storgata 1",), "0155", "OSLO", "NO")
 

@@ -8,20 +8,20 @@ from pathlib import Path
 
 import pikepdf
 import pytest
-from conftest import GOLDEN_DIR, TEST_TODAY, service_for
 
-from letters.config import Settings
-from letters.contract import parse_request
-from letters.envelopes import ENVELOPES
-from letters.printability import (
+from channels.printability import (
     MM,
     PrintRules,
     UnprintablePdfError,
     check_printable,
     printability_problems,
 )
-from letters.render import window_lines
-from letters.service import LetterService
+from letters.config import Settings
+from letters.domain.contract import parse_request
+from letters.domain.postal_address import window_lines
+from letters.envelopes import ENVELOPES
+from letters.rendering.letter_service import LetterService
+from tests.support.rendering import GOLDEN_DIR, TEST_TODAY, service_for
 
 A4 = (210 * MM, 297 * MM)
 

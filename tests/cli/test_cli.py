@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import GOLDEN_DIR
 
 from letters.cli import main
 from letters.config import PROJECT_ROOT
+from tests.support.rendering import GOLDEN_DIR
 
 REQUEST = GOLDEN_DIR / "varsel_rettslig_pagang/en/foreign_address/request.json"
 

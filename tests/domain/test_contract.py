@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from letters.contract import ContractRules, parse_request
+from letters.domain.contract import ContractRules, parse_request
+from letters.domain.kid import KidMethod
 from letters.errors import InvalidRequest
-from letters.kid import KidMethod
 
 SAMPLE = json.loads(
     (Path(__file__).parents[1] / "golden/inkassovarsel/nb/plain/request.json").read_text()

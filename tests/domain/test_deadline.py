@@ -4,9 +4,14 @@ from datetime import date
 
 import pytest
 
-from letters.deadline import check_deadline_days, is_bank_day, next_bank_day, payment_deadline
+from letters.domain.deadline import (
+    check_deadline_days,
+    is_bank_day,
+    next_bank_day,
+    payment_deadline,
+)
+from letters.domain.letter_types import LetterType
 from letters.errors import ConfigurationError
-from letters.letter_types import LetterType
 
 DAYS = dict.fromkeys(LetterType, 14)
 T = LetterType.INKASSOVARSEL

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from letters.kid import KidMethod, is_valid_kid, kid_from_case_number, kid_problem, make_kid
+from letters.domain.kid import KidMethod, is_valid_kid, kid_from_case_number, kid_problem, make_kid
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from letters import otp
+from letters.domain import otp
 
 
 def test_passwords_are_unique_and_use_the_unambiguous_alphabet() -> None:

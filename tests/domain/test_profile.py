@@ -4,10 +4,11 @@ from pathlib import Path
 
 import pytest
 
+from letters.config import EXAMPLE_PROFILE
+from letters.domain.kid import KidMethod
+from letters.domain.letter_types import Language, LetterType
+from letters.domain.profile import load_profile
 from letters.errors import ConfigurationError
-from letters.kid import KidMethod
-from letters.letter_types import Language, LetterType
-from letters.profile import EXAMPLE_PROFILE, load_profile
 
 
 def test_example_profile_loads() -> None:

@@ -10,14 +10,15 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.config import Config
-from queue_support import fresh_postgres_database
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from letters.ledger import FINISHED, MIGRATIONS, Ledger, LetterStatus, utcnow
+from letters.clock import utcnow
+from letters.ledger import FINISHED, MIGRATIONS, Ledger, LetterStatus
+from tests.support.stacks import fresh_postgres_database
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
 def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
     if request.param == "sqlite":
         ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")

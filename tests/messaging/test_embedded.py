@@ -7,10 +7,10 @@ import shutil
 import signal
 
 import pdfplumber
-from queue_support import Stack, sample_request, wait_for
 
-from letters.broker import embedded_folders
 from letters.ledger import LetterStatus
+from letters.messaging.broker import embedded_folders
+from tests.support.stacks import Stack, sample_request, wait_for
 
 
 def test_requests_flow_through_on_embedded_defaults(embedded: Stack) -> None:
@@ -133,9 +133,9 @@ class _StubMessage:
 
 
 def test_a_body_kombu_cannot_decode_is_dead_lettered_not_dropped(embedded: Stack) -> None:
-    from letters.broker import Publisher, connect, topology_for
-    from letters.runner import build_pipeline
-    from letters.worker import LetterWorker
+    from letters.messaging.broker import Publisher, connect, topology_for
+    from letters.messaging.consumer import LetterWorker
+    from letters.messaging.supervisor import build_pipeline
 
     settings = embedded.settings
     ledger = embedded.ledger

@@ -8,10 +8,13 @@ import subprocess
 import time
 
 import pytest
-from queue_support import Stack, sample_request, wait_for
 
-from letters.archive import LocalArchive
-from letters.ledger import LetterStatus, sha256_hex
+from letters.digests import sha256_hex
+from letters.ledger import LetterStatus
+from letters.storage import LocalArchive
+from tests.support.stacks import Stack, sample_request, wait_for
+
+pytestmark = pytest.mark.services
 
 HAPPY_HISTORY = ["accepted", "rendered", "archived", "routed", "delivered"]
 

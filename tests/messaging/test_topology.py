@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from letters.config import ConfigurationError, delay_label, parse_delays
-from letters.topology import load_topology
+from letters.messaging.topology import load_topology
 
 
 def test_the_topology_file_declares_the_work_retry_and_dead_letter_queues() -> None:

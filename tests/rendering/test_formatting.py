@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from letters import formatting
-from letters.compose import totals_of
-from letters.letter_types import Language
-from letters.model import Case, Claim, Cost, CostCode, Creditor, Interest, LetterRequest
+from letters.domain.compose import totals_of
+from letters.domain.letter_types import Language
+from letters.domain.model import Case, Claim, Cost, CostCode, Creditor, Interest, LetterRequest
+from letters.rendering import formatting
 
 NB, EN = Language.NB, Language.EN
 
@@ -36,8 +36,8 @@ def test_percent_account_iban_orgnr() -> None:
 
 
 def _request(claims, interest=None, costs=(), paid="0") -> LetterRequest:
-    from letters.letter_types import LetterType
-    from letters.model import Address, Recipient
+    from letters.domain.letter_types import LetterType
+    from letters.domain.model import Address, Recipient
 
     return LetterRequest(
         letter_id="x",

@@ -11,12 +11,12 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import GOLDEN_DIR, TEST_TODAY, password_for, service_for
-from pdf_inspect import facts, page_images, page_texts
 from PIL import Image, ImageChops
 
 from letters.config import TEMPLATES_DIR
-from letters.service import LetterService
+from letters.rendering.letter_service import LetterService
+from tests.support.pdf import facts, page_images, page_texts
+from tests.support.rendering import GOLDEN_DIR, TEST_TODAY, password_for, service_for
 
 CASES = sorted(p.parent for p in GOLDEN_DIR.glob("*/*/*/request.json"))
 # A pixel counts as changed when its grey level moves by more than this much.

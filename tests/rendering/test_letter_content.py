@@ -8,8 +8,13 @@ from pathlib import Path
 
 import pikepdf
 import pytest
-from conftest import GOLDEN_DIR, TEST_TODAY, password_for
-from pdf_inspect import (
+
+from letters.domain.letter_types import Language
+from letters.domain.otp import verify
+from letters.rendering import formatting
+from letters.rendering.letter_service import LetterService
+from letters.rendering.renderer import RenderedLetter
+from tests.support.pdf import (
     BARCODE_STRIP,
     WINDOW_C5,
     WINDOW_E65,
@@ -18,12 +23,7 @@ from pdf_inspect import (
     objects_in,
     plain_text,
 )
-
-from letters import formatting
-from letters.letter_types import Language
-from letters.otp import verify
-from letters.render import RenderedLetter
-from letters.service import LetterService
+from tests.support.rendering import GOLDEN_DIR, TEST_TODAY, password_for
 
 CASES = sorted(p.parent for p in GOLDEN_DIR.glob("*/*/*/request.json"))
 

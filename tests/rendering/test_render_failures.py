@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import GOLDEN_DIR, TEST_TODAY, service_for
 
 from letters.cli import main
 from letters.config import TEMPLATES_DIR
+from letters.domain.letter_types import Language, LetterType
 from letters.errors import RenderError, TemplateError
-from letters.letter_types import Language, LetterType
-from letters.templates import TemplateSet
+from letters.rendering.templates import TemplateSet
+from tests.support.rendering import GOLDEN_DIR, TEST_TODAY, service_for
 
 REQUEST = GOLDEN_DIR / "purring/nb/plain/request.json"
 

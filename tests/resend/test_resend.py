@@ -11,24 +11,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import GOLDEN_DIR
-from pdf_inspect import plain_text
-from queue_support import Stack, wait_for
-from resend_support import DIGIPOST_SAMPLES, PRINT_SAMPLES, ResendHarness, password_in, sample
 
 from channels.base import ChannelSet, OutgoingLetter, Receipt
-from channels.digipost import delivery_ids
-from channels.digipost_double_store import DoubleStore
+from channels.digipost.channel import delivery_ids
+from channels.digipost.double.store import DoubleStore
 from letters.cli import main
-from letters.config import PROJECT_ROOT
-from letters.deadline import payment_deadline
-from letters.ledger import LetterStatus, sha256_hex
-from letters.letter_types import LetterType
-from letters.portal import verify_login
-from letters.rate_limit import Rate, RateLimiter
-from letters.resend import renewal_request
-from letters.resend_jobs import ItemStatus, new_letter_id
-from letters.resend_selection import Selection, SelectionError
+from letters.config import PROJECT_ROOT, Rate
+from letters.digests import sha256_hex
+from letters.domain.deadline import payment_deadline
+from letters.domain.letter_types import LetterType
+from letters.ledger import LetterStatus
+from letters.ledger.passwords import verify_login
+from letters.ledger.resend_jobs import ItemStatus, new_letter_id
+from letters.resend.pace import RateLimiter
+from letters.resend.resender import renewal_request
+from letters.resend.selection import Selection, SelectionError
+from tests.support.pdf import plain_text
+from tests.support.rendering import GOLDEN_DIR
+from tests.support.resend import DIGIPOST_SAMPLES, PRINT_SAMPLES, ResendHarness, password_in, sample
+from tests.support.stacks import Stack, wait_for
 
 ALL = [*DIGIPOST_SAMPLES, *PRINT_SAMPLES]
 
@@ -96,7 +97,7 @@ def _rows(harness: ResendHarness) -> dict[str, int]:
     """How many jobs, job items and letters the ledger holds."""
     from sqlalchemy import func, select
 
-    from letters.ledger_schema import letters, resend_items, resend_jobs
+    from letters.ledger.schema import letters, resend_items, resend_jobs
 
     with harness.ledger.transaction() as conn:
         return {
@@ -209,7 +210,7 @@ def test_copy_resends_the_identical_pdf_bytes(harness: ResendHarness) -> None:
 
 
 def test_copy_to_print_joins_a_new_batch_with_the_archived_pdf(harness: ResendHarness) -> None:
-    from letters.print_dispatch import open_dispatcher
+    from channels.print_post.dispatch import open_dispatcher
 
     ids = harness.send(*(sample(name) for name in PRINT_SAMPLES))
     first = open_dispatcher(harness.settings).run(cut_all=True)
@@ -287,7 +288,7 @@ def test_forcing_print_overrides_routing_and_digipost_never_overrides_consent(
 ) -> None:
     digital = harness.send(sample("purring-nb-plain"))
     printed = harness.send(sample("purring-en-foreign_address"))
-    from letters.print_dispatch import open_dispatcher
+    from channels.print_post.dispatch import open_dispatcher
 
     open_dispatcher(harness.settings).run(cut_all=True)
 
@@ -513,6 +514,7 @@ def test_ctrl_c_finishes_the_letter_in_hand_and_the_job_continues(embedded: Stac
     assert len(delivered) == len(set(delivered)) == 12
 
 
+@pytest.mark.services
 def test_a_copy_job_on_rabbitmq_and_postgresql(rabbit_pg: Stack) -> None:
     ids = _sent_stack(rabbit_pg, ALL)
     result = rabbit_pg.run("resend", "--sent-via", "digipost", "--mode", "copy", "--job", "pg",
@@ -527,7 +529,7 @@ def test_a_copy_job_on_rabbitmq_and_postgresql(rabbit_pg: Stack) -> None:
 
 
 def embedded_counts(stack: Stack, job_id: str) -> Counter[str]:
-    from letters.resend_jobs import JobStore
+    from letters.ledger.resend_jobs import JobStore
 
     return JobStore(stack.ledger).counts(job_id)
 

@@ -9,17 +9,17 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from preview_support import NB_PURRING_NEW, NB_PURRING_OLD, edit, settings_for, template_folder
-from queue_support import Stack
 
-from letters.approvals import ApprovalBook, TemplateNotApprovedError
 from letters.cli import main
 from letters.config import PROJECT_ROOT, Settings
-from letters.letter_types import Language, LetterType
-from letters.preview import approve, parse_template_key
-from letters.preview_scenarios import SCENARIOS
-from letters.preview_site import build_site
-from letters.service import LetterService
+from letters.domain.letter_types import Language, LetterType
+from letters.rendering.approvals import ApprovalBook, TemplateNotApprovedError
+from letters.rendering.letter_service import LetterService
+from letters.review.build import approve, parse_template_key
+from letters.review.scenarios import SCENARIOS
+from letters.review.site import build_site
+from tests.support.review import NB_PURRING_NEW, NB_PURRING_OLD, edit, settings_for, template_folder
+from tests.support.stacks import Stack
 
 TEMPLATE_KEYS = [f"{lang.value}/{t.value}" for t in LetterType for lang in Language]
 

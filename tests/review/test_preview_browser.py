@@ -18,7 +18,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from preview_support import (
+
+from letters.config import PROJECT_ROOT
+from letters.review.build import approve
+from tests.support.review import (
     ARTIFACTS,
     NB_PURRING_NEW,
     NB_PURRING_OLD,
@@ -26,10 +29,7 @@ from preview_support import (
     settings_for,
     template_folder,
 )
-from queue_support import wait_for
-
-from letters.config import PROJECT_ROOT
-from letters.preview import approve
+from tests.support.stacks import wait_for
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 EN_PURRING_OLD = "If you have paid in the last few days, please ignore this reminder."

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from letters.archive import (
+from letters.errors import ConfigurationError, PermanentError
+from letters.storage.archive import (
     ArchiveConflictError,
     LocalArchive,
     NotArchivedError,
     archive_key,
     open_archive,
 )
-from letters.errors import ConfigurationError, PermanentError
 
 KEY = archive_key(date(2026, 11, 23), "4f7c2b8e-9a51-4d7e-8a7b-2d3c1e0f9a61")
 

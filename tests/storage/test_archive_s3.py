@@ -8,19 +8,19 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from queue_support import Stack, sample_request, stack_env
-from s3_support import CREDENTIALS, client, new_bucket, s3_endpoint
 
-from letters.archive import (
+from letters.config import S3Settings
+from letters.errors import ConfigurationError
+from letters.storage.archive import (
     ArchiveConflictError,
     ArchiveUnavailableError,
     NotArchivedError,
     archive_key,
     open_archive,
 )
-from letters.config import S3Settings
-from letters.errors import ConfigurationError
-from letters.s3_store import S3Store
+from letters.storage.s3 import S3Store
+from tests.support.s3 import CREDENTIALS, client, new_bucket, s3_endpoint
+from tests.support.stacks import Stack, sample_request, stack_env
 
 PDF = b"%PDF-1.7\n% letter one\n%%EOF\n"
 OTHER = b"%PDF-1.7\n% letter two\n%%EOF\n"

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import httpx
 
-from channels.digipost import DigipostChannel, DigipostDirectory, SendOptions, close_apis
-from channels.digipost_api import ApiConfig, DigipostApi
-from channels.digipost_double import DigipostDouble, DoubleConfig
-from channels.digipost_keys import KeyPair, generate_pair, write_pem
+from channels.digipost.channel import DigipostChannel, DigipostDirectory, SendOptions
+from channels.digipost.client import ApiConfig, DigipostApi
+from channels.digipost.connect import close_apis
+from channels.digipost.double import DigipostDouble, DoubleConfig
+from channels.digipost.keys import KeyPair, generate_pair, write_pem
 
 SENDER_ID = "1000001"
 # Valid Norwegian national identity numbers, one for each identify answer.

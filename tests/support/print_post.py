@@ -11,20 +11,19 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from conftest import GOLDEN_DIR, TEST_TODAY
-
 from channels.base import OutgoingLetter, Receipt
-from channels.print_post import PrintPostChannel, print_rules
-from letters.archive import archive_key, open_archive
+from channels.print_post.batches import PrintBatches
+from channels.print_post.channel import PrintPostChannel, print_rules
+from channels.print_post.dispatch import PrintDispatcher, open_print_drop
+from channels.print_post.fonts import FontLibrary
 from letters.config import Settings
-from letters.contract import parse_request
-from letters.ledger import Ledger, Rendering
-from letters.model import LetterRequest
-from letters.pipeline import rendering_of
-from letters.print_batches import PrintBatches
-from letters.print_dispatch import PrintDispatcher, open_print_drop
-from letters.print_fonts import FontLibrary
-from letters.service import LetterService
+from letters.delivery.pipeline import rendering_of
+from letters.domain.contract import parse_request
+from letters.domain.model import LetterRequest
+from letters.ledger import Ledger, PrintBatchStore, Rendering
+from letters.rendering.letter_service import LetterService
+from letters.storage import archive_key, open_archive
+from tests.support.rendering import GOLDEN_DIR, TEST_TODAY
 
 SCENARIOS = ["plain", "long_names", "many_claims", "no_interest_no_costs"]
 TYPES = ["purring", "inkassovarsel", "betalingsoppfordring", "varsel_rettslig_pagang"]
@@ -82,11 +81,11 @@ class PrintHarness:
         self.ledger.upgrade()
         self.archive = open_archive(self.settings.archive_url, self.settings.s3)
         self.now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday, 10:00 in Oslo
-        self.batches = PrintBatches(
-            self.ledger, self.settings.print.batch_size, self.settings.print.cutoff
-        )
+        self.batches = PrintBatchStore(self.ledger)
         self.channel = PrintPostChannel(
-            self.batches, print_rules(self.settings), clock=lambda: self.now
+            PrintBatches(self.batches, self.settings.print.batch_size, self.settings.print.cutoff),
+            print_rules(self.settings),
+            clock=lambda: self.now,
         )
         self.dispatcher = self.new_dispatcher()
 

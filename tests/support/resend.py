@@ -9,17 +9,17 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from letters.archive import open_archive
-from letters.config import PROJECT_ROOT, Settings
+from letters.clock import today_in_norway
+from letters.config import PROJECT_ROOT, Rate, Settings
+from letters.delivery.pipeline import Pipeline
+from letters.domain.otp import ALPHABET
 from letters.ledger import Ledger, LetterRecord
-from letters.otp import ALPHABET
-from letters.pipeline import Pipeline
-from letters.rate_limit import Rate, RateLimiter
-from letters.resend import Resender, RunReport
-from letters.resend_jobs import Job, JobStore
-from letters.resend_selection import Selection
-from letters.runner import build_pipeline
-from letters.service import today_in_norway
+from letters.ledger.resend_jobs import Job, JobStore
+from letters.messaging.supervisor import build_pipeline
+from letters.resend.pace import RateLimiter
+from letters.resend.resender import Resender, RunReport
+from letters.resend.selection import Selection
+from letters.storage import open_archive
 
 SAMPLES = PROJECT_ROOT / "samples"
 # Digipost users in the double (consented) and foreign addresses without consent (print).
@@ -47,7 +47,7 @@ class ResendHarness:
         self.archive = open_archive(self.settings.archive_url, self.settings.s3)
 
     def close(self) -> None:
-        from channels.digipost import close_apis
+        from channels.digipost.connect import close_apis
 
         close_apis()
         self.ledger.close()

@@ -13,7 +13,7 @@ from typing import Any
 
 from moto.server import ThreadedMotoServer
 
-from letters.s3 import s3_client
+from letters.storage.s3 import s3_client
 
 # moto accepts any credentials; boto3 only needs some to sign with.
 CREDENTIALS = {

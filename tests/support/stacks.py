@@ -25,9 +25,9 @@ from kombu.connection import Connection
 from sqlalchemy import create_engine, text
 
 from channels.fake import delivered_records, read_attempts
-from letters.broker import Publisher, topology_for
 from letters.config import PROJECT_ROOT, Settings
 from letters.ledger import Ledger
+from letters.messaging.broker import Publisher, topology_for
 
 RABBITMQ_URL = os.environ.get("LETTERS_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -37,7 +37,21 @@ SAMPLES = PROJECT_ROOT / "samples"
 WORKER_TIMEOUT_S = 180
 
 
+# The test being run, set by conftest: a test that reaches for a service must say so.
+current_test: list[pytest.Item] = []
+SERVICES_MARKER = "services"
+
+
+def _require_marked(service: str) -> None:
+    if current_test and current_test[-1].get_closest_marker(SERVICES_MARKER) is None:
+        pytest.fail(
+            f"{current_test[-1].nodeid} uses {service}: mark it @pytest.mark.{SERVICES_MARKER}",
+            pytrace=False,
+        )
+
+
 def require_rabbitmq(url: str = RABBITMQ_URL) -> None:
+    _require_marked("RabbitMQ")
     try:
         with Connection(url, connect_timeout=3) as conn:
             conn.ensure_connection(max_retries=2, interval_start=0.5)
@@ -51,6 +65,7 @@ def require_rabbitmq(url: str = RABBITMQ_URL) -> None:
 
 
 def require_postgres(url: str = POSTGRES_ADMIN_URL) -> None:
+    _require_marked("PostgreSQL")
     engine = create_engine(url)
     try:
         with engine.connect() as conn:

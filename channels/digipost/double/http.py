@@ -12,15 +12,15 @@ import logging
 import time
 from dataclasses import asdict, dataclass
 from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from channels import digipost_signing as signing
-from channels.digipost_double_xml import error_xml
-from channels.digipost_xml import MEDIA_TYPE, MULTIPART_MEDIA_TYPE
+from cryptography.hazmat.primitives.asymmetric import rsa
 
-if TYPE_CHECKING:
-    from channels.digipost_double import DigipostDouble
+from channels.digipost import signing
+from channels.digipost.double.store import StoredDocument
+from channels.digipost.double.xml import error_xml
+from channels.digipost.xml import MEDIA_TYPE, MULTIPART_MEDIA_TYPE
 
 log = logging.getLogger("channels.digipost_double")
 
@@ -121,7 +121,30 @@ def _filename(disposition: str) -> str | None:
     return None
 
 
-def handler_for(double: DigipostDouble) -> type[BaseHTTPRequestHandler]:
+class DoubleBackend(Protocol):
+    """What the HTTP side asks of the double (``server.DigipostDouble``)."""
+
+    requests: list[tuple[str, str, int]]
+
+    @property
+    def signing_key(self) -> rsa.RSAPrivateKey: ...
+
+    def take_fault(self, path: str) -> Fault | None: ...
+
+    def handle(
+        self, method: str, target: str, headers: dict[str, str], body: bytes, host: str
+    ) -> tuple[int, bytes, str]: ...
+
+    def fail_next(self, *faults: Fault) -> None: ...
+
+    def add_event(
+        self, document_uuid: str, kind: str, metadata: dict[str, str] | None = None
+    ) -> None: ...
+
+    def mailbox(self) -> list[StoredDocument]: ...
+
+
+def handler_for(double: DoubleBackend) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         # Headers and body go out in two writes; with Nagle on, the client's
@@ -190,7 +213,7 @@ def handler_for(double: DigipostDouble) -> type[BaseHTTPRequestHandler]:
         ) -> None:
             path = urlsplit(self.path).path
             signed = signing.response_headers(
-                double.config.keys.key, status, path, body, signing.utc_now()
+                double.signing_key, status, path, body, signing.utc_now()
             )
             if bad_signature:
                 signed[signing.SIGNATURE] = signed[signing.SIGNATURE][::-1]

@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
-from channels.digipost_xml import DATATYPES_NS, NS, q
+from channels.digipost.xml import DATATYPES_NS, NS, q
 
 UNBOUNDED = 10**6
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")

@@ -30,19 +30,19 @@ from urllib.parse import parse_qs, urlsplit
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from channels import digipost_signing as signing
-from channels.digipost_double_http import DoubleError, Fault, handler_for, multipart_parts
-from channels.digipost_double_store import DoubleStore, StoredDocument
-from channels.digipost_double_xml import (
+from channels.digipost import signing
+from channels.digipost.double.http import DoubleError, Fault, handler_for, multipart_parts
+from channels.digipost.double.schema import SchemaViolation, validate_message
+from channels.digipost.double.store import DoubleStore, StoredDocument
+from channels.digipost.double.xml import (
     document_events_xml,
     document_status_xml,
     entrypoint_xml,
     identification_result_xml,
     message_delivery_xml,
 )
-from channels.digipost_keys import KeyPair
-from channels.digipost_schema import SchemaViolation, validate_message
-from channels.digipost_xml import MEDIA_TYPE, MalformedXml, parse, q
+from channels.digipost.keys import KeyPair
+from channels.digipost.xml import MEDIA_TYPE, MalformedXml, parse, q
 
 __all__ = ["DEFAULT_RECIPIENTS", "DigipostDouble", "DoubleConfig", "DoubleError", "Fault"]
 
@@ -71,6 +71,10 @@ class DigipostDouble:
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self.requests: list[tuple[str, str, int]] = []
+
+    @property
+    def signing_key(self) -> rsa.RSAPrivateKey:
+        return self.config.keys.key
 
     # -- running ----------------------------------------------------------------------
 

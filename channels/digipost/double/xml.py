@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from lxml import etree
 
-from channels.digipost_double_store import StoredDocument, StoredEvent
-from channels.digipost_xml import NS, XSI_NS, q, serialize
+from channels.digipost.double.store import StoredDocument, StoredEvent
+from channels.digipost.xml import NS, XSI_NS, q, serialize
 
 _RELATIONS = "https://api.digipost.no/relations"
 

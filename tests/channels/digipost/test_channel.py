@@ -11,8 +11,27 @@ from pathlib import Path
 
 import pikepdf
 import pytest
-from conftest import TEST_TODAY
-from digipost_support import (
+from lxml import etree
+
+from channels.base import (
+    ChannelUnavailableError,
+    NotAMailboxError,
+    OutgoingLetter,
+    ReceiptStatus,
+)
+from channels.digipost.channel import delivery_ids
+from channels.digipost.client import DigipostConfigurationError, DigipostRefusedError
+from channels.digipost.connect import open_api
+from channels.digipost.double import Fault
+from channels.digipost.keys import TEST_KEY_PASSWORD, write_pkcs12
+from channels.digipost.xml import DATATYPES_NS, q
+from channels.printability import UnprintablePdfError
+from letters.config import PROJECT_ROOT, Settings
+from letters.delivery.routing import route
+from letters.domain.model import Address, Recipient
+from letters.errors import ConfigurationError, PermanentError, TransientError
+from letters.rendering.letter_service import LetterService
+from tests.support.digipost import (
     DIGIPOST_USER,
     IDENTIFIED_PERSON,
     INVALID_PERSON,
@@ -22,25 +41,7 @@ from digipost_support import (
     sender_keys,
     stranger_keys,
 )
-from lxml import etree
-
-from channels.base import (
-    ChannelUnavailableError,
-    NotAMailboxError,
-    OutgoingLetter,
-    ReceiptStatus,
-)
-from channels.digipost import delivery_ids, open_api
-from channels.digipost_api import DigipostConfigurationError, DigipostRefusedError
-from channels.digipost_double import Fault
-from channels.digipost_keys import TEST_KEY_PASSWORD, write_pkcs12
-from channels.digipost_xml import DATATYPES_NS, q
-from letters.config import PROJECT_ROOT, Settings
-from letters.errors import ConfigurationError, PermanentError, TransientError
-from letters.model import Address, Recipient
-from letters.printability import UnprintablePdfError
-from letters.routing import route
-from letters.service import LetterService
+from tests.support.rendering import TEST_TODAY
 
 OFFICIAL_SCHEMAS = PROJECT_ROOT.parent / "shared" / "reference" / "digipost"
 

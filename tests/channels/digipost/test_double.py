@@ -14,7 +14,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from digipost_support import (
+from lxml import etree
+
+from channels.digipost import signing, xml
+from channels.digipost.client import _multipart
+from channels.digipost.keys import KeyPair
+from tests.support.digipost import (
     DIGIPOST_USER,
     SENDER_ID,
     UNIDENTIFIED_PERSON,
@@ -24,12 +29,6 @@ from digipost_support import (
     sender_keys,
     stranger_keys,
 )
-from lxml import etree
-
-from channels import digipost_signing as signing
-from channels import digipost_xml as xml
-from channels.digipost_api import _multipart
-from channels.digipost_keys import KeyPair
 
 MESSAGE_TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
 <message xmlns="http://api.digipost.no/schema/v8">

@@ -15,14 +15,20 @@ from typing import Any
 
 import httpx
 import pytest
-from digipost_support import (
+
+from channels.digipost.channel import delivery_ids
+from channels.digipost.double import Fault
+from letters.config import PROJECT_ROOT
+from letters.ledger import LetterStatus
+from letters.ledger.delivery_events import DeliveryLog
+from tests.support.digipost import (
     DIGIPOST_USER,
     IDENTIFIED_PERSON,
     UNIDENTIFIED_PERSON,
     DoubleHarness,
     running_double,
 )
-from queue_support import (
+from tests.support.stacks import (
     Stack,
     fresh_postgres_database,
     require_rabbitmq,
@@ -30,12 +36,6 @@ from queue_support import (
     stack_env,
     wait_for,
 )
-
-from channels.digipost import delivery_ids
-from channels.digipost_double import Fault
-from letters.config import PROJECT_ROOT
-from letters.deliveries import DeliveryLog
-from letters.ledger import LetterStatus
 
 
 @pytest.fixture
@@ -117,6 +117,7 @@ def test_consenting_digipost_users_reach_the_mailbox_and_the_rest_print(
     check_routing(stack, double)
 
 
+@pytest.mark.services
 def test_the_same_routing_on_rabbitmq_and_postgresql(tmp_path: Path, double: DoubleHarness) -> None:
     require_rabbitmq()
     with fresh_postgres_database() as database_url:
@@ -170,6 +171,7 @@ def test_a_timeout_at_send_is_retried_with_the_same_message_id(
         stack.close()
 
 
+@pytest.mark.services
 def test_a_digipost_refusal_is_dead_lettered_with_its_code(
     tmp_path: Path, double: DoubleHarness
 ) -> None:

@@ -15,9 +15,9 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from channels import digipost_signing as signing
+from channels.digipost import signing
 
-KEY_FILE = Path(__file__).parent.parent / "data" / "digipost-signing-vector-key.pem"
+KEY_FILE = Path(__file__).parents[2] / "data" / "digipost-signing-vector-key.pem"
 VECTOR_HEADERS = {
     "Date": "Wed, 29 Jun 2011 14:58:11 GMT",
     "X-Digipost-UserId": "9999",

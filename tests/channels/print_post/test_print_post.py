@@ -15,19 +15,19 @@ from typing import Any
 import pikepdf
 import pypdfium2
 import pytest
-from print_support import PrintHarness, Sample, render_samples
-from queue_support import Stack, sample_request
-from s3_support import CREDENTIALS, client, new_bucket, s3_endpoint
 
 from channels.base import ReceiptStatus
+from channels.print_post.assembly import BatchLetter, assemble
+from channels.print_post.batches import next_cutoff
+from channels.print_post.fonts import FontLibrary
+from channels.printability import UnprintablePdfError
 from letters.cli import main
 from letters.errors import ConfigurationError
-from letters.ledger import LetterStatus
-from letters.print_assembly import BatchLetter, assemble
-from letters.print_batches import BatchStatus, next_cutoff
-from letters.print_fonts import FontLibrary
-from letters.printability import UnprintablePdfError
-from letters.service import LetterService
+from letters.ledger import BatchStatus, LetterStatus
+from letters.rendering.letter_service import LetterService
+from tests.support.print_post import PrintHarness, Sample, render_samples
+from tests.support.s3 import CREDENTIALS, client, new_bucket, s3_endpoint
+from tests.support.stacks import Stack, sample_request
 
 
 @pytest.fixture(scope="session")
@@ -435,6 +435,7 @@ def test_the_manifest_date_is_the_cut_not_the_upload(
 # -- through worker processes ----------------------------------------------------------
 
 
+@pytest.mark.services
 def test_workers_batch_non_consenting_debtors_and_print_cut_delivers_them(
     rabbit_pg: Stack,
 ) -> None:

@@ -1,0 +1,108 @@
+"""``letters demo``: the sample requests through the whole pipeline, on this machine."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import uuid
+from collections import Counter
+from pathlib import Path
+
+from letters.cli.common import EXIT_FAILURE, EXIT_OK, Command, open_ledger
+from letters.config import PROJECT_ROOT, Settings
+from letters.logs import configure_logging
+from letters.messaging.broker import Publisher
+from letters.messaging.supervisor import prepare, run_worker
+
+SAMPLES_DIR = PROJECT_ROOT / "samples"
+
+
+def demo_command(args: argparse.Namespace, settings: Settings) -> int:
+    """The whole pipeline on this machine: samples in, PDFs and delivery records out."""
+    configure_logging("WARNING")
+    samples = sorted(args.samples.glob("*.json"))
+    if not samples:
+        print(f"letters: no sample requests in {args.samples}", file=sys.stderr)
+        return EXIT_FAILURE
+    prepare(settings)
+    letter_ids = []
+    with Publisher.open(settings) as publisher:
+        for sample in samples:
+            data = json.loads(sample.read_bytes())
+            # A fresh letter id per run: the same id again would be a duplicate.
+            data["letter_id"] = str(uuid.uuid4())
+            letter_ids.append(data["letter_id"])
+            publisher.publish_request(json.dumps(data, ensure_ascii=False).encode())
+    print(
+        f"published {len(samples)} sample request(s); running the worker until the queue is empty"
+    )
+    code = run_worker(settings, until_empty=True)
+    printed = _cut_print_batches(settings)
+    ledger = open_ledger(settings)
+    try:
+        records = {r.letter_id: r for r in ledger.letters_in(letter_ids)}
+    finally:
+        ledger.close()
+    finished = 0
+    for letter_id in letter_ids:
+        record = records.get(letter_id)
+        if record is None:
+            print(f"{letter_id}  not accepted")
+            continue
+        finished += record.finished
+        print(
+            f"{record.letter_id}  {record.letter_type:<22} {record.language}  "
+            f"{record.status:<10} {record.channel or '-':<9} {record.archive_key or ''}"
+        )
+    by_channel = Counter(r.channel or "none" for r in records.values())
+    where = {
+        "digipost": "the local Digipost double's mailbox in "
+        f"{settings.digipost.double_dir / 'documents'}"
+        if settings.digipost_backend == "digipost" and settings.digipost.url is None
+        else f"Digipost ({settings.digipost_backend})",
+        "print": f"the fake print channel in {settings.fake_outbox / 'print'}"
+        if settings.print_backend == "fake"
+        else f"the print drop in {settings.print.url}",
+    }
+    print(
+        f"{finished} of {len(letter_ids)} letter(s) finished; PDFs under {settings.archive_url}, "
+        f"ledger {settings.database_url}"
+    )
+    for channel, count in sorted(by_channel.items()):
+        print(f"  {count} to {where.get(channel, channel)}")
+    for line in printed:
+        print(f"    {line}")
+    return EXIT_OK if code == EXIT_OK and finished == len(letter_ids) else EXIT_FAILURE
+
+
+def _cut_print_batches(settings: Settings) -> list[str]:
+    """The demo does not wait for the cut-off: it cuts the print batches at once."""
+    if settings.print_backend != "print_post":
+        return []
+    from channels.print_post.dispatch import open_dispatcher
+
+    report = open_dispatcher(settings).run(cut_all=True)
+    lines = [
+        f"print batch {sent.batch_id} ({sent.destination}): {sent.letters} letter(s), "
+        f"{sent.pages} pages, manifest {sent.location}"
+        for sent in report.sent
+    ]
+    lines += [
+        f"print batch {batch_id} failed: {reason}" for batch_id, reason in report.failed.items()
+    ]
+    return lines
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--samples", type=Path, default=SAMPLES_DIR)
+
+
+DEMO = Command(
+    "demo",
+    "run the sample requests through the whole pipeline",
+    _arguments,
+    demo_command,
+    description="Publish every request in samples/ (with fresh letter ids) and run a "
+    "worker until the queue is empty, on the configured (by default embedded) services.",
+)

@@ -1,0 +1,77 @@
+"""``letters status``: a letter and its history, from the ledger."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from letters.cli.common import EXIT_FAILURE, EXIT_OK, Command, open_ledger
+from letters.config import Settings
+from letters.ledger import LetterEvent, LetterRecord
+
+
+def status_command(args: argparse.Namespace, settings: Settings) -> int:
+    ledger = open_ledger(settings)
+    try:
+        record = ledger.get(args.letter_id)
+        if record is None:
+            print(f"letters: no letter {args.letter_id} in the ledger", file=sys.stderr)
+            return EXIT_FAILURE
+        history = ledger.history(args.letter_id)
+    finally:
+        ledger.close()
+    if args.json:
+        print(json.dumps(_record_json(record, history), indent=2, ensure_ascii=False))
+        return EXIT_OK
+    print(
+        f"letter {record.letter_id}  case {record.case_number}  "
+        f"{record.letter_type}/{record.language}  status {record.status}"
+    )
+    for label, value in (
+        ("channel", record.channel and f"{record.channel} ({record.route_reason})"),
+        ("deadline", record.deadline),
+        ("template", record.template_version),
+        ("pdf", record.pdf_sha256 and f"{record.page_count} page(s), sha256 {record.pdf_sha256}"),
+        ("archive", record.archive_key),
+        (
+            "re-send",
+            record.origin_letter_id
+            and f"{record.resend_mode} of {record.origin_letter_id} (job {record.resend_job_id})",
+        ),
+        (
+            "password",
+            record.otp_revoked_at
+            and f"revoked {record.otp_revoked_at.isoformat(timespec='seconds')}",
+        ),
+        ("receipt", record.provider_ref),
+        (
+            "delivered",
+            record.delivered_at
+            and f"{record.delivered_at.isoformat(timespec='seconds')} via {record.delivery_method}",
+        ),
+    ):
+        if value:
+            print(f"  {label:<10}{value}")
+    for event in history:
+        detail = f"  {event.detail}" if event.detail else ""
+        print(f"  {event.at.isoformat(timespec='milliseconds')}  {event.event:<14}{detail}")
+    return EXIT_OK
+
+
+def _record_json(record: LetterRecord, history: list[LetterEvent]) -> dict[str, object]:
+    fields = {
+        name: getattr(record, name)
+        for name in record.__dataclass_fields__
+        if name not in {"request", "otp_hash"}
+    }
+    fields["history"] = [{"event": e.event, "at": e.at, "detail": e.detail} for e in history]
+    return json.loads(json.dumps(fields, default=str))  # type: ignore[no-any-return]
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("letter_id", metavar="LETTER_ID")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+STATUS = Command("status", "a letter's history from the ledger", _arguments, status_command)

@@ -1,0 +1,1 @@
+"""One letter from request to receipt: the pipeline and the routing rule."""

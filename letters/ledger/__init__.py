@@ -1,0 +1,88 @@
+"""The ledger: the one owner of the service's tables.
+
+Every letter, its status and its append-only history, in SQL (SQLite under
+``var/`` by default, PostgreSQL in production), with the tables beside them:
+dead letters, delivery events, print batches, re-send jobs and case states.
+Nothing outside this package touches a table; what it offers is below.
+"""
+
+from letters.ledger.case_states import (
+    CASE_STATES,
+    CLOSED_STATES,
+    CaseState,
+    CaseStates,
+    UnknownCaseStateError,
+)
+from letters.ledger.delivery_events import DeliveryEvent, DeliveryLog
+from letters.ledger.locks import LetterBusyError, LetterLocks, letter_locks
+from letters.ledger.passwords import revoke_password, verify_login
+from letters.ledger.print_batches import (
+    Batch,
+    BatchStatus,
+    Member,
+    NewBatch,
+    NewMember,
+    Placement,
+    PrintBatchStore,
+)
+from letters.ledger.records import (
+    FINISHED,
+    LetterEvent,
+    LetterRecord,
+    LetterStatus,
+    Rendering,
+    Resend,
+)
+from letters.ledger.resend_jobs import (
+    TO_DO,
+    ChosenLetter,
+    Item,
+    ItemStatus,
+    Job,
+    JobExistsError,
+    JobStore,
+    new_letter_id,
+)
+from letters.ledger.search import FoundLetter, LetterQuery, find_letters
+from letters.ledger.store import MIGRATIONS, Ledger
+
+__all__ = [
+    "CASE_STATES",
+    "CLOSED_STATES",
+    "FINISHED",
+    "MIGRATIONS",
+    "TO_DO",
+    "Batch",
+    "BatchStatus",
+    "CaseState",
+    "CaseStates",
+    "ChosenLetter",
+    "DeliveryEvent",
+    "DeliveryLog",
+    "FoundLetter",
+    "Item",
+    "ItemStatus",
+    "Job",
+    "JobExistsError",
+    "JobStore",
+    "Ledger",
+    "LetterBusyError",
+    "LetterEvent",
+    "LetterLocks",
+    "LetterQuery",
+    "LetterRecord",
+    "LetterStatus",
+    "Member",
+    "NewBatch",
+    "NewMember",
+    "Placement",
+    "PrintBatchStore",
+    "Rendering",
+    "Resend",
+    "UnknownCaseStateError",
+    "find_letters",
+    "letter_locks",
+    "new_letter_id",
+    "revoke_password",
+    "verify_login",
+]

@@ -1,0 +1,123 @@
+"""What the ledger hands out: a letter's record, its history, and the values it is given."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from letters.clock import as_utc
+
+
+class LetterStatus(StrEnum):
+    ACCEPTED = "accepted"
+    RENDERED = "rendered"
+    ARCHIVED = "archived"
+    ROUTED = "routed"
+    # In a print batch that has not gone to the print house yet.
+    BATCHED = "batched"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    DEAD_LETTERED = "dead-lettered"
+    REQUEUED = "requeued"
+
+
+# The worker's part is done: a batched letter is the print dispatcher's from here.
+FINISHED = frozenset(
+    {
+        LetterStatus.BATCHED,
+        LetterStatus.SENT,
+        LetterStatus.DELIVERED,
+        LetterStatus.DEAD_LETTERED,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LetterRecord:
+    letter_id: str
+    case_number: str
+    letter_type: str
+    language: str
+    status: LetterStatus
+    attempts: int
+    retry_at: datetime | None
+    letter_date: date | None
+    deadline: date | None
+    kid: str | None
+    amount_due: Decimal | None
+    template_version: str | None
+    pdf_sha256: str | None
+    page_count: int | None
+    archive_key: str | None
+    otp_hash: str | None
+    otp_expires_on: date | None
+    channel: str | None
+    route_reason: str | None
+    provider_ref: str | None
+    delivery_method: str | None
+    delivered_at: datetime | None
+    request: str = field(repr=False)
+    request_sha256: str
+    created_at: datetime
+    updated_at: datetime
+    origin_letter_id: str | None = None
+    resend_job_id: str | None = None
+    resend_mode: str | None = None
+    otp_revoked_at: datetime | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+
+@dataclass(frozen=True, slots=True)
+class LetterEvent:
+    event: str
+    at: datetime
+    detail: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Rendering:
+    """What the ledger keeps of a rendered letter (never the PDF or the password)."""
+
+    letter_date: date
+    deadline: date
+    kid: str
+    amount_due: Decimal
+    template_version: str
+    pdf_sha256: str
+    page_count: int
+    otp_hash: str
+    otp_expires_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class Resend:
+    """Where a re-sent letter comes from: the original letter, the job and the mode."""
+
+    origin_letter_id: str
+    job_id: str
+    mode: str
+
+    def columns(self) -> dict[str, str]:
+        return {
+            "origin_letter_id": self.origin_letter_id,
+            "resend_job_id": self.job_id,
+            "resend_mode": self.mode,
+        }
+
+    def detail(self) -> str:
+        return f"{self.mode} of {self.origin_letter_id} (job {self.job_id})"
+
+
+def record_from_row(row: Any) -> LetterRecord:
+    values = dict(row)
+    values["status"] = LetterStatus(values["status"])
+    for name in ("retry_at", "created_at", "updated_at", "delivered_at", "otp_revoked_at"):
+        values[name] = as_utc(values[name]) if values[name] else None
+    return LetterRecord(**values)

@@ -1,0 +1,83 @@
+"""Work the first worker process does between messages: print dispatch, Digipost sync.
+
+Each task runs every ``interval_s``; a failure of its own is logged and
+tried again at the next interval, while a configuration error stops the
+worker like any other.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from channels.digipost.sync import sync_digipost
+from letters.clock import utcnow
+from letters.config import Settings
+from letters.errors import PermanentError, TransientError
+from letters.ledger import DeliveryLog, Ledger
+from letters.logs import log_event
+
+# The worker's own logger: operators filter on it.
+log = logging.getLogger("letters.worker")
+_RUNNER_LOG = logging.getLogger("letters.runner")
+
+
+@dataclass
+class PeriodicTask:
+    """Work the worker does between messages every ``interval_s`` (e.g. Digipost sync)."""
+
+    name: str
+    interval_s: float
+    run: Callable[[], object]
+    due_at: float = field(default_factory=time.monotonic)
+
+    def run_if_due(self) -> None:
+        now = time.monotonic()
+        if now < self.due_at:
+            return
+        self.due_at = now + self.interval_s
+        try:
+            self.run()
+        except (TransientError, PermanentError) as err:
+            # Tried again at the next interval; a ConfigurationError stops the worker.
+            log_event(log, f"{self.name} failed", level=logging.WARNING, reason=str(err))
+
+
+def periodic_tasks(settings: Settings, ledger: Ledger) -> list[PeriodicTask]:
+    return [*_digipost_sync(settings, ledger), *_print_dispatch(settings)]
+
+
+def _print_dispatch(settings: Settings) -> list[PeriodicTask]:
+    if settings.print_backend != "print_post" or not settings.print.interval:
+        return []
+    # pikepdf and fontTools, only when the print route is used.
+    from channels.print_post.dispatch import open_dispatcher
+
+    dispatcher = open_dispatcher(settings)
+
+    def dispatch() -> None:
+        report = dispatcher.run()
+        if report.closed or report.sent or report.failed:
+            log_event(_RUNNER_LOG, "print batches dispatched", count=len(report.sent))
+
+    # Due at once: batches cut while no worker ran should not wait another interval.
+    return [PeriodicTask("print dispatch", settings.print.interval, dispatch)]
+
+
+def _digipost_sync(settings: Settings, ledger: Ledger) -> list[PeriodicTask]:
+    if settings.digipost_backend != "digipost" or not settings.digipost.sync_interval:
+        return []
+    # Only when the Digipost backend is chosen: it may start the local double.
+    from channels.digipost.connect import open_api
+
+    api, deliveries = open_api(settings.digipost), DeliveryLog(ledger)
+
+    def sync() -> None:
+        report = sync_digipost(api, deliveries, utcnow())
+        log_event(_RUNNER_LOG, "digipost synced", count=report.events + report.confirmed)
+
+    interval = settings.digipost.sync_interval
+    # The first sync waits one interval: a worker that just started has sent nothing yet.
+    return [PeriodicTask("digipost sync", interval, sync, time.monotonic() + interval)]

@@ -1,0 +1,125 @@
+"""The layout holds: import contracts (import-linter), one writer of the history, helpers once.
+
+The contracts live in ``pyproject.toml`` under ``[tool.importlinter]``; each
+test here either runs them or shows that they catch a wrong import.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+PACKAGES = ("letters", "channels")
+CONTRACTS = {
+    "layers": "Each layer imports only the layers below it",
+    "ledger-tables": "Only the ledger package touches the ledger's tables",
+    "digipost-double": "The local Digipost double is imported only where one is started",
+    "light-foundations": "The foundations, the stores and the broker do not pull in validation",
+    "no-cycles": "No import cycles between sibling packages or modules",
+}
+# One wrong import per contract, appended to a copy of the tree.
+WRONG_IMPORTS = {
+    "layers": ("letters/domain/kid.py", "import letters.delivery.pipeline"),
+    "ledger-tables": ("channels/fake.py", "from letters.ledger.schema import letters as _t"),
+    "digipost-double": ("letters/cli/status.py", "import channels.digipost.double"),
+    "light-foundations": ("letters/storage/directory.py", "import pydantic"),
+    "no-cycles": ("letters/ledger/schema.py", "import letters.ledger.store"),
+}
+
+
+def _lint_imports(cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    lint = Path(sys.executable).with_name("lint-imports")
+    return subprocess.run(
+        [str(lint), "--no-cache"], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+
+
+def _source_files() -> list[Path]:
+    return sorted(p for package in PACKAGES for p in (ROOT / package).rglob("*.py"))
+
+
+def test_the_import_contracts_hold() -> None:
+    result = _lint_imports(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"Contracts: {len(CONTRACTS)} kept, 0 broken." in result.stdout
+
+
+@pytest.mark.parametrize("contract", sorted(WRONG_IMPORTS))
+def test_a_wrong_import_breaks_its_contract(tmp_path: Path, contract: str) -> None:
+    for item in (*PACKAGES, "pyproject.toml"):
+        source = ROOT / item
+        if source.is_dir():
+            shutil.copytree(source, tmp_path / item, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, tmp_path / item)
+    module, line = WRONG_IMPORTS[contract]
+    with open(tmp_path / module, "a", encoding="utf-8") as out:
+        out.write(f"\n{line}  # noqa\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    result = _lint_imports(tmp_path, env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    report = " ".join(result.stdout.split())
+    verdict = report.split(CONTRACTS[contract], 1)[1].split(maxsplit=40)
+    assert next(w for w in verdict if w in {"KEPT", "BROKEN"}) == "BROKEN", report
+
+
+def _table_writes(path: Path) -> list[tuple[str, int]]:
+    """``insert(t)``, ``update(t)`` and ``delete(t)`` calls in a file, with the table's name."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in {"insert", "update", "delete"}
+            and node.args
+            and isinstance(node.args[0], ast.Name)
+        ):
+            found.append((node.args[0].id, node.lineno))
+    return found
+
+
+def test_only_the_history_module_writes_letters_and_their_events() -> None:
+    writers = {
+        f"{path.relative_to(ROOT)}:{line}"
+        for path in _source_files()
+        for table, line in _table_writes(path)
+        if table in {"letters", "letter_events"}
+    }
+    assert writers, "the scan found no writes at all; it is looking in the wrong place"
+    assert {w.split(":")[0] for w in writers} == {"letters/ledger/history.py"}, sorted(writers)
+
+
+def test_no_table_is_written_outside_the_ledger_package() -> None:
+    outside = [
+        f"{path.relative_to(ROOT)}:{line} writes {table}"
+        for path in _source_files()
+        if not path.is_relative_to(ROOT / "letters" / "ledger")
+        for table, line in _table_writes(path)
+    ]
+    assert outside == []
+
+
+@pytest.mark.parametrize(
+    "definition",
+    [
+        "def utcnow",
+        "def today_in_norway",
+        "def as_utc",
+        "def sha256_hex",
+        'ZoneInfo("Europe/Oslo")',
+    ],
+)
+def test_shared_helpers_are_defined_once(definition: str) -> None:
+    places = [
+        path.relative_to(ROOT).as_posix()
+        for path in _source_files()
+        if definition in path.read_text(encoding="utf-8")
+    ]
+    assert len(places) == 1, places
