@@ -11,10 +11,10 @@ A plan file ``<folder>/plan.json`` scripts failures across processes::
     {"letters": {"<letter id>": ["transient", "ok"]}, "not_digipost": ["<national id>"]}
 
 The n-th call for a letter takes the n-th outcome (the last one repeats):
-``ok``, ``transient``, ``permanent``, ``configuration``, ``slow`` (deliver after
-two seconds), ``hang`` (sleep before sending, so a test can kill the worker
-mid-letter) or ``deliver-then-hang`` (deliver, then sleep, so the worker dies
-before recording the receipt).
+``ok``, ``transient``, ``permanent``, ``configuration``, ``slow`` (deliver
+after two seconds; ``slow:N`` after N seconds), ``hang`` (sleep before
+sending, so a test can kill the worker mid-letter) or ``deliver-then-hang``
+(deliver, then sleep, so the worker dies before recording the receipt).
 """
 
 from __future__ import annotations
@@ -60,8 +60,10 @@ class FakeChannel:
         with self._lock:
             outcome = self._next_outcome(letter.letter_id)
             self._log_attempt(letter.letter_id, outcome)
-            if outcome in ("hang", "slow"):
-                time.sleep(HANG_SECONDS if outcome == "hang" else SLOW_SECONDS)
+            if outcome == "hang":
+                time.sleep(HANG_SECONDS)
+            elif outcome.startswith("slow"):
+                time.sleep(float(outcome.partition(":")[2] or SLOW_SECONDS))
             if self._failures:
                 raise self._failures.popleft()
             if outcome == "transient":

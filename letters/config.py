@@ -70,6 +70,7 @@ class Settings:
     s3: S3Settings
     print: PrintSettings
     resend: ResendSettings
+    sweep: SweepSettings
     # Refuse to render with a template version legal has not approved (on in production).
     require_approved_templates: bool = False
 
@@ -98,6 +99,7 @@ class Settings:
             s3=S3Settings.from_env(env),
             print=PrintSettings.from_env(env, var_dir),
             resend=ResendSettings.from_env(env),
+            sweep=SweepSettings.from_env(env),
             require_approved_templates=_flag(env, "LETTERS_REQUIRE_APPROVED_TEMPLATES", False),
         )
 
@@ -199,6 +201,35 @@ class ResendSettings:
         return cls(
             rate=rate.per_second,
             confirm_over=_positive_int(env, "LETTERS_RESEND_CONFIRM_OVER", 100),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SweepSettings:
+    """The ledger sweep: when a letter in flight counts as lost by the broker."""
+
+    # Seconds between sweeps in the first worker process; 0 turns them off.
+    interval: float
+    # A failed letter whose retry is overdue by more than this has lost its message.
+    retry_grace: float
+    # Accepted, rendered, archived, routed or requeued and untouched for longer than this.
+    stale_after: float
+    # A letter recovered this many times and still overdue is left for operations.
+    max_recoveries: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SweepSettings:
+        recoveries = env.get("LETTERS_SWEEP_MAX_RECOVERIES", "3").strip()
+        if not recoveries.isdigit():
+            raise ConfigurationError(
+                f"LETTERS_SWEEP_MAX_RECOVERIES: must be a whole number of 0 or more, "
+                f"got {recoveries!r}"
+            )
+        return cls(
+            interval=_seconds(env, "LETTERS_SWEEP_INTERVAL", "1m", allow_zero=True),
+            retry_grace=_seconds(env, "LETTERS_SWEEP_RETRY_GRACE", "2m"),
+            stale_after=_seconds(env, "LETTERS_SWEEP_STALE_AFTER", "15m"),
+            max_recoveries=int(recoveries),
         )
 
 

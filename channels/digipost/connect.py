@@ -114,6 +114,8 @@ def local_double(
     settings: DigipostSettings,
     recipients: dict[str, tuple[str, str | None]] | None = None,
     sender_certificate: x509.Certificate | None = None,
+    fail_rate: float = 0.0,
+    seed: int = 0,
 ) -> DigipostDouble:
     """A Digipost double with the generated test keys and this sender registered.
 
@@ -130,6 +132,8 @@ def local_double(
             keys=keys.digipost_pair(),
             senders={settings.sender_id: sender},
             recipients=DEFAULT_RECIPIENTS | (recipients or {}),
+            fail_rate=fail_rate,
+            seed=seed,
         )
     )
 

@@ -16,7 +16,7 @@ from letters.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, Command
 from letters.cli.demo import DEMO
 from letters.cli.digipost import DIGIPOST
 from letters.cli.print_post import PRINT
-from letters.cli.queue import DEAD, PUBLISH, WORKER
+from letters.cli.queue import DEAD, PUBLISH, QUEUES, RECOVER, WORKER
 from letters.cli.render import RENDER
 from letters.cli.resend import RESEND
 from letters.cli.review import APPROVE, PREVIEW
@@ -31,6 +31,8 @@ COMMANDS: tuple[Command, ...] = (
     WORKER,
     STATUS,
     DEAD,
+    RECOVER,
+    QUEUES,
     DEMO,
     DIGIPOST,
     ARCHIVE,

@@ -45,6 +45,15 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         '"UNIDENTIFIED" | "INVALID", …}; default: the sample debtor only',
     )
     serve.add_argument(
+        "--fail-rate",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="fail this share of API requests at random: 503, 500, a dropped or a late answer "
+        "(soak runs; default 0)",
+    )
+    serve.add_argument("--seed", type=int, default=0, help="the random failures' seed")
+    serve.add_argument(
         "--sender-certificate",
         type=Path,
         metavar="PEM",
@@ -80,7 +89,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         except (OSError, ValueError) as err:
             print(f"letters: --recipients {args.recipients}: {err}", file=sys.stderr)
             return EXIT_BAD_INPUT
-    double = local_double(digipost, recipients, certificate)
+    if not 0 <= args.fail_rate < 1:
+        print("letters: --fail-rate must be at least 0 and below 1", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    double = local_double(digipost, recipients, certificate, args.fail_rate, args.seed)
     url = double.bind(args.host, args.port)
     print(
         f"local Digipost double at {url} (sender {digipost.sender_id}, "

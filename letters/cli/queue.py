@@ -1,4 +1,4 @@
-"""The queue commands: ``publish``, ``worker`` and ``dead list|retry``."""
+"""The queue commands: ``publish``, ``worker``, ``dead list|retry``, ``recover`` and ``queues``."""
 
 from __future__ import annotations
 
@@ -16,11 +16,16 @@ from letters.cli.common import (
     open_ledger,
     positive,
 )
-from letters.config import Settings
+from letters.clock import utcnow
+from letters.config import Settings, parse_delays
+from letters.errors import ConfigurationError
+from letters.ledger import OverdueLetter
 from letters.logs import configure_logging
 from letters.messaging.broker import Publisher
 from letters.messaging.dead_letters import list_dead, retry_dead
+from letters.messaging.queue_migration import migrate_classic_retry_queues
 from letters.messaging.supervisor import run_workers
+from letters.messaging.sweep import sweep
 
 
 def publish_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -100,6 +105,78 @@ def dead_command(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_FAILURE if missing else EXIT_OK
 
 
+def recover_command(args: argparse.Namespace, settings: Settings) -> int:
+    """The ledger sweep, now: letters in flight that no message carries any more."""
+    ledger = open_ledger(settings)
+    try:
+        if args.dry_run:
+            report = sweep(ledger, None, settings.sweep, utcnow())
+        else:
+            with Publisher.open(settings) as publisher:
+                report = sweep(ledger, publisher, settings.sweep, utcnow())
+    finally:
+        ledger.close()
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "dry_run": args.dry_run,
+                    "recovered": [_overdue_json(o) for o in report.recovered],
+                    "unrecoverable": [_overdue_json(o) for o in report.unrecoverable],
+                },
+                indent=2,
+            )
+        )
+    else:
+        verb = "would recover" if args.dry_run else "recovered"
+        for letter in report.recovered:
+            print(f"{verb} {letter.letter_id}  case {letter.case_number}  {letter.reason}")
+        for letter in report.unrecoverable:
+            print(
+                f"not recovered {letter.letter_id}  case {letter.case_number}  {letter.reason}; "
+                f"recovered {letter.recoveries} time(s) already"
+            )
+        print(
+            f"{len(report.recovered)} letter(s) {verb}, "
+            f"{len(report.unrecoverable)} left for operations"
+        )
+    return EXIT_FAILURE if report.unrecoverable else EXIT_OK
+
+
+def _overdue_json(letter: OverdueLetter) -> dict[str, object]:
+    return {
+        "letter_id": letter.letter_id,
+        "case_number": letter.case_number,
+        "status": letter.status.value,
+        "attempts": letter.attempts,
+        "reason": letter.reason,
+        "recoveries": letter.recoveries,
+    }
+
+
+def queues_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Move what the classic retry queues of earlier releases hold, and delete them."""
+    if settings.embedded_broker:
+        print("the embedded broker has no classic retry queues; nothing to do")
+        return EXIT_OK
+    try:
+        extra = parse_delays(args.delays or "", "--delays")
+    except ConfigurationError as err:
+        print(f"letters queues: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    with Publisher.open(settings) as publisher:
+        report = migrate_classic_retry_queues(publisher, extra)
+    for name, count in report.moved.items():
+        state = "deleted" if name in report.deleted else "kept"
+        print(f"{name}: {count} message(s) moved, queue {state}")
+    for name in report.kept:
+        print(f"letters queues: {name} still receives messages (is an old worker running?); "
+              "stop it and run this again", file=sys.stderr)  # fmt: skip
+    if not report.moved:
+        print("no classic retry queues found")
+    return EXIT_FAILURE if report.kept else EXIT_OK
+
+
 def _publish_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("requests", nargs="*", metavar="REQUEST.json")
 
@@ -123,6 +200,27 @@ def _dead_arguments(parser: argparse.ArgumentParser) -> None:
     retry.add_argument("--all", action="store_true", help="every dead letter")
 
 
+def _recover_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dry-run", action="store_true", help="show what would be recovered")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _queues_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    migrate = actions.add_parser(
+        "migrate",
+        help="move the classic retry queues of earlier releases into the quorum ones",
+        description="Empty every classic retry queue of an earlier release into the quorum "
+        "retry queue of the same delay (or the work queue), then delete it. Every worker "
+        "start does this too. Stop workers of the earlier release first.",
+    )
+    migrate.add_argument(
+        "--delays",
+        metavar="10s,1m,...",
+        help="delays of old retry queues besides the default and configured ones",
+    )
+
+
 PUBLISH = Command(
     "publish",
     "publish letter requests to the queue",
@@ -141,3 +239,19 @@ WORKER = Command(
     "send each letter. SIGTERM finishes the letter in hand, then exits.",
 )
 DEAD = Command("dead", "inspect and requeue dead letters", _dead_arguments, dead_command)
+RECOVER = Command(
+    "recover",
+    "send letters the broker lost back to the work queue (the ledger sweep)",
+    _recover_arguments,
+    recover_command,
+    description="Find letters the ledger holds in flight that no message can be carrying "
+    "any more (a retry overdue by LETTERS_SWEEP_RETRY_GRACE, or a letter in hand untouched "
+    "for LETTERS_SWEEP_STALE_AFTER), record them recovered and republish them to the work "
+    "queue. Exits 1 if some were recovered LETTERS_SWEEP_MAX_RECOVERIES times already.",
+)
+QUEUES = Command(
+    "queues",
+    "the broker's queues: migrate from earlier releases",
+    _queues_arguments,
+    queues_command,
+)

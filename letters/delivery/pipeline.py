@@ -37,7 +37,15 @@ from letters.domain.message_body import peek_letter_id, request_object
 from letters.domain.model import LetterRequest
 from letters.domain.profile import AgencyProfile
 from letters.errors import FieldProblem, InvalidRequest, PermanentError
-from letters.ledger import Ledger, LetterLocks, LetterRecord, LetterStatus, Rendering, letter_locks
+from letters.ledger import (
+    HeldLock,
+    Ledger,
+    LetterLocks,
+    LetterRecord,
+    LetterStatus,
+    Rendering,
+    letter_locks,
+)
 from letters.logs import log_event
 from letters.rendering.letter_service import LetterService
 from letters.rendering.renderer import RenderedLetter
@@ -86,7 +94,7 @@ class Pipeline:
         if letter_id is None:
             self._parse(data, today_in_norway())  # raises with every problem named
             raise InvalidRequest([FieldProblem("letter_id", "is required")])
-        with self.locks.hold(letter_id):
+        with self.locks.hold(letter_id) as lock:
             record = self.ledger.get(letter_id)
             request = None
             if record is None:
@@ -101,7 +109,8 @@ class Pipeline:
                 log_event(log, "accepted", **_ids(record))
             if record.finished:
                 return Outcome(record.letter_id, record.case_number, None, already_finished=True)
-            return Outcome(record.letter_id, record.case_number, self._advance(record, request))
+            receipt = self._advance(record, request, lock)
+            return Outcome(record.letter_id, record.case_number, receipt)
 
     def deliver(self, letter_id: str, forced: Route | None = None) -> Outcome:
         """Take a letter the ledger already holds as far as it goes (re-send jobs).
@@ -109,17 +118,21 @@ class Pipeline:
         ``forced`` replaces the routing rule for a letter not routed yet; the
         caller decides when that is allowed. Raises as ``process`` does.
         """
-        with self.locks.hold(letter_id):
+        with self.locks.hold(letter_id) as lock:
             record = self.ledger.get(letter_id)
             if record is None:
                 raise PermanentError(f"letter {letter_id} is not in the ledger")
             if record.finished:
                 return Outcome(record.letter_id, record.case_number, None, already_finished=True)
-            receipt = self._advance(record, None, forced)
+            receipt = self._advance(record, None, lock, forced)
             return Outcome(record.letter_id, record.case_number, receipt)
 
     def _advance(
-        self, record: LetterRecord, request: LetterRequest | None, forced: Route | None = None
+        self,
+        record: LetterRecord,
+        request: LetterRequest | None,
+        lock: HeldLock,
+        forced: Route | None = None,
     ) -> Receipt:
         """From the step after the last recorded one to the receipt.
 
@@ -143,6 +156,9 @@ class Pipeline:
             )
         assert record.channel is not None  # noqa: S101 - routed above
         letter = _outgoing(record, request, pdf, self.service.profile)
+        # A database restart ends the lock's session: then another worker may have the
+        # letter, so this one does not send it.
+        lock.check()
         try:
             receipt = self.channels.get(record.channel).send(letter)
         except NotAMailboxError as err:

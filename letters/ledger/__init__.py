@@ -14,7 +14,13 @@ from letters.ledger.case_states import (
     UnknownCaseStateError,
 )
 from letters.ledger.delivery_events import DeliveryEvent, DeliveryLog
-from letters.ledger.locks import LetterBusyError, LetterLocks, letter_locks
+from letters.ledger.locks import (
+    HeldLock,
+    LetterBusyError,
+    LetterLocks,
+    LockLostError,
+    letter_locks,
+)
 from letters.ledger.passwords import revoke_password, verify_login
 from letters.ledger.print_batches import (
     Batch,
@@ -27,9 +33,12 @@ from letters.ledger.print_batches import (
 )
 from letters.ledger.records import (
     FINISHED,
+    IN_HAND,
+    RECOVERED,
     LetterEvent,
     LetterRecord,
     LetterStatus,
+    OverdueLetter,
     Rendering,
     Resend,
 )
@@ -50,7 +59,9 @@ __all__ = [
     "CASE_STATES",
     "CLOSED_STATES",
     "FINISHED",
+    "IN_HAND",
     "MIGRATIONS",
+    "RECOVERED",
     "TO_DO",
     "Batch",
     "BatchStatus",
@@ -60,6 +71,7 @@ __all__ = [
     "DeliveryEvent",
     "DeliveryLog",
     "FoundLetter",
+    "HeldLock",
     "Item",
     "ItemStatus",
     "Job",
@@ -72,9 +84,11 @@ __all__ = [
     "LetterQuery",
     "LetterRecord",
     "LetterStatus",
+    "LockLostError",
     "Member",
     "NewBatch",
     "NewMember",
+    "OverdueLetter",
     "Placement",
     "PrintBatchStore",
     "Rendering",

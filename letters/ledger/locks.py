@@ -32,8 +32,39 @@ class LetterBusyError(TransientError):
     """Another worker holds the letter for longer than we are willing to wait."""
 
 
+class HeldLock(Protocol):
+    def check(self) -> None:
+        """Raise LockLostError unless the lock is still held (just before sending)."""
+        ...
+
+
 class LetterLocks(Protocol):
-    def hold(self, letter_id: str) -> AbstractContextManager[None]: ...
+    def hold(self, letter_id: str) -> AbstractContextManager[HeldLock]: ...
+
+
+class LockLostError(TransientError):
+    """The lock died under the worker (the database restarted): another may have the letter."""
+
+
+class _KernelHeldLock:
+    def check(self) -> None:
+        # flock is released only when the process ends, and then nothing is sent.
+        return None
+
+
+class _SessionHeldLock:
+    """An advisory lock lives as long as its session: a live session still holds it."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def check(self) -> None:
+        try:
+            self.conn.execute(text("SELECT 1"))
+        except SQLAlchemyError as err:
+            raise LockLostError(
+                f"the ledger's lock on the letter was lost ({type(err).__name__})"
+            ) from err
 
 
 def _digest(letter_id: str) -> bytes:
@@ -53,7 +84,7 @@ class FileLetterLocks:
         return self._fds[bucket]
 
     @contextmanager
-    def hold(self, letter_id: str) -> Iterator[None]:
+    def hold(self, letter_id: str) -> Iterator[HeldLock]:
         fd = self._fd(int.from_bytes(_digest(letter_id)[:4]) % _FILE_BUCKETS)
         deadline = time.monotonic() + self.wait_s
         while True:
@@ -65,7 +96,7 @@ class FileLetterLocks:
                     raise LetterBusyError("letter is being processed by another worker") from None
                 time.sleep(_POLL_S)
         try:
-            yield
+            yield _KernelHeldLock()
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
 
@@ -82,7 +113,7 @@ class PostgresLetterLocks:
         return self._conn
 
     @contextmanager
-    def hold(self, letter_id: str) -> Iterator[None]:
+    def hold(self, letter_id: str) -> Iterator[HeldLock]:
         key = int.from_bytes(_digest(letter_id)[:8], signed=True)
         deadline = time.monotonic() + self.wait_s
         try:
@@ -95,7 +126,7 @@ class PostgresLetterLocks:
             self._conn = None
             raise TransientError(f"ledger unavailable for locking: {type(err).__name__}") from err
         try:
-            yield
+            yield _SessionHeldLock(conn)
         finally:
             try:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})

@@ -25,6 +25,18 @@ class LetterStatus(StrEnum):
     REQUEUED = "requeued"
 
 
+# The history event of a letter the sweep sent back to the work queue.
+RECOVERED = "recovered"
+
+# On its way through the worker: a message should be carrying each of these.
+IN_HAND = (
+    LetterStatus.ACCEPTED,
+    LetterStatus.RENDERED,
+    LetterStatus.ARCHIVED,
+    LetterStatus.ROUTED,
+    LetterStatus.REQUEUED,
+)
+
 # The worker's part is done: a batched letter is the print dispatcher's from here.
 FINISHED = frozenset(
     {
@@ -113,6 +125,22 @@ class Resend:
 
     def detail(self) -> str:
         return f"{self.mode} of {self.origin_letter_id} (job {self.job_id})"
+
+
+@dataclass(frozen=True, slots=True)
+class OverdueLetter:
+    """A letter in flight that no message can be carrying any more, and why that is thought."""
+
+    letter_id: str
+    case_number: str
+    status: LetterStatus
+    attempts: int
+    updated_at: datetime
+    retry_at: datetime | None
+    reason: str
+    # How often the sweep recovered it before.
+    recoveries: int
+    request: str = field(repr=False)
 
 
 def record_from_row(row: Any) -> LetterRecord:

@@ -17,7 +17,19 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    and_,
+    create_engine,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
@@ -27,9 +39,12 @@ from letters.errors import ConfigurationError, PermanentError, TransientError
 from letters.ledger import history
 from letters.ledger.records import (
     FINISHED,
+    IN_HAND,
+    RECOVERED,
     LetterEvent,
     LetterRecord,
     LetterStatus,
+    OverdueLetter,
     Rendering,
     Resend,
     record_from_row,
@@ -82,13 +97,60 @@ class Ledger:
         with self.transaction() as conn:
             return [record_from_row(r._mapping) for r in conn.execute(query)]
 
-    def awaiting_retry(self, now: datetime, horizon: timedelta) -> int:
-        """How many letters wait for a retry due before ``now + horizon``."""
+    def overdue(
+        self, now: datetime, retry_grace_s: float, stale_after_s: float
+    ) -> list[OverdueLetter]:
+        """Letters in flight whose message must be lost: a retry overdue by more than
+        ``retry_grace_s``, or a letter in hand untouched for longer than ``stale_after_s``."""
+        recoveries = (
+            select(func.count())
+            .select_from(letter_events)
+            .where(letter_events.c.letter_id == letters.c.letter_id)
+            .where(letter_events.c.event == RECOVERED)
+            .scalar_subquery()
+        )
+        query = select(letters, recoveries.label("recoveries")).where(
+            _overdue(now, retry_grace_s, stale_after_s)
+        )
+        found = []
+        with self.transaction() as conn:
+            for row in conn.execute(query.order_by(letters.c.updated_at)):
+                updated_at, retry_at = as_utc(row.updated_at), row.retry_at and as_utc(row.retry_at)
+                if row.status == LetterStatus.FAILED and retry_at is not None:
+                    late = round((now - retry_at).total_seconds())
+                    reason = f"retry due at {retry_at.isoformat(timespec='seconds')}, {late} s ago"
+                else:
+                    idle = round((now - updated_at).total_seconds())
+                    reason = f"{row.status} and untouched for {idle} s"
+                found.append(
+                    OverdueLetter(
+                        letter_id=row.letter_id,
+                        case_number=row.case_number,
+                        status=LetterStatus(row.status),
+                        attempts=row.attempts,
+                        updated_at=updated_at,
+                        retry_at=retry_at,
+                        reason=reason,
+                        recoveries=int(row.recoveries),
+                        request=row.request,
+                    )
+                )
+        return found
+
+    def in_flight(self, now: datetime, horizon: timedelta) -> int:
+        """Letters a worker has in hand, or whose retry is due before ``now + horizon``."""
         query = (
             select(func.count())
             .select_from(letters)
-            .where(letters.c.status == LetterStatus.FAILED)
-            .where(letters.c.retry_at <= now + horizon)
+            .where(
+                or_(
+                    letters.c.status.in_(IN_HAND),
+                    and_(
+                        letters.c.status == LetterStatus.FAILED,
+                        letters.c.retry_at <= now + horizon,
+                    ),
+                )
+            )
         )
         with self.transaction() as conn:
             return int(conn.execute(query).scalar_one())
@@ -333,6 +395,25 @@ class Ledger:
                     attempts=0,
                 )
 
+    def record_recovered(
+        self, letter: OverdueLetter, now: datetime, retry_grace_s: float, stale_after_s: float
+    ) -> bool:
+        """Mark an overdue letter requeued by the sweep, if it is still overdue."""
+        with self.transaction() as conn:
+            return history.record(
+                conn,
+                letter.letter_id,
+                RECOVERED,
+                now,
+                letter.reason,
+                only_if=and_(
+                    letters.c.status == letter.status,
+                    _overdue(now, retry_grace_s, stale_after_s),
+                ),
+                status=LetterStatus.REQUEUED,
+                retry_at=None,
+            )
+
     # -- plumbing --------------------------------------------------------------
 
     def _advance(self, letter_id: str, status: LetterStatus, detail: str, **values: Any) -> None:
@@ -351,6 +432,20 @@ class Ledger:
             raise
         except SQLAlchemyError as err:
             raise TransientError(f"ledger error: {type(err).__name__}") from err
+
+
+def _overdue(now: datetime, retry_grace_s: float, stale_after_s: float) -> ColumnElement[bool]:
+    return or_(
+        and_(
+            letters.c.status == LetterStatus.FAILED,
+            letters.c.retry_at.is_not(None),
+            letters.c.retry_at < now - timedelta(seconds=retry_grace_s),
+        ),
+        and_(
+            letters.c.status.in_(IN_HAND),
+            letters.c.updated_at < now - timedelta(seconds=stale_after_s),
+        ),
+    )
 
 
 def _create_engine(url: str) -> Engine:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -24,14 +24,16 @@ from kombu.messaging import Consumer
 from kombu.mixins import ConsumerMixin
 
 from letters.clock import utcnow
+from letters.config import SweepSettings
 from letters.delivery.pipeline import Pipeline
 from letters.digests import sha256_hex
 from letters.domain.message_body import peek, peek_letter_id
 from letters.errors import ConfigurationError, PermanentError, TransientError
-from letters.ledger import Ledger
+from letters.ledger import Ledger, OverdueLetter
 from letters.logs import log_event
 from letters.messaging.broker import Publisher
 from letters.messaging.periodic import PeriodicTask
+from letters.messaging.sweep import SweepReport, sweep
 from letters.messaging.topology import (
     ATTEMPT_HEADER,
     DEAD_ID_HEADER,
@@ -61,6 +63,9 @@ class LetterWorker(ConsumerMixin):
         until_empty: bool = False,
         idle_poll_s: float = 0.5,
         periodic: Sequence[PeriodicTask] = (),
+        sweep: SweepSettings | None = None,
+        sweep_periodically: bool = False,
+        supervisor_gone: Callable[[], bool] = lambda: False,
     ) -> None:
         self.connection = connection
         self.topology = topology
@@ -70,6 +75,14 @@ class LetterWorker(ConsumerMixin):
         self.until_empty = until_empty
         self.idle_poll_s = idle_poll_s
         self.periodic = list(periodic)
+        # The ledger sweep: every sweep.interval in one process of a group, and whenever
+        # --until-empty finds the queues empty.
+        self.sweep = sweep
+        self.sweep_periodically = sweep_periodically and sweep is not None and sweep.interval > 0
+        self.supervisor_gone = supervisor_gone
+        self._sweep_due = time.monotonic()
+        # Letters --until-empty found overdue that the sweep may not recover.
+        self.unrecoverable: list[OverdueLetter] = []
         self.configuration_error: ConfigurationError | None = None
         self.handled = 0
         self._publisher: Publisher | None = None
@@ -99,9 +112,20 @@ class LetterWorker(ConsumerMixin):
         self._dead_letter(message, f"body cannot be decoded: {type(exc).__name__}", 1, None, None)
 
     def on_iteration(self) -> None:
+        if self.supervisor_gone():
+            # Nobody would restart or stop this process any more: finish, like SIGTERM.
+            log_event(log, "supervisor gone; stopping", level=logging.WARNING)
+            self.should_stop = True
+            return
         for task in self.periodic:
             task.run_if_due()
-        if self._publisher is None or time.monotonic() - self._last_activity < self.idle_poll_s:
+        if self._publisher is None:
+            return
+        if self.sweep_periodically and time.monotonic() >= self._sweep_due:
+            assert self.sweep is not None  # noqa: S101 - checked in __init__
+            self._sweep_due = time.monotonic() + self.sweep.interval
+            self._run_sweep()
+        if time.monotonic() - self._last_activity < self.idle_poll_s:
             return
         if not self.broker_retries:
             self._publish_due_retries()
@@ -165,8 +189,16 @@ class LetterWorker(ConsumerMixin):
             )
             return
         retry_at = utcnow() + timedelta(seconds=tier.delay_seconds)
-        known = letter_id is not None and self._known(letter_id)
         try:
+            known = letter_id is not None and self._known(letter_id)
+            if not self.broker_retries and not known:
+                # Without TTL queues or a ledger row there is nowhere to wait.
+                self._requeue_later(message, reason)
+                return
+            # The ledger first: with the ledger down, the message goes back to the work
+            # queue and no copy waits in a retry queue beside it.
+            if known and letter_id:
+                self.ledger.record_failed(letter_id, attempt, reason, retry_at)
             if self.broker_retries:
                 self._require_publisher().publish(
                     message.body,
@@ -174,12 +206,6 @@ class LetterWorker(ConsumerMixin):
                     tier.queue.name,
                     headers=_carry(message, {ATTEMPT_HEADER: attempt + 1, REASON_HEADER: reason}),
                 )
-            elif not known:
-                # Without TTL queues or a ledger row there is nowhere to wait.
-                self._requeue_later(message, reason)
-                return
-            if known and letter_id:
-                self.ledger.record_failed(letter_id, attempt, reason, retry_at)
         except TransientError as err:
             self._requeue_later(message, f"{reason}; then {err}")
             return
@@ -267,12 +293,30 @@ class LetterWorker(ConsumerMixin):
                 log, "retry due; requeued", letter_id=record.letter_id, attempt=record.attempts + 1
             )
 
+    def _run_sweep(self) -> SweepReport | None:
+        if self.sweep is None:
+            return None
+        try:
+            return sweep(self.ledger, self._require_publisher(), self.sweep, utcnow())
+        except TransientError as err:
+            log_event(log, "ledger sweep failed", level=logging.WARNING, reason=str(err))
+            return None
+
     def _drained(self) -> bool:
+        """Nothing left to do: the queues are empty, the sweep found nothing to send back,
+        and no letter is in a worker's hand or waits for a retry due soon. A letter the
+        sweep may not recover stops the wait (the worker then exits non-zero)."""
         publisher = self._require_publisher()
         queues = [self.topology.work_queue, *(t.queue for t in self.topology.retry_tiers)]
         if any(publisher.queue_depth(q.name) for q in queues):
             return False
-        return self.ledger.awaiting_retry(utcnow(), _RETRY_HORIZON) == 0
+        report = self._run_sweep()
+        if report is not None and report.recovered:
+            return False
+        if report is not None and report.unrecoverable:
+            self.unrecoverable = report.unrecoverable
+            return True
+        return self.ledger.in_flight(utcnow(), _RETRY_HORIZON) == 0
 
 
 class _UnacceptedContent(PermanentError):

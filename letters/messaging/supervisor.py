@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import signal
+import sys
 import time
+from collections.abc import Callable
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 from types import FrameType
@@ -23,11 +25,14 @@ from letters.logs import configure_logging, log_event
 from letters.messaging.broker import Publisher, connect, topology_for
 from letters.messaging.consumer import LetterWorker
 from letters.messaging.periodic import periodic_tasks
+from letters.messaging.queue_migration import migrate_classic_retry_queues
 from letters.messaging.recovery import recover
 
 log = logging.getLogger("letters.runner")
 
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIGURATION = 0, 1, 78
+# --until-empty stopped with letters overdue that the sweep may not recover.
+EXIT_OVERDUE = 3
 # A worker that dies more often than this is not helped by restarting it.
 _MAX_RESTARTS, _RESTART_WINDOW_S = 5, 60.0
 
@@ -45,13 +50,21 @@ def prepare(settings: Settings) -> None:
         with Publisher.open(settings) as publisher:
             if settings.embedded_broker:
                 recover(settings, ledger, publisher)
+            else:
+                migrate_classic_retry_queues(publisher)
     finally:
         ledger.close()
 
 
-def run_worker(settings: Settings, until_empty: bool, name: str = "worker-1") -> int:
-    """One consumer in this process, until SIGTERM (or an empty queue)."""
+def run_worker(
+    settings: Settings,
+    until_empty: bool,
+    name: str = "worker-1",
+    supervisor_gone: Callable[[], bool] = lambda: False,
+) -> int:
+    """One consumer in this process, until SIGTERM (or an empty queue, or no supervisor)."""
     ledger = Ledger(settings.database_url)
+    first = name == "worker-1"
     try:
         pipeline = build_pipeline(settings, ledger)
         worker = LetterWorker(
@@ -61,8 +74,11 @@ def run_worker(settings: Settings, until_empty: bool, name: str = "worker-1") ->
             ledger,
             broker_retries=not settings.embedded_broker,
             until_empty=until_empty,
-            # One process syncs for all; the others only deliver.
-            periodic=periodic_tasks(settings, ledger) if name == "worker-1" else (),
+            # One process syncs, dispatches and sweeps for all; the others only deliver.
+            periodic=periodic_tasks(settings, ledger) if first else (),
+            sweep=settings.sweep,
+            sweep_periodically=first,
+            supervisor_gone=supervisor_gone,
         )
 
         def stop(signum: int, _frame: FrameType | None) -> None:
@@ -77,6 +93,15 @@ def run_worker(settings: Settings, until_empty: bool, name: str = "worker-1") ->
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         code = EXIT_CONFIGURATION if worker.configuration_error else EXIT_OK
+        if worker.unrecoverable and code == EXIT_OK:
+            code = EXIT_OVERDUE
+            ids = ", ".join(letter.letter_id for letter in worker.unrecoverable)
+            print(
+                f"letters worker: {len(worker.unrecoverable)} letter(s) overdue that the sweep "
+                f"may not recover (recovered {settings.sweep.max_recoveries} time(s) already, "
+                f"LETTERS_SWEEP_MAX_RECOVERIES): {ids}; see `letters recover --dry-run`",
+                file=sys.stderr,
+            )
         log_event(log, "worker stopped", worker=name, count=worker.handled, exit_code=code)
         return code
     finally:
@@ -85,7 +110,13 @@ def run_worker(settings: Settings, until_empty: bool, name: str = "worker-1") ->
 
 def _child(settings: Settings, until_empty: bool, name: str) -> None:
     configure_logging(settings.log_level)
-    raise SystemExit(run_worker(settings, until_empty, name))
+    supervisor = multiprocessing.parent_process()
+
+    def supervisor_gone() -> bool:
+        # The supervisor's sentinel closes when it dies, SIGKILL included.
+        return supervisor is not None and not supervisor.is_alive()
+
+    raise SystemExit(run_worker(settings, until_empty, name, supervisor_gone))
 
 
 def run_workers(settings: Settings, concurrency: int, until_empty: bool) -> int:
@@ -93,7 +124,7 @@ def run_workers(settings: Settings, concurrency: int, until_empty: bool) -> int:
     prepare(settings)
     if concurrency == 1:
         code = run_worker(settings, until_empty)
-        return EXIT_FAILURE if code == EXIT_CONFIGURATION else code
+        return EXIT_OK if code == EXIT_OK else EXIT_FAILURE
     context = multiprocessing.get_context("spawn")
     stopping = False
     restarts: list[float] = []
@@ -128,6 +159,8 @@ def run_workers(settings: Settings, concurrency: int, until_empty: bool) -> int:
             if exit_code == EXIT_CONFIGURATION:
                 code = EXIT_FAILURE
                 stop(signal.SIGTERM, None)
+            elif exit_code == EXIT_OVERDUE:
+                code = EXIT_FAILURE
             elif exit_code != EXIT_OK and not stopping:
                 now = time.monotonic()
                 restarts[:] = [t for t in restarts if now - t < _RESTART_WINDOW_S] + [now]

@@ -10,11 +10,17 @@ from typing import Any
 
 from kombu.entity import Exchange, Queue
 
-from letters.config import PROJECT_ROOT, delay_label, parse_delays
+from letters.config import DEFAULT_RETRY_DELAYS, PROJECT_ROOT, delay_label, parse_delays
 from letters.errors import ConfigurationError
 
 TOPOLOGY_FILE = PROJECT_ROOT / "queue" / "topology.toml"
 _PACKAGED_TOPOLOGY = Path(__file__).resolve().parents[1] / "_data" / "topology.toml"
+
+# A quorum queue keeps a message it dead-letters until the target has confirmed it.
+_AT_LEAST_ONCE = {"x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish"}
+# The classic retry queues of earlier releases are looked for under these delays and
+# the configured ones (LETTERS_RETRY_DELAYS); `letters queues migrate --delays` adds more.
+_DEFAULT_DELAYS = parse_delays(DEFAULT_RETRY_DELAYS, "the default retry delays")
 
 # Headers the service puts on the messages it republishes.
 ATTEMPT_HEADER = "x-letters-attempt"
@@ -38,6 +44,8 @@ class Topology:
     dead_exchange: Exchange
     dead_queue: Queue
     binding_prefix: str
+    # The classic retry queues of earlier releases, by name, with the delay each held.
+    classic_retry_queues: tuple[tuple[str, float], ...] = ()
 
     @property
     def queues(self) -> tuple[Queue, ...]:
@@ -111,9 +119,9 @@ def _build(
             "x-delivery-limit": int(work["delivery_limit"]),
             # At-least-once dead-lettering: the broker keeps a poison message
             # until the dead-letter queue confirms it.
-            "x-dead-letter-strategy": "at-least-once",
-            "x-overflow": "reject-publish",
+            **_AT_LEAST_ONCE,
         }
+    quorum = bool(work.get("quorum", False))
     binding_key: str = requests["binding_key"]
     work_queue = Queue(
         work_name,
@@ -140,6 +148,7 @@ def _build(
                         # so no other binding sees a retry.
                         "x-dead-letter-exchange": "",
                         "x-dead-letter-routing-key": work_name,
+                        **({"x-queue-type": "quorum", **_AT_LEAST_ONCE} if quorum else {}),
                     },
                 ),
             )
@@ -149,7 +158,13 @@ def _build(
         dead_exchange,
         routing_key=name(dead["queue"]),
         durable=True,
-        queue_arguments={"x-queue-type": "quorum"} if work.get("quorum", False) else None,
+        queue_arguments={"x-queue-type": "quorum"} if quorum else None,
+    )
+    classic_prefix = retry.get("queue_prefix_classic") if quorum else None
+    classic = tuple(
+        (name(f"{classic_prefix}{delay_label(seconds)}"), seconds)
+        for seconds in sorted({*delays, *_DEFAULT_DELAYS})
+        if classic_prefix
     )
     return Topology(
         requests_exchange=requests_exchange,
@@ -159,4 +174,5 @@ def _build(
         dead_exchange=dead_exchange,
         dead_queue=dead_queue,
         binding_prefix=binding_key.split(".", 1)[0],
+        classic_retry_queues=classic,
     )

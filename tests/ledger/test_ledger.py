@@ -115,8 +115,9 @@ def test_unfinished_and_waiting_letters(ledger: Ledger) -> None:
     ledger.record_sent("d1", LetterStatus.DELIVERED, None, "")
     ledger.record_failed("d2", 1, "x", utcnow() + timedelta(minutes=1))
     assert [r.letter_id for r in ledger.unfinished()] == ["d3"]
-    assert ledger.awaiting_retry(utcnow(), timedelta(minutes=5)) == 1
-    assert ledger.awaiting_retry(utcnow(), timedelta(seconds=1)) == 0
+    # In flight: d3 in a worker's hand, d2 with a retry due within the horizon.
+    assert ledger.in_flight(utcnow(), timedelta(minutes=5)) == 2
+    assert ledger.in_flight(utcnow(), timedelta(seconds=1)) == 1
     assert ledger.status_counts() == {"delivered": 1, "failed": 1, "accepted": 1}
     assert LetterStatus.DELIVERED in FINISHED
 
@@ -137,3 +138,28 @@ def test_dead_letters_are_recorded_and_requeued(ledger: Ledger) -> None:
     ledger.record_dead_requeued("dead-1", "e")
     assert ledger.get("e").status is LetterStatus.REQUEUED  # type: ignore[union-attr]
     assert [e.event for e in ledger.history("e")] == ["accepted", "dead-lettered", "requeued"]
+
+
+def test_overdue_letters_are_found_and_recovered_once(ledger: Ledger) -> None:
+    for letter_id in ("f1", "f2", "f3", "f4"):
+        _accept(ledger, letter_id)
+    now = utcnow()
+    ledger.record_failed("f1", 2, "x", now - timedelta(minutes=10))  # retry long overdue
+    ledger.record_failed("f2", 1, "x", now + timedelta(hours=1))  # waiting, not overdue
+    ledger.record_sent("f4", LetterStatus.DELIVERED, None, "")  # done
+    later = now + timedelta(minutes=30)  # f3 (accepted) untouched for 30 minutes by then
+
+    found = {o.letter_id: o for o in ledger.overdue(later, 120, 900)}
+    assert set(found) == {"f1", "f3"}
+    assert found["f1"].attempts == 2 and "retry due at" in found["f1"].reason
+    assert "accepted and untouched for" in found["f3"].reason
+    assert found["f3"].recoveries == 0 and found["f3"].request
+
+    assert ledger.record_recovered(found["f1"], later, 120, 900)
+    assert not ledger.record_recovered(found["f1"], later, 120, 900)  # not overdue any more
+    recovered = ledger.get("f1")
+    assert recovered is not None and recovered.status is LetterStatus.REQUEUED
+    assert [e.event for e in ledger.history("f1")][-1] == "recovered"
+    assert {o.letter_id for o in ledger.overdue(later, 120, 900)} == {"f3"}
+    again = {o.letter_id: o for o in ledger.overdue(later + timedelta(hours=2), 120, 900)}
+    assert again["f1"].recoveries == 1 and again["f2"].recoveries == 0

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import time
 
 import pytest
 
 from letters.digests import sha256_hex
 from letters.ledger import LetterStatus
 from letters.storage import LocalArchive
+from tests.support.services import restart_rabbitmq
 from tests.support.stacks import Stack, sample_request, wait_for
 
 pytestmark = pytest.mark.services
@@ -298,7 +297,7 @@ def test_rabbitmq_restarted_during_200_letters_all_are_sent_once(rabbit_pg: Stac
     rabbit_pg.publish(*letters)
     worker = rabbit_pg.start_worker("--concurrency", "2", "--until-empty")
     wait_for(lambda: len(rabbit_pg.delivered()) >= 40, timeout=120, what="40 deliveries")
-    _restart_rabbitmq()
+    restart_rabbitmq()
     assert worker.wait(timeout=600) == 0, rabbit_pg.log_file().read_text()[-4000:]
 
     ids = [x["letter_id"] for x in letters]
@@ -309,11 +308,3 @@ def test_rabbitmq_restarted_during_200_letters_all_are_sent_once(rabbit_pg: Stac
     assert rabbit_pg.ledger.status_counts() == {"delivered": 200}
     log = rabbit_pg.log_file().read_text()
     assert "Connection to broker lost" in log
-
-
-def _restart_rabbitmq() -> None:
-    """Stop the RabbitMQ node and start it again, as an operator would."""
-    subprocess.run(["rabbitmqctl", "-q", "stop_app"], check=True, timeout=120)
-    time.sleep(2)
-    subprocess.run(["rabbitmqctl", "-q", "start_app"], check=True, timeout=120)
-    subprocess.run(["rabbitmqctl", "-q", "await_startup"], check=True, timeout=120)

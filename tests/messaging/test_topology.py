@@ -24,16 +24,29 @@ def test_the_topology_file_declares_the_work_retry_and_dead_letter_queues() -> N
         "x-overflow": "reject-publish",
     }
     assert [t.queue.name for t in topology.retry_tiers] == [
-        "letters.retry.10s",
-        "letters.retry.1m",
-        "letters.retry.10m",
-        "letters.retry.1h",
+        "letters.retry.quorum.10s",
+        "letters.retry.quorum.1m",
+        "letters.retry.quorum.10m",
+        "letters.retry.quorum.1h",
     ]
     ttl = [t.queue.queue_arguments["x-message-ttl"] for t in topology.retry_tiers]
     assert ttl == [10_000, 60_000, 600_000, 3_600_000]
     for tier in topology.retry_tiers:
-        assert tier.queue.queue_arguments["x-dead-letter-exchange"] == ""
-        assert tier.queue.queue_arguments["x-dead-letter-routing-key"] == "letters.work"
+        assert tier.queue.queue_arguments == {
+            "x-message-ttl": tier.queue.queue_arguments["x-message-ttl"],
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": "letters.work",
+            "x-queue-type": "quorum",
+            "x-dead-letter-strategy": "at-least-once",
+            "x-overflow": "reject-publish",
+        }
+    # The classic retry queues of earlier releases, looked for to be emptied and deleted.
+    assert topology.classic_retry_queues == (
+        ("letters.retry.10s", 10),
+        ("letters.retry.1m", 60),
+        ("letters.retry.10m", 600),
+        ("letters.retry.1h", 3600),
+    )
     assert topology.dead_queue.name == "letters.dead"
     assert topology.max_attempts == 5
     assert topology.request_routing_key("purring") == "request.purring"
@@ -42,8 +55,17 @@ def test_the_topology_file_declares_the_work_retry_and_dead_letter_queues() -> N
 def test_delays_and_prefix_come_from_settings() -> None:
     topology = load_topology(retry_delays=(0.5, 90), prefix="ci-7.")
     assert [t.queue.name for t in topology.retry_tiers] == [
+        "ci-7.letters.retry.quorum.500ms",
+        "ci-7.letters.retry.quorum.90s",
+    ]
+    # Old queues of the configured delays and of the defaults are both looked for.
+    assert [name for name, _ in topology.classic_retry_queues] == [
         "ci-7.letters.retry.500ms",
+        "ci-7.letters.retry.10s",
+        "ci-7.letters.retry.1m",
         "ci-7.letters.retry.90s",
+        "ci-7.letters.retry.10m",
+        "ci-7.letters.retry.1h",
     ]
     assert topology.work_queue.name == "ci-7.letters.work"
     assert topology.retry_tier(1).delay_seconds == 0.5  # type: ignore[union-attr]

@@ -7,6 +7,7 @@ that is down fails the test with a message that says how to start it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -23,6 +24,7 @@ from typing import Any
 import pytest
 from kombu.connection import Connection
 from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from channels.fake import delivered_records, read_attempts
 from letters.config import PROJECT_ROOT, Settings
@@ -87,7 +89,8 @@ def fresh_postgres_database() -> Iterator[str]:
     """A new, empty database for one test; dropped afterwards."""
     require_postgres()
     name = f"letters_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    # No pool: a test may restart PostgreSQL between creating and dropping the database.
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -189,6 +192,9 @@ class Stack:
                 stdout=subprocess.DEVNULL,
                 stderr=log,
                 cwd=PROJECT_ROOT,
+                # A session of its own: closing the stack kills the whole group, so no
+                # worker outlives its test even if its supervisor was killed alone.
+                start_new_session=True,
             )
         self._workers.append(process)
         return process
@@ -227,8 +233,9 @@ class Stack:
 
     def close(self) -> None:
         for process in self._workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             if process.poll() is None:
-                process.send_signal(signal.SIGKILL)
                 process.wait(timeout=10)
         if self._ledger is not None:
             self._ledger.close()

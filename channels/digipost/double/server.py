@@ -19,6 +19,7 @@ Test control (not part of Digipost's API, served without authentication):
 
 from __future__ import annotations
 
+import random
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -61,6 +62,20 @@ class DoubleConfig:
     recipients: dict[str, tuple[str, str | None]] = field(
         default_factory=lambda: dict(DEFAULT_RECIPIENTS)
     )
+    # The share of API requests that fail at random (an error, a dropped or a late
+    # answer), for soak runs; queued faults come first. Seeded, so a run repeats.
+    fail_rate: float = 0.0
+    seed: int = 0
+
+
+# What a random failure is, in turn: Digipost down, Digipost failing, the answer lost
+# after the work was done, the answer late.
+RANDOM_FAULTS = (
+    Fault("error", status=503),
+    Fault("error", status=500),
+    Fault("drop"),
+    Fault("late", seconds=1.0),
+)
 
 
 class DigipostDouble:
@@ -69,6 +84,7 @@ class DigipostDouble:
         self.store = DoubleStore(config.state_dir)
         self._faults: deque[Fault] = deque()
         self._lock = threading.Lock()
+        self._chance = random.Random(config.seed)  # noqa: S311 - fault injection, not secrets
         self._server: ThreadingHTTPServer | None = None
         self.requests: list[tuple[str, str, int]] = []
 
@@ -125,6 +141,8 @@ class DigipostDouble:
                 if path.startswith(fault.path):
                     self._faults.remove(fault)
                     return fault
+            if self.config.fail_rate and self._chance.random() < self.config.fail_rate:
+                return self._chance.choice(RANDOM_FAULTS)
         return None
 
     # -- the API ----------------------------------------------------------------------
