@@ -13,8 +13,9 @@ A plan file ``<folder>/plan.json`` scripts failures across processes::
 The n-th call for a letter takes the n-th outcome (the last one repeats):
 ``ok``, ``transient``, ``permanent``, ``configuration``, ``slow`` (deliver
 after two seconds; ``slow:N`` after N seconds), ``hang`` (sleep before
-sending, so a test can kill the worker mid-letter) or ``deliver-then-hang``
-(deliver, then sleep, so the worker dies before recording the receipt).
+sending, so a test can kill the worker mid-letter), ``deliver-then-hang``
+(deliver, then sleep, so the worker dies before recording the receipt) or
+``crash`` (end the worker process at once, as a fatal bug would).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from letters.config import Settings
 from letters.errors import ConfigurationError
 
 HANG_SECONDS = 3600.0
+CRASH_EXIT_CODE = 70
 SLOW_SECONDS = 2.0
 
 
@@ -60,6 +62,8 @@ class FakeChannel:
         with self._lock:
             outcome = self._next_outcome(letter.letter_id)
             self._log_attempt(letter.letter_id, outcome)
+            if outcome == "crash":
+                os._exit(CRASH_EXIT_CODE)
             if outcome == "hang":
                 time.sleep(HANG_SECONDS)
             elif outcome.startswith("slow"):

@@ -71,6 +71,13 @@ class Settings:
     print: PrintSettings
     resend: ResendSettings
     sweep: SweepSettings
+    # A body larger than this, or nested deeper, is refused before it is parsed.
+    max_body_bytes: int
+    max_nesting: int
+    # A message a worker died with this often is dead-lettered with that reason.
+    max_worker_stops: int
+    # Host names the preview server answers to besides the loopback ones.
+    preview_hosts: tuple[str, ...] = ()
     # Refuse to render with a template version legal has not approved (on in production).
     require_approved_templates: bool = False
 
@@ -100,6 +107,12 @@ class Settings:
             print=PrintSettings.from_env(env, var_dir),
             resend=ResendSettings.from_env(env),
             sweep=SweepSettings.from_env(env),
+            max_body_bytes=_positive_int(env, "LETTERS_MAX_BODY_BYTES", 256 * 1024),
+            max_nesting=_positive_int(env, "LETTERS_MAX_NESTING", 16),
+            max_worker_stops=_positive_int(env, "LETTERS_MAX_WORKER_STOPS", 5),
+            preview_hosts=tuple(
+                h.strip() for h in env.get("LETTERS_PREVIEW_HOSTS", "").split(",") if h.strip()
+            ),
             require_approved_templates=_flag(env, "LETTERS_REQUIRE_APPROVED_TEMPLATES", False),
         )
 
@@ -220,7 +233,7 @@ class SweepSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> SweepSettings:
         recoveries = env.get("LETTERS_SWEEP_MAX_RECOVERIES", "3").strip()
-        if not recoveries.isdigit():
+        if not (recoveries.isascii() and recoveries.isdigit()):
             raise ConfigurationError(
                 f"LETTERS_SWEEP_MAX_RECOVERIES: must be a whole number of 0 or more, "
                 f"got {recoveries!r}"
@@ -261,7 +274,7 @@ class DigipostSettings:
                 f"LETTERS_DIGIPOST_AUTHENTICATION_LEVEL: {level!r} is not PASSWORD or TWO_FACTOR"
             )
         sender_id = env.get("LETTERS_DIGIPOST_SENDER_ID", "1000001")
-        if not sender_id.isdigit():
+        if not (sender_id.isascii() and sender_id.isdigit()):
             raise ConfigurationError(
                 f"LETTERS_DIGIPOST_SENDER_ID: {sender_id!r} is not a Digipost sender id (digits)"
             )

@@ -15,6 +15,7 @@ catches LetterError to dead-letter one message can never swallow it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 
 class LetterError(Exception):
@@ -23,6 +24,11 @@ class LetterError(Exception):
 
 class PermanentError(LetterError):
     """The letter cannot succeed as it stands; retrying will not help."""
+
+    # False when the message is at fault rather than the letter its letter id names
+    # (a second, different request under a letter id already taken): that letter is
+    # left as it is when the message is dead-lettered.
+    fails_the_letter: ClassVar[bool] = True
 
 
 class TransientError(LetterError):

@@ -35,7 +35,7 @@ def iso_date(text: str) -> date:
 
 
 def positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number of 1 or more: {text!r}")
     return int(text)
 

@@ -18,7 +18,8 @@ from letters.cli.common import (
 )
 from letters.clock import utcnow
 from letters.config import Settings, parse_delays
-from letters.errors import ConfigurationError
+from letters.domain.message_body import BodyLimits, request_object
+from letters.errors import ConfigurationError, InvalidRequest
 from letters.ledger import OverdueLetter
 from letters.logs import configure_logging
 from letters.messaging.broker import Publisher
@@ -32,17 +33,15 @@ def publish_command(args: argparse.Namespace, settings: Settings) -> int:
     """Publish request files (or JSON lines on standard input) with publisher confirms."""
     bodies: list[bytes] = []
     problems: list[str] = []
+    limits = BodyLimits(settings.max_body_bytes, settings.max_nesting)
     for origin, raw in _request_sources(args.requests):
         if isinstance(raw, OSError):
             problems.append(f"{origin}: cannot read: {raw.strerror}")
             continue
         try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as err:
-            problems.append(f"{origin}: not JSON: {err}")
-            continue
-        if not isinstance(data, dict):
-            problems.append(f"{origin}: not a JSON object")
+            request_object(raw, limits)
+        except InvalidRequest as err:
+            problems.append(f"{origin}: {err}")
             continue
         bodies.append(raw)
     if problems:

@@ -5,25 +5,49 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 
 from letters.cli.common import EXIT_FAILURE, EXIT_OK, Command, open_ledger
 from letters.config import Settings
-from letters.ledger import LetterEvent, LetterRecord
+from letters.domain.message_body import canonical_uuid
+from letters.ledger import DeadLetter, LetterEvent, LetterRecord
 
 
 def status_command(args: argparse.Namespace, settings: Settings) -> int:
+    letter_id = canonical_uuid(args.letter_id) or args.letter_id
     ledger = open_ledger(settings)
     try:
-        record = ledger.get(args.letter_id)
-        if record is None:
+        record = ledger.get(letter_id)
+        dead = ledger.dead_letters_for(letter_id)
+        if record is None and not dead:
             print(f"letters: no letter {args.letter_id} in the ledger", file=sys.stderr)
             return EXIT_FAILURE
-        history = ledger.history(args.letter_id)
+        history = ledger.history(letter_id) if record else []
     finally:
         ledger.close()
     if args.json:
-        print(json.dumps(_record_json(record, history), indent=2, ensure_ascii=False))
+        print(
+            json.dumps(_record_json(letter_id, record, history, dead), indent=2, ensure_ascii=False)
+        )
         return EXIT_OK
+    if record is None:
+        print(f"letter {letter_id}  never accepted")
+    else:
+        _print_record(record, history)
+    for message in dead:
+        requeued = (
+            f", requeued {message.requeued_at.isoformat(timespec='seconds')}"
+            if message.requeued_at
+            else ""
+        )
+        print(
+            f"  dead letter {message.dead_id}  {message.dead_at.isoformat(timespec='seconds')}"
+            f"{requeued}  {message.reason}"
+        )
+    return EXIT_OK
+
+
+def _print_record(record: LetterRecord, history: list[LetterEvent]) -> None:
     print(
         f"letter {record.letter_id}  case {record.case_number}  "
         f"{record.letter_type}/{record.language}  status {record.status}"
@@ -56,16 +80,20 @@ def status_command(args: argparse.Namespace, settings: Settings) -> int:
     for event in history:
         detail = f"  {event.detail}" if event.detail else ""
         print(f"  {event.at.isoformat(timespec='milliseconds')}  {event.event:<14}{detail}")
-    return EXIT_OK
 
 
-def _record_json(record: LetterRecord, history: list[LetterEvent]) -> dict[str, object]:
-    fields = {
-        name: getattr(record, name)
-        for name in record.__dataclass_fields__
-        if name not in {"request", "otp_hash"}
-    }
+def _record_json(
+    letter_id: str, record: LetterRecord | None, history: list[LetterEvent], dead: list[DeadLetter]
+) -> dict[str, object]:
+    fields: dict[str, object] = {"letter_id": letter_id}
+    if record is not None:
+        fields |= {
+            name: getattr(record, name)
+            for name in record.__dataclass_fields__
+            if name not in {"request", "otp_hash"}
+        }
     fields["history"] = [{"event": e.event, "at": e.at, "detail": e.detail} for e in history]
+    fields["dead_letters"] = [asdict(d) for d in dead]
     return json.loads(json.dumps(fields, default=str))  # type: ignore[no-any-return]
 
 

@@ -58,6 +58,12 @@ class ArchiveMismatchError(PermanentError):
     """The archived PDF is not the one the ledger recorded."""
 
 
+class LetterIdConflictError(PermanentError):
+    """A different request came with the letter id of a letter already accepted."""
+
+    fails_the_letter = False
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     letter_id: str
@@ -89,11 +95,14 @@ class Pipeline:
             PermanentError: dead-letter it. TransientError: retry later.
             ConfigurationError: stop the worker.
         """
-        data = request_object(body)
+        data = request_object(body, self.service.contract_rules.limits)
         letter_id = peek_letter_id(data)
         if letter_id is None:
             self._parse(data, today_in_norway())  # raises with every problem named
             raise InvalidRequest([FieldProblem("letter_id", "is required")])
+        # One spelling of the idempotency key, in the lock, the ledger and the request kept.
+        data["letter_id"] = letter_id
+        kept = json.dumps(data, ensure_ascii=False, sort_keys=True)
         with self.locks.hold(letter_id) as lock:
             record = self.ledger.get(letter_id)
             request = None
@@ -104,9 +113,15 @@ class Pipeline:
                     case_number=request.case.case_number,
                     letter_type=request.letter_type.value,
                     language=request.language.value,
-                    request=json.dumps(data, ensure_ascii=False, sort_keys=True),
+                    request=kept,
                 )
                 log_event(log, "accepted", **_ids(record))
+            if record.request_sha256 != sha256_hex(kept.encode()):
+                accepted = record.created_at.isoformat(timespec="seconds")
+                raise LetterIdConflictError(
+                    f"letter_id: a different request with this letter id was accepted at "
+                    f"{accepted}; this one is refused and that letter is left as it is"
+                )
             if record.finished:
                 return Outcome(record.letter_id, record.case_number, None, already_finished=True)
             receipt = self._advance(record, request, lock)
@@ -230,7 +245,7 @@ class Pipeline:
         return record, rendered.pdf
 
     def _parse(self, data: dict[str, Any], today: date) -> LetterRequest:
-        return parse_request(data, self.service.profile.contract_rules, today)
+        return parse_request(data, self.service.contract_rules, today)
 
 
 def rendering_of(rendered: RenderedLetter, amount_due: Decimal) -> Rendering:

@@ -1,28 +1,27 @@
 """The ``letters.request/1`` contract: untrusted JSON in, a ``LetterRequest`` out.
 
-Pydantic checks the shape (strict types, no unknown fields, formats); the
-rules that span fields follow in plain code, once the shape is right. Every
-problem of a stage is reported at once, each with its dotted field path and
-the rule it breaks.
+The shape comes first (``letters.domain.request_shape``: types, formats, no
+unknown fields); the rules that span fields follow in plain code, once the
+shape is right. Every problem of a stage is reported at once, each with its
+dotted field path and the rule it breaks.
 """
 
 from __future__ import annotations
 
 import re
-import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal
+from decimal import Decimal
+from typing import Any
 
-from babel import Locale
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, ValidationError
+from pydantic import ValidationError
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.no import fodselsnummer, orgnr
 
 from letters.domain import kid as kidlib
-from letters.domain.letter_types import Language, LetterType
-from letters.domain.message_body import request_object
+from letters.domain.countries import ASSIGNED
+from letters.domain.message_body import DEFAULT_LIMITS, BodyLimits, request_object
 from letters.domain.model import (
     Address,
     Case,
@@ -34,127 +33,19 @@ from letters.domain.model import (
     LetterRequest,
     Recipient,
 )
+from letters.domain.request_shape import (
+    SCHEMA,
+    WINDOW_LINE_CHARS,
+    RequestShape,
+    problem_from_pydantic,
+)
+from letters.domain.text import quote, text_problem
 from letters.errors import FieldProblem, InvalidRequest
 
-SCHEMA = "letters.request/1"
-MAX_AMOUNT = Decimal("999999999.99")
-# The envelope window holds six lines of about 42 characters (see letter.css).
-WINDOW_LINE_CHARS = 42
-MAX_ADDRESS_LINES = 3
-_COUNTRY_CODES = frozenset(Locale("en").territories) - {"ZZ"}
-_AMOUNT_RE = re.compile(r"^-?\d+(\.\d+)?$")
-_CASE_NUMBER_RE = re.compile(r"^[0-9][0-9-]{0,30}[0-9]$")
+__all__ = ["SCHEMA", "ContractRules", "parse_request"]
 
-
-def _iso_date(value: object) -> date:
-    if not isinstance(value, str):
-        raise ValueError("must be an ISO 8601 date string (YYYY-MM-DD)")
-    try:
-        if len(value) != 10:
-            raise ValueError
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"must be an ISO 8601 date (YYYY-MM-DD), got {value!r}") from None
-
-
-def _amount(value: object) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, str):
-        raise ValueError('must be a decimal string such as "1249.00", not a JSON number')
-    if not _AMOUNT_RE.match(value):
-        raise ValueError(f'must be a decimal string such as "1249.00", got {value!r}')
-    try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        raise ValueError(f"is not a decimal number: {value!r}") from None
-    if amount < 0:
-        raise ValueError("must not be negative")
-    if -amount.as_tuple().exponent > 2:  # type: ignore[operator]
-        raise ValueError("must have at most two decimals")
-    if amount > MAX_AMOUNT:
-        raise ValueError(f"must be at most {MAX_AMOUNT}")
-    return amount
-
-
-def _uuid(value: object) -> str:
-    if not isinstance(value, str):
-        raise ValueError("must be a UUID string")
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise ValueError(f"must be a UUID, got {value!r}") from None
-
-
-IsoDate = Annotated[date, BeforeValidator(_iso_date)]
-Amount = Annotated[Decimal, BeforeValidator(_amount)]
-Text = Annotated[str, Field(min_length=1, max_length=200)]
-WindowLine = Annotated[str, Field(min_length=1, max_length=WINDOW_LINE_CHARS)]
-# Enums come as their string values in JSON; strict mode would want enum instances.
-TypeField = Annotated[LetterType, Strict(False)]
-LanguageField = Annotated[Language, Strict(False)]
-CostCodeField = Annotated[CostCode, Strict(False)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-class _Creditor(_Strict):
-    name: Text
-    organization_number: str
-
-
-class _Claim(_Strict):
-    description: Text
-    invoice_number: Annotated[str, Field(min_length=1, max_length=40)]
-    invoice_date: IsoDate | None = None
-    due_date: IsoDate
-    principal: Amount
-
-
-class _Interest(_Strict):
-    rate_percent: Amount
-    from_date: IsoDate
-    amount: Amount
-
-
-class _Cost(_Strict):
-    code: CostCodeField
-    amount: Amount
-
-
-class _Case(_Strict):
-    case_number: str
-    kid: str | None = None
-    creditor: _Creditor
-    claims: Annotated[list[_Claim], Field(min_length=1, max_length=60)]
-    interest: _Interest | None = None
-    costs: Annotated[list[_Cost], Field(max_length=10)] = []
-    paid: Amount = Decimal("0.00")
-
-
-class _Address(_Strict):
-    lines: Annotated[list[WindowLine], Field(min_length=1, max_length=MAX_ADDRESS_LINES)]
-    postal_code: Annotated[str, Field(min_length=1, max_length=12)]
-    city: Annotated[str, Field(min_length=1, max_length=35)]
-    country_code: str
-
-
-class _Recipient(_Strict):
-    name: WindowLine
-    national_identity_number: str | None = None
-    address: _Address
-    digital_consent: bool = False
-
-
-class _Request(_Strict):
-    schema_: Literal["letters.request/1"] = Field(alias="schema")
-    letter_id: Annotated[str, BeforeValidator(_uuid)]
-    letter_type: TypeField
-    language: LanguageField
-    letter_date: IsoDate | None = None
-    deadline: IsoDate | None = None
-    case: _Case
-    recipient: _Recipient
+_CASE_NUMBER_RE = re.compile(r"[0-9][0-9-]{0,30}[0-9]")
+_FOREIGN_POSTAL_CODE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,49 +54,10 @@ class ContractRules:
 
     kid_method: kidlib.KidMethod
     kid_length: int
-
-
-_TYPE_MESSAGES = {
-    "missing": "is required",
-    "extra_forbidden": "is not a field of letters.request/1",
-    "string_type": "must be a string",
-    "bool_type": "must be true or false",
-    "list_type": "must be a list",
-    "model_type": "must be an object",
-    "dict_type": "must be an object",
-    "string_too_short": "must not be empty",
-}
-
-
-def _path(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + part
-    return out
-
-
-def _problem_from_pydantic(error: Any) -> FieldProblem:
-    loc = tuple(error["loc"])
-    kind = error["type"]
-    ctx = error.get("ctx") or {}
-    if kind == "value_error":
-        rule = str(ctx.get("error", error["msg"]))
-    elif kind == "literal_error" and loc == ("schema",):
-        rule = f'must be "{SCHEMA}", got {error.get("input")!r}'
-    elif kind == "enum":
-        rule = f"must be one of {ctx.get('expected')}, got {error.get('input')!r}"
-    elif kind == "string_too_long":
-        rule = f"must be at most {ctx.get('max_length')} characters"
-    elif kind == "too_short":
-        rule = f"must have at least {ctx.get('min_length')} item(s)"
-    elif kind == "too_long":
-        rule = f"must have at most {ctx.get('max_length')} items"
-    else:
-        rule = _TYPE_MESSAGES.get(kind, error["msg"])
-    return FieldProblem(_path(loc), rule)
+    # The code points the letter's fonts can draw (None: not checked); text fields
+    # holding others are refused, so that no letter falls back to another font.
+    drawable: frozenset[int] | None = None
+    limits: BodyLimits = DEFAULT_LIMITS
 
 
 def parse_request(
@@ -216,37 +68,39 @@ def parse_request(
     Raises:
         InvalidRequest: with every problem found, each naming its field path.
     """
-    data = request_object(raw) if isinstance(raw, bytes | str) else raw
+    data = request_object(raw, rules.limits) if isinstance(raw, bytes | str) else raw
     if not isinstance(data, dict):
         raise InvalidRequest([FieldProblem("", "body must be a JSON object")])
     if data.get("schema") != SCHEMA and "schema" in data:
         # An unknown schema version is reported alone: its other fields mean something else.
-        got = data.get("schema")
-        raise InvalidRequest([FieldProblem("schema", f'must be "{SCHEMA}", got {got!r}')])
+        got = quote(data.get("schema"))
+        raise InvalidRequest([FieldProblem("schema", f'must be "{SCHEMA}", got {got}')])
     try:
-        parsed = _Request.model_validate(data)
+        parsed = RequestShape.model_validate(data)
     except ValidationError as err:
-        raise InvalidRequest([_problem_from_pydantic(e) for e in err.errors()]) from None
+        raise InvalidRequest([problem_from_pydantic(e) for e in err.errors()]) from None
     problems = _cross_field_problems(parsed, rules, today)
     if problems:
         raise InvalidRequest(problems)
     return _to_domain(parsed)
 
 
-def _cross_field_problems(req: _Request, rules: ContractRules, today: date) -> list[FieldProblem]:
+def _cross_field_problems(
+    req: RequestShape, rules: ContractRules, today: date
+) -> list[FieldProblem]:
     problems: list[FieldProblem] = []
     add = problems.append
     case, recipient = req.case, req.recipient
     letter_date = req.letter_date or today
 
-    if not _CASE_NUMBER_RE.match(case.case_number):
+    if not _CASE_NUMBER_RE.fullmatch(case.case_number):
         add(
             FieldProblem(
                 "case.case_number", "must be 2 to 32 digits and hyphens, digits first and last"
             )
         )
     elif case.kid is None:
-        digits = sum(ch.isdigit() for ch in case.case_number)
+        digits = sum(ch in "0123456789" for ch in case.case_number)
         if digits > rules.kid_length - 1:
             add(
                 FieldProblem(
@@ -259,6 +113,8 @@ def _cross_field_problems(req: _Request, rules: ContractRules, today: date) -> l
         add(FieldProblem("case.kid", why))
 
     try:
+        if not case.creditor.organization_number.isascii():
+            raise StdnumError
         orgnr.validate(case.creditor.organization_number)
     except StdnumError:
         add(
@@ -315,32 +171,35 @@ def _cross_field_problems(req: _Request, rules: ContractRules, today: date) -> l
     nin = recipient.national_identity_number
     if nin is not None:
         try:
+            if not re.fullmatch(r"[0-9]{11}", nin):
+                raise StdnumError
             fodselsnummer.validate(nin)
         except StdnumError:
             add(
                 FieldProblem(
                     "recipient.national_identity_number",
                     "must be a valid Norwegian national identity number or D-number "
-                    "(11 digits, both check digits)",
+                    "(11 digits, both check digits; spaces and hyphens between them are allowed)",
                 )
             )
 
     address = recipient.address
-    if address.country_code not in _COUNTRY_CODES:
+    if address.country_code not in ASSIGNED:
         add(
             FieldProblem(
                 "recipient.address.country_code",
-                "must be an ISO 3166-1 alpha-2 country code in capitals, such as NO",
+                "must be an ISO 3166-1 alpha-2 country code in capitals, assigned to a country, "
+                f"such as NO; got {quote(address.country_code)}",
             )
         )
     elif address.country_code == "NO":
-        if not (len(address.postal_code) == 4 and address.postal_code.isdigit()):
+        if not re.fullmatch(r"[0-9]{4}", address.postal_code):
             add(
                 FieldProblem(
                     "recipient.address.postal_code", "must be 4 digits when country_code is NO"
                 )
             )
-    elif not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 -]*", address.postal_code):
+    elif not _FOREIGN_POSTAL_CODE_RE.fullmatch(address.postal_code):
         add(
             FieldProblem(
                 "recipient.address.postal_code", "must be letters, digits, spaces and hyphens"
@@ -354,7 +213,26 @@ def _cross_field_problems(req: _Request, rules: ContractRules, today: date) -> l
                 f"{WINDOW_LINE_CHARS} characters",
             )
         )
+    if rules.drawable is not None:
+        for path, value in _printed_text(req):
+            if why := text_problem(value, rules.drawable):
+                add(FieldProblem(path, why))
     return problems
+
+
+def _printed_text(req: RequestShape) -> Iterator[tuple[str, str]]:
+    """Every field of the request that the letter prints, with its path."""
+    case, recipient = req.case, req.recipient
+    yield "case.case_number", case.case_number
+    yield "case.creditor.name", case.creditor.name
+    for i, claim in enumerate(case.claims):
+        yield f"case.claims[{i}].description", claim.description
+        yield f"case.claims[{i}].invoice_number", claim.invoice_number
+    yield "recipient.name", recipient.name
+    for i, line in enumerate(recipient.address.lines):
+        yield f"recipient.address.lines[{i}]", line
+    yield "recipient.address.postal_code", recipient.address.postal_code
+    yield "recipient.address.city", recipient.address.city
 
 
 _FEE_NOTICE = {
@@ -363,7 +241,7 @@ _FEE_NOTICE = {
 }
 
 
-def _fee_problems(req: _Request, letter_date: date) -> list[FieldProblem]:
+def _fee_problems(req: RequestShape, letter_date: date) -> list[FieldProblem]:
     """Fees for reminders and collection notices need 14 days since the due date."""
     problems = []
     last_due = max(c.due_date for c in req.case.claims)
@@ -380,7 +258,7 @@ def _fee_problems(req: _Request, letter_date: date) -> list[FieldProblem]:
     return problems
 
 
-def _to_domain(req: _Request) -> LetterRequest:
+def _to_domain(req: RequestShape) -> LetterRequest:
     c = req.case
     r = req.recipient
     return LetterRequest(

@@ -34,8 +34,13 @@ def mod11_check_digit(digits: str) -> str:
     return str(11 - remainder)
 
 
+def _ascii_digits(text: str) -> bool:
+    # str.isdigit() is true for "²" and "٣" too, which int() then refuses.
+    return bool(text) and all(ch in "0123456789" for ch in text)
+
+
 def check_character(digits: str, method: KidMethod) -> str:
-    if not digits.isdigit():
+    if not _ascii_digits(digits):
         raise ValueError("a KID body must be digits only")
     if method is KidMethod.MOD10:
         return mod10_check_digit(digits)
@@ -52,7 +57,7 @@ def kid_problem(kid: str, method: KidMethod) -> str | None:
     if not MIN_LENGTH <= len(kid) <= MAX_LENGTH:
         return f"must be {MIN_LENGTH} to {MAX_LENGTH} characters, check digit included"
     body, check = kid[:-1], kid[-1]
-    if not body.isdigit() or not (check.isdigit() or check == "-"):
+    if not _ascii_digits(body) or not (_ascii_digits(check) or check == "-"):
         return "must be digits, with a check digit (or '-' for MOD11) last"
     if check == "-" and method is KidMethod.MOD10:
         return "'-' is only a check character under MOD11, and the agency uses MOD10"
@@ -71,7 +76,7 @@ def kid_from_case_number(case_number: str, method: KidMethod, length: int) -> st
 
     ``length`` is the full KID length registered with the bank (check included).
     """
-    digits = "".join(ch for ch in case_number if ch.isdigit())
+    digits = "".join(ch for ch in case_number if ch in "0123456789")
     body_length = length - 1
     if not digits or len(digits) > body_length:
         raise ValueError(

@@ -128,6 +128,18 @@ class Resend:
 
 
 @dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A message sent to the dead-letter queue, and why."""
+
+    dead_id: str
+    letter_id: str | None
+    reason: str
+    attempts: int
+    dead_at: datetime
+    requeued_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class OverdueLetter:
     """A letter in flight that no message can be carrying any more, and why that is thought."""
 

@@ -41,6 +41,7 @@ from letters.ledger.records import (
     FINISHED,
     IN_HAND,
     RECOVERED,
+    DeadLetter,
     LetterEvent,
     LetterRecord,
     LetterStatus,
@@ -164,6 +165,26 @@ class Ledger:
         query = select(letters).where(letters.c.letter_id.in_(letter_ids))
         with self.transaction() as conn:
             return [record_from_row(r._mapping) for r in conn.execute(query)]
+
+    def dead_letters_for(self, letter_id: str) -> list[DeadLetter]:
+        """Every message dead-lettered under this letter id (a conflicting request too)."""
+        query = (
+            select(dead_letters)
+            .where(dead_letters.c.letter_id == letter_id)
+            .order_by(dead_letters.c.dead_at)
+        )
+        with self.transaction() as conn:
+            return [
+                DeadLetter(
+                    dead_id=row.dead_id,
+                    letter_id=row.letter_id,
+                    reason=row.reason,
+                    attempts=row.attempts,
+                    dead_at=as_utc(row.dead_at),
+                    requeued_at=as_utc(row.requeued_at) if row.requeued_at else None,
+                )
+                for row in conn.execute(query)
+            ]
 
     def is_known_dead_body(self, body_sha256: str) -> bool:
         query = select(dead_letters.c.dead_id).where(dead_letters.c.body_sha256 == body_sha256)

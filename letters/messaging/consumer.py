@@ -27,7 +27,8 @@ from letters.clock import utcnow
 from letters.config import SweepSettings
 from letters.delivery.pipeline import Pipeline
 from letters.digests import sha256_hex
-from letters.domain.message_body import peek, peek_letter_id
+from letters.domain.message_body import DEFAULT_LIMITS, BodyLimits, peek, peek_letter_id
+from letters.domain.text import quote
 from letters.errors import ConfigurationError, PermanentError, TransientError
 from letters.ledger import Ledger, OverdueLetter
 from letters.logs import log_event
@@ -37,8 +38,10 @@ from letters.messaging.sweep import SweepReport, sweep
 from letters.messaging.topology import (
     ATTEMPT_HEADER,
     DEAD_ID_HEADER,
+    DELIVERY_COUNT_HEADER,
     LETTER_ID_HEADER,
     REASON_HEADER,
+    STOPS_HEADER,
     Topology,
 )
 
@@ -66,6 +69,8 @@ class LetterWorker(ConsumerMixin):
         sweep: SweepSettings | None = None,
         sweep_periodically: bool = False,
         supervisor_gone: Callable[[], bool] = lambda: False,
+        limits: BodyLimits = DEFAULT_LIMITS,
+        max_worker_stops: int = 5,
     ) -> None:
         self.connection = connection
         self.topology = topology
@@ -80,6 +85,10 @@ class LetterWorker(ConsumerMixin):
         self.sweep = sweep
         self.sweep_periodically = sweep_periodically and sweep is not None and sweep.interval > 0
         self.supervisor_gone = supervisor_gone
+        self.limits = limits
+        # A message a worker died with this often is dead-lettered (below RabbitMQ's
+        # delivery limit, so that it goes with a reason and a ledger row).
+        self.max_worker_stops = max_worker_stops
         self._sweep_due = time.monotonic()
         # Letters --until-empty found overdue that the sweep may not recover.
         self.unrecoverable: list[OverdueLetter] = []
@@ -145,12 +154,18 @@ class LetterWorker(ConsumerMixin):
         started = time.perf_counter()
         headers = message.headers or {}
         attempt = _int(headers.get(ATTEMPT_HEADER), 1)
+        stops = max(_int(headers.get(DELIVERY_COUNT_HEADER), 0), _int(headers.get(STOPS_HEADER), 0))
         content_type = (message.content_type or "").lower()
         letter_id = case_number = None
         try:
             if content_type not in ACCEPTED_CONTENT_TYPES:
-                raise _UnacceptedContent(f"content type {content_type!r} is not accepted")
-            letter_id = peek_letter_id(peek(message.body))
+                raise _UnacceptedContent(f"content type {quote(content_type, 64)} is not accepted")
+            letter_id = peek_letter_id(peek(message.body, self.limits))
+            if stops >= self.max_worker_stops:
+                raise _StoppedWorkers(
+                    f"a worker stopped {stops} times with this message in hand; it is "
+                    "dead-lettered so that it cannot stop another"
+                )
             outcome = self.pipeline.process(message.body)
             case_number = outcome.case_number
         except ConfigurationError as err:
@@ -160,13 +175,14 @@ class LetterWorker(ConsumerMixin):
             log_event(log, "configuration error; stopping", level=logging.CRITICAL, reason=str(err))
             return
         except PermanentError as err:
-            self._dead_letter(message, str(err), attempt, letter_id, None)
+            reason = shortened(str(err))
+            self._dead_letter(message, reason, attempt, letter_id, None, err.fails_the_letter)
         except TransientError as err:
-            self._retry(message, str(err), attempt, letter_id)
+            self._retry(message, shortened(str(err)), attempt, letter_id)
         except Exception as err:
             # A bug, not the letter's fault: retry, and dead-letter if it persists.
             log.exception("unexpected error", extra={"letters_fields": {"letter_id": letter_id}})
-            self._retry(message, f"unexpected {type(err).__name__}", attempt, letter_id)
+            self._retry(message, f"unexpected {type(err).__name__}", attempt, letter_id, bug=True)
         else:
             message.ack()
             event = "duplicate; already finished" if outcome.already_finished else "done"
@@ -181,7 +197,15 @@ class LetterWorker(ConsumerMixin):
             self.handled += 1
             self._last_activity = time.monotonic()
 
-    def _retry(self, message: Message, reason: str, attempt: int, letter_id: str | None) -> None:
+    def _retry(
+        self,
+        message: Message,
+        reason: str,
+        attempt: int,
+        letter_id: str | None,
+        *,
+        bug: bool = False,
+    ) -> None:
         tier = self.topology.retry_tier(attempt)
         if tier is None:
             self._dead_letter(
@@ -191,8 +215,21 @@ class LetterWorker(ConsumerMixin):
         retry_at = utcnow() + timedelta(seconds=tier.delay_seconds)
         try:
             known = letter_id is not None and self._known(letter_id)
+            if not self.broker_retries and not known and bug:
+                # No TTL queues and no ledger row to wait in, and the message itself sets
+                # off the bug: back to the work queue with its attempt counted, so it is
+                # dead-lettered once the attempts are used up instead of looping.
+                self._require_publisher().publish_to_work_queue(
+                    _as_bytes(message.body), _carry(message, {ATTEMPT_HEADER: attempt + 1})
+                )
+                message.ack()
+                log_event(
+                    log, "failed; will retry", level=logging.WARNING, attempt=attempt, reason=reason
+                )
+                return
             if not self.broker_retries and not known:
-                # Without TTL queues or a ledger row there is nowhere to wait.
+                # Without TTL queues or a ledger row there is nowhere to wait (the ledger
+                # or the lock is unavailable): the message waits in the work queue.
                 self._requeue_later(message, reason)
                 return
             # The ledger first: with the ledger down, the message goes back to the work
@@ -227,6 +264,7 @@ class LetterWorker(ConsumerMixin):
         attempts: int,
         letter_id: str | None,
         case_number: str | None,
+        fails_the_letter: bool = True,
     ) -> None:
         dead_id = str(uuid.uuid4())
         headers = _carry(
@@ -245,8 +283,7 @@ class LetterWorker(ConsumerMixin):
                 content_type=message.content_type or "application/octet-stream",
                 content_encoding=message.content_encoding or "binary",
             )
-            known = letter_id is not None and self._known(letter_id)
-            record = self.ledger.get(letter_id) if known and letter_id else None
+            record = self.ledger.get(letter_id) if letter_id else None
             self.ledger.record_dead(
                 dead_id=dead_id,
                 letter_id=letter_id,
@@ -254,7 +291,7 @@ class LetterWorker(ConsumerMixin):
                 reason=reason,
                 attempts=attempts,
                 body_sha256=sha256_hex(_as_bytes(message.body)),
-                known_letter=known,
+                known_letter=record is not None and fails_the_letter,
             )
         except TransientError as err:
             self._requeue_later(message, f"{reason}; then {err}")
@@ -323,6 +360,18 @@ class _UnacceptedContent(PermanentError):
     pass
 
 
+class _StoppedWorkers(PermanentError):
+    """The message was in hand each time a worker died: it may be what kills them."""
+
+
+# A reason travels in a header, a log line and the ledger: never more than this.
+REASON_CHARS = 500
+
+
+def shortened(reason: str) -> str:
+    return reason if len(reason) <= REASON_CHARS else reason[: REASON_CHARS - 1] + "…"
+
+
 def _carry(message: Message, extra: dict[str, Any]) -> dict[str, Any]:
     headers = {k: v for k, v in (message.headers or {}).items() if k != "x-death"}
     return headers | extra
@@ -330,8 +379,8 @@ def _carry(message: Message, extra: dict[str, Any]) -> dict[str, Any]:
 
 def _int(value: Any, default: int) -> int:
     try:
-        return max(1, int(value))
-    except (TypeError, ValueError):
+        return max(default, int(value))
+    except (TypeError, ValueError, OverflowError):
         return default
 
 

@@ -3,9 +3,12 @@
 kombu's filesystem transport moves a message out of the queue when a consumer
 fetches it; if that consumer dies, the message is gone. The worker keeps the
 fetched copies (``processed/``) and, before it starts consuming, puts back
-every one the ledger knows nothing about, then republishes every letter the
-ledger accepted but did not finish. Duplicates this creates are harmless: the
-ledger and the per-letter lock make a second copy a no-op.
+every one whose letter the ledger has not finished, counting in its headers
+how often a worker stopped with it in hand, then republishes every other
+letter the ledger accepted but did not finish. A message that stopped workers
+too often is dead-lettered by the worker with that reason, so it cannot stop
+them forever. Duplicates this creates are harmless: the ledger and the
+per-letter lock make a second copy a no-op.
 """
 
 from __future__ import annotations
@@ -16,14 +19,15 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from letters.config import Settings
 from letters.digests import sha256_hex
-from letters.domain.message_body import peek, peek_letter_id
+from letters.domain.message_body import BodyLimits, peek, peek_letter_id
 from letters.ledger import Ledger
 from letters.logs import log_event
 from letters.messaging.broker import Publisher, embedded_folders
-from letters.messaging.topology import ATTEMPT_HEADER
+from letters.messaging.topology import ATTEMPT_HEADER, STOPS_HEADER
 
 log = logging.getLogger("letters.embedded")
 
@@ -36,21 +40,31 @@ class Recovery:
 
 def recover(settings: Settings, ledger: Ledger, publisher: Publisher) -> Recovery:
     folders = embedded_folders(settings.broker_dir)
+    limits = BodyLimits(settings.max_body_bytes, settings.max_nesting)
     restored = 0
+    put_back: set[str] = set()
     for path in sorted(folders["processed"].glob("*.msg")):
-        body = _body_of(path)
-        letter_id = peek_letter_id(peek(body)) if body is not None else None
-        if body is None or (letter_id and ledger.get(letter_id)):
-            path.unlink(missing_ok=True)  # the ledger carries it from here
+        envelope = _envelope(path)
+        body = _body_of(envelope) if envelope is not None else None
+        letter_id = peek_letter_id(peek(body, limits)) if body is not None else None
+        record = ledger.get(letter_id) if letter_id else None
+        if envelope is None or body is None or (record is not None and record.finished):
+            path.unlink(missing_ok=True)  # nothing to do, or the ledger has it done
         elif ledger.is_known_dead_body(sha256_hex(body)):
             path.unlink(missing_ok=True)  # already in the dead-letter queue
         else:
-            os.replace(path, folders["data"] / path.name)
+            # A worker stopped with this message in hand: back it goes, counted, so that
+            # one that stops every worker is dead-lettered instead of stopping them forever.
+            _restore(path, envelope, folders["data"])
             restored += 1
+            if letter_id:
+                put_back.add(letter_id)
     resumed = 0
     for record in ledger.unfinished():
+        if record.letter_id in put_back:
+            continue
         publisher.publish_to_work_queue(
-            record.request.encode(), {ATTEMPT_HEADER: record.attempts + 1}
+            record.request.encode(), {ATTEMPT_HEADER: record.attempts + 1, STOPS_HEADER: 1}
         )
         resumed += 1
     if restored or resumed:
@@ -58,12 +72,32 @@ def recover(settings: Settings, ledger: Ledger, publisher: Publisher) -> Recover
     return Recovery(restored, resumed)
 
 
-def _body_of(path: Path) -> bytes | None:
+def _envelope(path: Path) -> dict[str, Any] | None:
     try:
         envelope = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    return envelope if isinstance(envelope, dict) else None
+
+
+def _body_of(envelope: dict[str, Any]) -> bytes | None:
+    try:
         body = envelope["body"]
         if envelope.get("properties", {}).get("body_encoding") == "base64":
             return base64.b64decode(body)
         return body.encode() if isinstance(body, str) else None
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
+
+
+def _restore(path: Path, envelope: dict[str, Any], data: Path) -> None:
+    headers = envelope.get("headers")
+    headers = headers if isinstance(headers, dict) else {}
+    stops = headers.get(STOPS_HEADER)
+    headers[STOPS_HEADER] = (stops if isinstance(stops, int) else 0) + 1
+    envelope["headers"] = headers
+    # Written beside the queue's files under a name it does not read, then renamed in.
+    incoming = data / f".{path.name}.incoming"
+    incoming.write_text(json.dumps(envelope), encoding="utf-8")
+    os.replace(incoming, data / path.name)
+    path.unlink(missing_ok=True)

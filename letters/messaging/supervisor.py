@@ -79,6 +79,8 @@ def run_worker(
             sweep=settings.sweep,
             sweep_periodically=first,
             supervisor_gone=supervisor_gone,
+            limits=pipeline.service.contract_rules.limits,
+            max_worker_stops=settings.max_worker_stops,
         )
 
         def stop(signum: int, _frame: FrameType | None) -> None:

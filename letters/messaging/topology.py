@@ -27,6 +27,10 @@ ATTEMPT_HEADER = "x-letters-attempt"
 REASON_HEADER = "x-letters-reason"
 DEAD_ID_HEADER = "x-letters-dead-id"
 LETTER_ID_HEADER = "x-letters-letter-id"
+# How often a worker stopped (died) with this message in hand; RabbitMQ's quorum queues
+# count the same in DELIVERY_COUNT_HEADER, start-up recovery on the embedded broker here.
+STOPS_HEADER = "x-letters-worker-stops"
+DELIVERY_COUNT_HEADER = "x-delivery-count"
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from typing import Any
 
@@ -9,9 +10,11 @@ from letters.clock import today_in_norway
 from letters.config import Settings
 from letters.domain.compose import ComposedLetter, compose
 from letters.domain.contract import parse_request
+from letters.domain.message_body import BodyLimits
 from letters.domain.otp import OneTimePassword
 from letters.domain.profile import AgencyProfile, load_profile
 from letters.rendering.approvals import ApprovalBook
+from letters.rendering.fonts import drawable
 from letters.rendering.renderer import RenderedLetter, Renderer
 
 
@@ -24,6 +27,13 @@ class LetterService:
         approvals = ApprovalBook(settings.templates_dir)
         self.renderer = Renderer(
             settings.templates_dir, approvals if settings.require_approved_templates else None
+        )
+        # What a request must keep to: the agency's KID rules, the body limits, and only
+        # characters the bundled fonts can print.
+        self.contract_rules = dataclasses.replace(
+            self.profile.contract_rules,
+            drawable=drawable(self.renderer.templates.root),
+            limits=BodyLimits(settings.max_body_bytes, settings.max_nesting),
         )
 
     def render_request(
@@ -47,5 +57,5 @@ class LetterService:
     ) -> ComposedLetter:
         """Validate a request and add KID, deadline, password and totals to it."""
         today = today or today_in_norway()
-        request = parse_request(raw, self.profile.contract_rules, today)
+        request = parse_request(raw, self.contract_rules, today)
         return compose(request, self.profile, today, password)

@@ -24,6 +24,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
 from letters.errors import RenderError
+from letters.rendering.fonts import bundled_families, foreign_fonts
 
 PDF_VERSION = "1.7"
 STYLESHEET = "letter.css"
@@ -148,14 +149,23 @@ class PdfEngine:
             raw = document.write_pdf(pdf_version=PDF_VERSION)
         if problems.messages:
             raise RenderError(f"WeasyPrint: {problems.messages[0]}")
-        return stamp_metadata(raw, meta)
+        return stamp_metadata(raw, meta, bundled_families(self.root))
 
 
-def stamp_metadata(raw: bytes, meta: PdfMetadata) -> bytes:
-    """Set the document metadata and save so that equal input gives equal bytes."""
+def stamp_metadata(raw: bytes, meta: PdfMetadata, fonts: frozenset[str]) -> bytes:
+    """Set the document metadata and save so that equal input gives equal bytes.
+
+    Refuses a PDF that embeds a font outside ``fonts``: WeasyPrint fell back to a
+    font of the machine for a character the bundled fonts cannot draw.
+    """
     created = meta.created.strftime("D:%Y%m%d000000")
     try:
         with pikepdf.open(io.BytesIO(raw)) as pdf:
+            if foreign := foreign_fonts(pdf, fonts):
+                raise RenderError(
+                    f"the letter would use fonts that are not bundled: {', '.join(foreign)} "
+                    "(a character the bundled fonts cannot draw)"
+                )
             pdf.Root.Lang = pikepdf.String(meta.language)
             with pdf.open_metadata(set_pikepdf_as_editor=False) as xmp:
                 xmp["dc:title"] = meta.title

@@ -184,7 +184,7 @@ class Resender:
     def _accept_renewal(self, source: LetterRecord, new_id: str, resend: Resend) -> None:
         data = renewal_request(json.loads(source.request), new_id, self.today())
         request = parse_request(
-            data, self.pipeline.service.profile.contract_rules, self.today()
+            data, self.pipeline.service.contract_rules, self.today()
         )  # raises InvalidRequest naming the field, as for the case system's requests
         self.ledger.accept(
             letter_id=new_id,

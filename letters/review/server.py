@@ -24,7 +24,20 @@ POLL_SECONDS = 0.5
 TemplateKeys = set[tuple[LetterType, Language]]
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
+# Names the server answers to when LETTERS_PREVIEW_HOSTS names no others.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+class _SiteHandler(SimpleHTTPRequestHandler):
+    """Serves the site's own files to its own host names, and nothing else.
+
+    A request for another host name is refused (a DNS-rebinding page would
+    come with its own), and a path that leads out of the site's folder, a
+    symbolic link included, is not found.
+    """
+
+    allowed_hosts: frozenset[str] = frozenset()
+
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
@@ -32,6 +45,46 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         # Always the newest build: the pages and images change under the same names.
         self.send_header("Cache-Control", "no-store")
         super().end_headers()
+
+    def do_GET(self) -> None:
+        if self._refused():
+            return
+        super().do_GET()
+
+    def do_HEAD(self) -> None:
+        if self._refused():
+            return
+        super().do_HEAD()
+
+    def _refused(self) -> bool:
+        host = (self.headers.get("Host") or "").strip().lower()
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        if name not in self.allowed_hosts:
+            self.send_error(421, "Misdirected Request: not a host name of this server")
+            return True
+        return False
+
+    def translate_path(self, path: str) -> str:
+        translated = Path(super().translate_path(path))
+        root = Path(self.directory).resolve()
+        try:
+            inside = translated.resolve().is_relative_to(root)
+        except OSError:
+            inside = False
+        walked = translated
+        while inside and walked != root and walked.parent != walked:
+            if walked.is_symlink():
+                inside = False
+            walked = walked.parent
+        # A name the site never writes: the handler answers 404.
+        return str(translated) if inside else str(root / ".not-in-this-site")
+
+
+def site_handler(folder: Path, hosts: tuple[str, ...] = ()) -> Callable[..., _SiteHandler]:
+    """A handler for ``folder``'s files, for the loopback names and ``hosts``."""
+    allowed = frozenset(h.lower() for h in (*LOOPBACK_HOSTS, *hosts))
+    handler_class = type("SiteHandler", (_SiteHandler,), {"allowed_hosts": allowed})
+    return functools.partial(handler_class, directory=str(folder))
 
 
 def _stamps(root: Path) -> dict[Path, tuple[int, int]]:
@@ -72,7 +125,7 @@ class PreviewServer:
         self.build_number = 1
         self.report = build_site(settings, out, live=True, build_number=self.build_number)
         on_build(self.report)
-        handler = functools.partial(_QuietHandler, directory=str(out))
+        handler = site_handler(out, settings.preview_hosts)
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self._stop = threading.Event()
 

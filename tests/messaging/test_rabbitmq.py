@@ -273,7 +273,7 @@ def test_publish_reads_json_lines_and_publishes_nothing_from_a_bad_batch(
     lines = b"\n".join(json.dumps(x).encode() for x in letters)
     bad = rabbit_pg.run("publish", input=lines + b"\nnot json\n")
     assert bad.returncode == 2
-    assert b"stdin line 3: not JSON" in bad.stderr
+    assert b"stdin line 3: body is not valid JSON" in bad.stderr
     assert rabbit_pg.queue_depth(rabbit_pg.topology.work_queue.name) == 0
     good = rabbit_pg.run("publish", input=lines + b"\n")
     assert good.returncode == 0, good.stderr

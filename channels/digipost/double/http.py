@@ -162,7 +162,16 @@ def handler_for(double: DoubleBackend) -> type[BaseHTTPRequestHandler]:
             log.debug("%s " + format, self.address_string(), *args)
 
         def _dispatch(self, method: str) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
+            raw_length = (self.headers.get("Content-Length") or "0").strip()
+            if not (raw_length.isascii() and raw_length.isdigit()):
+                self.close_connection = True  # the body's end cannot be known
+                self._answer(
+                    400,
+                    error_xml("PROBLEM_WITH_REQUEST", "Bad Content-Length", "CLIENT_TECHNICAL"),
+                    MEDIA_TYPE,
+                )
+                return
+            length = int(raw_length)
             if length > MAX_BODY_BYTES:
                 self._answer(
                     413,
@@ -229,17 +238,22 @@ def handler_for(double: DoubleBackend) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(body)
 
         def _control(self, method: str, path: str, body: bytes) -> None:
-            if method == "POST" and path == "/-/faults":
-                double.fail_next(*(Fault(**item) for item in json.loads(body)))
-                answer: Any = {"queued": True}
-            elif method == "POST" and path == "/-/events":
-                item = json.loads(body)
-                double.add_event(item["uuid"], item["type"], item.get("metadata"))
-                answer = {"added": True}
-            elif method == "GET" and path == "/-/mailbox":
-                answer = [asdict(d) for d in double.mailbox()]
-            else:
-                self._answer(404, b"{}", "application/json")
+            try:
+                if method == "POST" and path == "/-/faults":
+                    double.fail_next(*(Fault(**item) for item in json.loads(body)))
+                    answer: Any = {"queued": True}
+                elif method == "POST" and path == "/-/events":
+                    item = json.loads(body)
+                    double.add_event(item["uuid"], item["type"], item.get("metadata"))
+                    answer = {"added": True}
+                elif method == "GET" and path == "/-/mailbox":
+                    answer = [asdict(d) for d in double.mailbox()]
+                else:
+                    self._answer(404, b"{}", "application/json")
+                    return
+            except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as err:
+                problem = {"error": f"bad control request: {type(err).__name__}"}
+                self._answer(400, json.dumps(problem).encode(), "application/json")
                 return
             self._answer(200, json.dumps(answer, default=str).encode(), "application/json")
 

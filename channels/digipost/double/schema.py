@@ -53,7 +53,7 @@ def _max_length(limit: int) -> TextCheck:
 
 def _exact_digits(count: int) -> TextCheck:
     def check(value: str) -> str | None:
-        ok = len(value) == count and value.isdigit()
+        ok = len(value) == count and value.isascii() and value.isdigit()
         return None if ok else f"must be exactly {count} digits"
 
     return check
@@ -80,7 +80,11 @@ def _decimal(value: str) -> str | None:
 
 
 def _long(value: str) -> str | None:
-    return None if value.isdigit() and len(value) <= 18 else "must be a whole number"
+    return (
+        None
+        if value.isascii() and value.isdigit() and len(value) <= 18
+        else "must be a whole number"
+    )
 
 
 def _web_url(value: str) -> str | None:

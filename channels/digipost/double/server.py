@@ -248,7 +248,7 @@ class DigipostDouble:
                 "identify by personal-identification-number only",
                 "CLIENT_TECHNICAL",
             )
-        if len(number) != 11 or not number.isdigit():
+        if len(number) != 11 or not (number.isascii() and number.isdigit()):
             return "INVALID", "INVALID_PERSONAL_IDENTIFICATION_NUMBER"
         return self.config.recipients.get(number, ("UNIDENTIFIED", "NOT_FOUND"))
 

@@ -7,6 +7,7 @@ duplicate ids, and the error format.
 
 from __future__ import annotations
 
+import http.client
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from lxml import etree
 
 from channels.digipost import signing, xml
 from channels.digipost.client import _multipart
+from channels.digipost.double import DigipostDouble, DoubleConfig
 from channels.digipost.keys import KeyPair
 from tests.support.digipost import (
     DIGIPOST_USER,
@@ -300,3 +302,44 @@ def test_error_answers_are_signed_too(double: DoubleHarness) -> None:
         canonical,
         response.headers["X-Digipost-Signature"],
     )
+
+
+@pytest.mark.parametrize("length", ["abc", "-5", "1e3", "0x10"])
+def test_a_bad_content_length_is_an_error_answer_not_a_traceback(
+    double: DoubleHarness, length: str
+) -> None:
+    host, port = double.url.removeprefix("http://").rstrip("/").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=5)
+    try:
+        conn.putrequest("POST", "/-/faults")
+        conn.putheader("Content-Length", length)
+        conn.endheaders()
+        answer = conn.getresponse()
+        assert answer.status == 400
+        assert b"Bad Content-Length" in answer.read()
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("body", [b"not json", b'[{"kind": "error", "nonsense": 1}]', b"[1]"])
+def test_a_bad_control_request_is_an_error_answer(double: DoubleHarness, body: bytes) -> None:
+    with double.raw() as client:
+        answer = client.post("/-/faults", content=body)
+    assert answer.status_code == 400
+    assert answer.json()["error"].startswith("bad control request")
+
+
+def test_random_faults_fail_about_the_share_asked_for(tmp_path: Path) -> None:
+    harness_double = DigipostDouble(
+        DoubleConfig(
+            state_dir=tmp_path / "double",
+            keys=digipost_keys(),
+            senders={SENDER_ID: sender_keys().certificate},
+            fail_rate=0.25,
+            seed=3,
+        )
+    )
+    faults = [harness_double.take_fault("/identification") for _ in range(2000)]
+    failed = sum(1 for f in faults if f is not None)
+    assert 400 < failed < 600
+    assert {f.kind for f in faults if f} == {"error", "drop", "late"}
