@@ -51,6 +51,7 @@ from letters.clock import today_in_norway
 from letters.config import PROJECT_ROOT, Settings
 from letters.digests import sha256_hex
 from letters.domain.contract import parse_request
+from letters.domain.kid import KidMethod, make_kid
 from letters.domain.message_body import canonical_uuid
 from letters.errors import InvalidRequest
 from letters.ledger import Ledger
@@ -156,6 +157,11 @@ def generate(count: int, seed: int) -> list[Body]:
     def fresh() -> dict[str, Any]:
         data = copy.deepcopy(chance.choice(samples))
         data["letter_id"] = str(uuid.UUID(int=chance.getrandbits(128), version=4))
+        # A case of its own: two letters of a type for one case is the order rule's business.
+        case = data["case"]
+        case["case_number"] = f"2026-{chance.randrange(10**7):07d}"
+        if case.get("kid"):
+            case["kid"] = make_kid(case["case_number"].replace("-", "").zfill(11), KidMethod.MOD10)
         return data
 
     def encode(data: Any) -> bytes:

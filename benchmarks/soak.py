@@ -51,6 +51,7 @@ from letters.config import PROJECT_ROOT, Settings
 from letters.ledger import Ledger
 from letters.messaging.broker import Publisher, topology_for
 from tests.support.services import restart_postgres, restart_rabbitmq
+from tests.support.stacks import fresh_case
 
 BROKER_URL = os.environ.get("LETTERS_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -89,7 +90,7 @@ def requests(count: int) -> list[dict[str, Any]]:
         source = (plain if n % 2 == 0 else foreign)[(n // 2) % len(plain)]
         data = json.loads(source.read_text(encoding="utf-8"))
         data["letter_id"] = str(uuid.uuid4())
-        bodies.append(data)
+        bodies.append(fresh_case(data))
     return bodies
 
 

@@ -38,6 +38,7 @@ from sqlalchemy import create_engine, text
 from letters.config import PROJECT_ROOT, Settings
 from letters.ledger import Ledger
 from letters.messaging.broker import Publisher, topology_for
+from tests.support.stacks import fresh_case
 
 SAMPLES = sorted((PROJECT_ROOT / "samples").glob("*.json"))
 BROKER_URL = os.environ.get("LETTERS_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
@@ -61,7 +62,7 @@ def requests(count: int) -> list[dict[str, Any]]:
     for n in range(count):
         data = json.loads(SAMPLES[n % len(SAMPLES)].read_text(encoding="utf-8"))
         data["letter_id"] = str(uuid.uuid4())
-        bodies.append(data)
+        bodies.append(fresh_case(data))
     return bodies
 
 

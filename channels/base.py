@@ -78,6 +78,11 @@ class NotAMailboxError(DeliveryRefusedError):
 class Channel(Protocol):
     name: str
 
+    def sending_day(self, now: datetime) -> date:
+        """The day (in Norway) a letter handed to this channel at ``now`` leaves: every
+        deadline in it counts from that day."""
+        ...
+
     def send(self, letter: OutgoingLetter) -> Receipt:
         """Deliver ``letter`` once, however often it is called for the same letter id.
 

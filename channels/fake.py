@@ -26,6 +26,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ from channels.base import (
     Receipt,
     ReceiptStatus,
 )
+from letters.clock import OSLO
 from letters.config import Settings
 from letters.errors import ConfigurationError
 
@@ -53,6 +55,9 @@ class FakeChannel:
     attempts: list[tuple[str, str]] = field(default_factory=list)
     _failures: deque[Exception] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def sending_day(self, now: datetime) -> date:
+        return now.astimezone(OSLO).date()
 
     def fail_next(self, *errors: Exception) -> None:
         """Raise these errors, in order, on the next calls to ``send``."""

@@ -13,8 +13,9 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def today_in_norway() -> date:
-    return datetime.now(OSLO).date()
+def today_in_norway(moment: datetime | None = None) -> date:
+    """The date in Norway now, or at ``moment``."""
+    return (moment or utcnow()).astimezone(OSLO).date()
 
 
 def as_utc(moment: datetime) -> datetime:

@@ -172,6 +172,8 @@ class PrintSettings:
     # "AES256", "aws:kms" or None for the print bucket's default encryption.
     sse: str | None = "AES256"
     kms_key_id: str | None = None
+    # Working days from the print house getting a batch to posting it.
+    posting_delay: int = 1
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], var_dir: Path) -> PrintSettings:
@@ -192,6 +194,7 @@ class PrintSettings:
             interval=_seconds(env, "LETTERS_PRINT_INTERVAL", "1m", allow_zero=True),
             sse=None if sse == "none" else sse,
             kms_key_id=env.get("LETTERS_PRINT_KMS_KEY_ID") or None,
+            posting_delay=_whole_number(env, "LETTERS_PRINT_POSTING_DELAY", 1),
         )
 
 
@@ -232,17 +235,11 @@ class SweepSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> SweepSettings:
-        recoveries = env.get("LETTERS_SWEEP_MAX_RECOVERIES", "3").strip()
-        if not (recoveries.isascii() and recoveries.isdigit()):
-            raise ConfigurationError(
-                f"LETTERS_SWEEP_MAX_RECOVERIES: must be a whole number of 0 or more, "
-                f"got {recoveries!r}"
-            )
         return cls(
             interval=_seconds(env, "LETTERS_SWEEP_INTERVAL", "1m", allow_zero=True),
             retry_grace=_seconds(env, "LETTERS_SWEEP_RETRY_GRACE", "2m"),
             stale_after=_seconds(env, "LETTERS_SWEEP_STALE_AFTER", "15m"),
-            max_recoveries=int(recoveries),
+            max_recoveries=_whole_number(env, "LETTERS_SWEEP_MAX_RECOVERIES", 3),
         )
 
 
@@ -347,6 +344,15 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     if text in ("0", "false", "no", "off"):
         return False
     raise ConfigurationError(f"{name}: {text!r} is not on or off (true/false, 1/0, yes/no)")
+
+
+def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit()):
+        raise ConfigurationError(f"{name}: must be a whole number of 0 or more, got {raw!r}")
+    return int(raw)
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import date, datetime, time
 
 from channels.base import (
     DeliveryRefusedError,
@@ -75,6 +75,9 @@ class DigipostChannel:
     def __init__(self, api: DigipostApi, options: SendOptions) -> None:
         self.api = api
         self.options = options
+
+    def sending_day(self, now: datetime) -> date:
+        return now.astimezone(OSLO).date()
 
     def send(self, letter: OutgoingLetter) -> Receipt:
         number = letter.recipient.national_identity_number

@@ -15,6 +15,7 @@ from functools import cache
 
 from letters.clock import OSLO
 from letters.config import Settings
+from letters.domain.posting import print_posting_day
 from letters.ledger import Ledger, NewBatch, NewMember, Placement, PrintBatchStore
 
 DOMESTIC, FOREIGN = "domestic", "foreign"
@@ -37,10 +38,19 @@ def next_cutoff(moment: datetime, cutoff: time) -> datetime:
 
 
 class PrintBatches:
-    def __init__(self, store: PrintBatchStore, batch_size: int, cutoff: time) -> None:
+    def __init__(
+        self, store: PrintBatchStore, batch_size: int, cutoff: time, posting_delay: int = 1
+    ) -> None:
         self.store = store
         self.batch_size = batch_size
         self.cutoff = cutoff
+        # Working days from the print house getting a batch to posting it.
+        self.posting_delay = posting_delay
+
+    def posting_day(self, now: datetime) -> date:
+        """When a letter joining a batch at ``now`` is posted: after the next cut-off."""
+        cut = next_cutoff(now, self.cutoff).astimezone(OSLO).date()
+        return print_posting_day(cut, self.posting_delay)
 
     def add(
         self, letter_id: str, case_number: str, page_count: int, country: str, now: datetime
@@ -65,6 +75,7 @@ def open_batches(settings: Settings) -> PrintBatches:
         PrintBatchStore(_ledger(settings.database_url)),
         settings.print.batch_size,
         settings.print.cutoff,
+        settings.print.posting_delay,
     )
 
 

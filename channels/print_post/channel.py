@@ -12,7 +12,7 @@ already in: a letter is in at most one batch.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 
 from channels.base import OutgoingLetter, Receipt, ReceiptStatus
 from channels.print_post.batches import PrintBatches, open_batches
@@ -36,6 +36,10 @@ class PrintPostChannel:
         self.rules = rules
         self.name = name
         self.clock = clock
+
+    def sending_day(self, now: datetime) -> date:
+        """The posting day of the batch a letter handed over now joins."""
+        return self.batches.posting_day(now)
 
     def send(self, letter: OutgoingLetter) -> Receipt:
         recipient = letter.recipient

@@ -15,17 +15,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from channels.print_post.assembly import AssembledBatch, BatchLetter, assemble
 from channels.print_post.batches import open_batches
 from channels.print_post.fonts import FontLibrary
 from channels.print_post.manifest import BatchFiles, manifest_csv, manifest_json
-from letters.clock import utcnow
+from letters.clock import OSLO, utcnow
 from letters.config import Settings
 from letters.digests import sha256_hex
+from letters.domain.posting import print_posting_day
 from letters.errors import PermanentError, TransientError
-from letters.ledger import Batch, Member, PrintBatchStore
+from letters.ledger import Batch, BatchStatus, Member, PrintBatchStore
 from letters.logs import log_event
 from letters.storage import Archive, ObjectStore, WriteOptions, open_archive, open_store
 
@@ -33,6 +34,10 @@ log = logging.getLogger("letters.print")
 
 # Long enough for a large batch; a crashed dispatcher's batch is taken over after it.
 DEFAULT_LEASE = timedelta(minutes=15)
+
+
+# Date a letter again if it leaves on the given day; whether it was rendered again.
+Redate = Callable[[str, date], bool]
 
 
 class BatchLetterMissingError(PermanentError):
@@ -69,6 +74,8 @@ class PrintDispatcher:
         *,
         lease: timedelta = DEFAULT_LEASE,
         clock: Callable[[], datetime] = utcnow,
+        posting_delay: int = 1,
+        redate: Redate | None = None,
     ) -> None:
         self.batches = batches
         self.archive = archive
@@ -77,6 +84,9 @@ class PrintDispatcher:
         self.envelope = envelope
         self.lease = lease
         self.clock = clock
+        self.posting_delay = posting_delay
+        # Dates a letter again for a later posting day when its deadline would be short.
+        self.redate = redate
 
     def run(self, cut_all: bool = False) -> DispatchReport:
         """Close the batches that are due (or all open ones), then deliver every closed one.
@@ -103,7 +113,10 @@ class PrintDispatcher:
         return report
 
     def deliver(self, batch: Batch) -> SentBatch:
+        posted_on = print_posting_day(self.clock().astimezone(OSLO).date(), self.posting_delay)
         members = self.batches.members(batch.batch_id)
+        if batch.status is BatchStatus.CLOSED and self._dated_again(members, posted_on):
+            members = self.batches.members(batch.batch_id)
         assembled = assemble(batch.batch_id, self._letters(members), self.library)
         self.batches.record_assembled(
             batch.batch_id,
@@ -114,7 +127,7 @@ class PrintDispatcher:
             self.clock(),
         )
         location = self._upload(batch, assembled)
-        marked = self.batches.record_sent(batch.batch_id, location, self.clock())
+        marked = self.batches.record_sent(batch.batch_id, location, self.clock(), posted_on)
         log_event(
             log,
             "print batch sent",
@@ -133,6 +146,23 @@ class PrintDispatcher:
             letters_bytes=assembled.letters_bytes,
             location=location,
         )
+
+    def _dated_again(self, members: list[Member], posted_on: date) -> bool:
+        """Letters dated for an earlier posting day are dated again before the batch goes;
+        the stale PDF is never posted. Only before assembly: an assembled batch may be
+        at the print house already, and is sent as it was."""
+        late = [m for m in members if m.planned_posting_day and m.planned_posting_day < posted_on]
+        if not late:
+            return False
+        if self.redate is None:
+            raise TransientError(
+                f"{len(late)} letter(s) of the batch were dated to be posted before "
+                f"{posted_on} and nothing is set up to date them again"
+            )
+        changed = [m.letter_id for m in late if self.redate(m.letter_id, posted_on)]
+        if changed:
+            log_event(log, "print batch letters dated again", count=len(changed))
+        return bool(changed)
 
     def _upload(self, batch: Batch, assembled: AssembledBatch) -> str:
         files = BatchFiles(batch.batch_id)
@@ -178,11 +208,14 @@ def open_print_drop(settings: Settings) -> ObjectStore:
     )
 
 
-def open_dispatcher(settings: Settings) -> PrintDispatcher:
+def open_dispatcher(settings: Settings, redate: Redate | None = None) -> PrintDispatcher:
+    """The dispatcher; ``redate`` is the delivery pipeline's (``Pipeline.redate``)."""
     return PrintDispatcher(
         open_batches(settings).store,
         open_archive(settings.archive_url, settings.s3),
         open_print_drop(settings),
         FontLibrary(settings.templates_dir / "fonts"),
         settings.print.envelope,
+        posting_delay=settings.print.posting_delay,
+        redate=redate,
     )

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from letters.cli.archive import ARCHIVE
-from letters.cli.case import CASE
+from letters.cli.case import CANCEL, CASE
 from letters.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, Command
 from letters.cli.demo import DEMO
 from letters.cli.digipost import DIGIPOST
@@ -39,6 +39,7 @@ COMMANDS: tuple[Command, ...] = (
     PRINT,
     RESEND,
     CASE,
+    CANCEL,
     PREVIEW,
     APPROVE,
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import sys
 import uuid
 from collections import Counter
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from letters.cli.common import EXIT_FAILURE, EXIT_OK, Command, open_ledger
 from letters.config import PROJECT_ROOT, Settings
+from letters.delivery.pipeline import build_pipeline
 from letters.logs import configure_logging
 from letters.messaging.broker import Publisher
 from letters.messaging.supervisor import prepare, run_worker
@@ -30,8 +32,11 @@ def demo_command(args: argparse.Namespace, settings: Settings) -> int:
     with Publisher.open(settings) as publisher:
         for sample in samples:
             data = json.loads(sample.read_bytes())
-            # A fresh letter id per run: the same id again would be a duplicate.
+            # A fresh letter id per run: the same id again would be a duplicate. A fresh
+            # case number too: the same case again would be a second letter of its type
+            # while the first one's deadline runs, which the order of letters refuses.
             data["letter_id"] = str(uuid.uuid4())
+            data["case"]["case_number"] = f"2026-{secrets.randbelow(10**7):07d}"
             letter_ids.append(data["letter_id"])
             publisher.publish_request(json.dumps(data, ensure_ascii=False).encode())
     print(
@@ -82,7 +87,13 @@ def _cut_print_batches(settings: Settings) -> list[str]:
         return []
     from channels.print_post.dispatch import open_dispatcher
 
-    report = open_dispatcher(settings).run(cut_all=True)
+    ledger = open_ledger(settings)
+    try:
+        report = open_dispatcher(settings, build_pipeline(settings, ledger).redate).run(
+            cut_all=True
+        )
+    finally:
+        ledger.close()
     lines = [
         f"print batch {sent.batch_id} ({sent.destination}): {sent.letters} letter(s), "
         f"{sent.pages} pages, manifest {sent.location}"

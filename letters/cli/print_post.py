@@ -13,6 +13,7 @@ from channels.print_post.batches import open_batches
 from channels.print_post.dispatch import DispatchReport, open_dispatcher
 from letters.cli.common import EXIT_FAILURE, EXIT_OK, Command, open_ledger
 from letters.config import Settings
+from letters.delivery.pipeline import build_pipeline
 from letters.errors import LetterError
 from letters.ledger import Batch, BatchStatus
 
@@ -84,7 +85,12 @@ def _time(moment: datetime | None) -> str:
 
 def _cut(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        report = open_dispatcher(settings).run(cut_all=True)
+        ledger = open_ledger(settings)
+        try:
+            pipeline = build_pipeline(settings, ledger)
+            report = open_dispatcher(settings, pipeline.redate).run(cut_all=True)
+        finally:
+            ledger.close()
     except LetterError as err:
         print(f"letters: {err}", file=sys.stderr)
         return EXIT_FAILURE

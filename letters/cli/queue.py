@@ -18,7 +18,7 @@ from letters.cli.common import (
 )
 from letters.clock import utcnow
 from letters.config import Settings, parse_delays
-from letters.domain.message_body import BodyLimits, request_object
+from letters.domain.message_body import BodyLimits, is_case_message, request_object
 from letters.errors import ConfigurationError, InvalidRequest
 from letters.ledger import OverdueLetter
 from letters.logs import configure_logging
@@ -30,8 +30,10 @@ from letters.messaging.sweep import sweep
 
 
 def publish_command(args: argparse.Namespace, settings: Settings) -> int:
-    """Publish request files (or JSON lines on standard input) with publisher confirms."""
+    """Publish request and case message files (or JSON lines on standard input) with
+    publisher confirms."""
     bodies: list[bytes] = []
+    case_changes = 0
     problems: list[str] = []
     limits = BodyLimits(settings.max_body_bytes, settings.max_nesting)
     for origin, raw in _request_sources(args.requests):
@@ -39,10 +41,11 @@ def publish_command(args: argparse.Namespace, settings: Settings) -> int:
             problems.append(f"{origin}: cannot read: {raw.strerror}")
             continue
         try:
-            request_object(raw, limits)
+            data = request_object(raw, limits)
         except InvalidRequest as err:
             problems.append(f"{origin}: {err}")
             continue
+        case_changes += is_case_message(data)
         bodies.append(raw)
     if problems:
         # Nothing is published from a batch that has unreadable entries: the
@@ -54,7 +57,10 @@ def publish_command(args: argparse.Namespace, settings: Settings) -> int:
         for body in bodies:
             publisher.publish_request(body)
     where = "embedded broker" if settings.embedded_broker else "broker"
-    print(f"published {len(bodies)} request(s) to the {where}, confirmed")
+    print(
+        f"published {len(bodies) - case_changes} request(s) and {case_changes} case "
+        f"change(s) to the {where}, confirmed"
+    )
     return EXIT_OK
 
 
@@ -177,7 +183,7 @@ def queues_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _publish_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("requests", nargs="*", metavar="REQUEST.json")
+    parser.add_argument("requests", nargs="*", metavar="MESSAGE.json")
 
 
 def _worker_arguments(parser: argparse.ArgumentParser) -> None:
@@ -222,12 +228,13 @@ def _queues_arguments(parser: argparse.ArgumentParser) -> None:
 
 PUBLISH = Command(
     "publish",
-    "publish letter requests to the queue",
+    "publish letter requests and case changes to the queue",
     _publish_arguments,
     publish_command,
-    description="Publish letters.request/1 files, or JSON lines on standard input "
-    "(no files, or -), with publisher confirms. Nothing is published if an entry is "
-    "not a JSON object.",
+    description="Publish letters.request/1 and letters.case/1 files, or JSON lines on "
+    "standard input (no files, or -), with publisher confirms: requests with routing key "
+    "request.<letter type>, case changes with case.<state>. Nothing is published if an "
+    "entry is not a JSON object.",
 )
 WORKER = Command(
     "worker",

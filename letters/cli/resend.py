@@ -57,7 +57,6 @@ _SELECTING = (
     "sent_via",
     "statuses",
     "batches",
-    "include_closed",
 )
 
 
@@ -75,8 +74,6 @@ def _arguments(resend: argparse.ArgumentParser) -> None:
     chosen.add_argument("--status", dest="statuses", action="append", metavar="STATUS")
     chosen.add_argument("--batch", dest="batches", action="append", metavar="BATCH_ID",
                         help="letters of this print batch (a lost batch)")  # fmt: skip
-    chosen.add_argument("--include-closed", action="store_true",
-                        help="also letters whose case is closed or paid")  # fmt: skip
     resend.add_argument("--mode", choices=MODES, help="copy: the archived PDF again; "
                         "renew: a new letter with a new date, deadline and password")  # fmt: skip
     resend.add_argument("--channel", choices=("print", "digipost"),
@@ -162,7 +159,6 @@ def _selection(args: argparse.Namespace) -> Selection:
         channels=tuple(args.sent_via or ()),
         statuses=tuple(args.statuses or ()),
         batch_ids=tuple(args.batches or ()),
-        include_closed=args.include_closed,
     )
 
 

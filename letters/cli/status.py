@@ -10,7 +10,7 @@ from dataclasses import asdict
 from letters.cli.common import EXIT_FAILURE, EXIT_OK, Command, open_ledger
 from letters.config import Settings
 from letters.domain.message_body import canonical_uuid
-from letters.ledger import DeadLetter, LetterEvent, LetterRecord
+from letters.ledger import DeadLetter, DeadLetterStore, LetterEvent, LetterRecord, LetterStatus
 
 
 def status_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -18,7 +18,7 @@ def status_command(args: argparse.Namespace, settings: Settings) -> int:
     ledger = open_ledger(settings)
     try:
         record = ledger.get(letter_id)
-        dead = ledger.dead_letters_for(letter_id)
+        dead = DeadLetterStore(ledger).for_letter(letter_id)
         if record is None and not dead:
             print(f"letters: no letter {args.letter_id} in the ledger", file=sys.stderr)
             return EXIT_FAILURE
@@ -53,7 +53,11 @@ def _print_record(record: LetterRecord, history: list[LetterEvent]) -> None:
         f"{record.letter_type}/{record.language}  status {record.status}"
     )
     for label, value in (
+        ("why", status_reason(record, history)),
         ("channel", record.channel and f"{record.channel} ({record.route_reason})"),
+        ("dated", record.letter_date),
+        ("leaves", record.planned_posting_day and f"{record.planned_posting_day} (planned)"),
+        ("left", record.posted_on),
         ("deadline", record.deadline),
         ("template", record.template_version),
         ("pdf", record.pdf_sha256 and f"{record.page_count} page(s), sha256 {record.pdf_sha256}"),
@@ -82,6 +86,25 @@ def _print_record(record: LetterRecord, history: list[LetterEvent]) -> None:
         print(f"  {event.at.isoformat(timespec='milliseconds')}  {event.event:<14}{detail}")
 
 
+# Statuses a person asks "why?" about; the answer is the detail of the event that set it.
+_EXPLAINED = frozenset(
+    {
+        LetterStatus.HELD,
+        LetterStatus.WITHDRAWN,
+        LetterStatus.CANCELLED,
+        LetterStatus.DEAD_LETTERED,
+        LetterStatus.FAILED,
+    }
+)
+
+
+def status_reason(record: LetterRecord, history: list[LetterEvent]) -> str | None:
+    """Why the letter is held, withdrawn, cancelled, dead-lettered or failed."""
+    if record.status not in _EXPLAINED:
+        return None
+    return next((e.detail for e in reversed(history) if e.event == record.status), None)
+
+
 def _record_json(
     letter_id: str, record: LetterRecord | None, history: list[LetterEvent], dead: list[DeadLetter]
 ) -> dict[str, object]:
@@ -92,6 +115,7 @@ def _record_json(
             for name in record.__dataclass_fields__
             if name not in {"request", "otp_hash"}
         }
+        fields["status_reason"] = status_reason(record, history)
     fields["history"] = [{"event": e.event, "at": e.at, "detail": e.detail} for e in history]
     fields["dead_letters"] = [asdict(d) for d in dead]
     return json.loads(json.dumps(fields, default=str))  # type: ignore[no-any-return]

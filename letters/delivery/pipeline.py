@@ -1,10 +1,14 @@
 """What happens to one letter request, step by step, each step recorded in the ledger.
 
-accept → render → archive → route → send. A letter picks up at the step after
-the last one the ledger holds, so a redelivered or resumed request never
-repeats finished work: a letter is rendered again only if its PDF never
-reached the archive, and is sent again only through the channel's own
-idempotency on letter id (a crash between sending and recording).
+accept → route → date and render → archive → send. The letter is routed
+first because the day it leaves, which its date and deadline count from,
+depends on the channel (``letters.delivery.dating``); its case's state is
+looked at before anything is done and again just before sending (a held or
+cancelled letter is not sent). A letter picks up at the step after the last
+one the ledger holds, so a redelivered or resumed request never repeats
+finished work: it is rendered again only when it would leave later than it
+was dated for, and sent again only through the channel's own idempotency on
+letter id (a crash between sending and recording).
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypedDict
 
@@ -27,17 +32,22 @@ from channels.base import (
     Receipt,
     ReceiptStatus,
 )
-from letters.clock import today_in_norway
+from letters.clock import today_in_norway, utcnow
 from letters.config import Settings
+from letters.delivery.case_states import CaseOutcome, CaseStateHandler
+from letters.delivery.dating import ledger_letters, needs_new_date
 from letters.delivery.routing import Route, route
 from letters.digests import sha256_hex
+from letters.domain.case_message import parse_case_message
 from letters.domain.compose import compose
 from letters.domain.contract import parse_request
+from letters.domain.letter_order import check_order, reported_letters
 from letters.domain.message_body import peek_letter_id, request_object
 from letters.domain.model import LetterRequest
 from letters.domain.profile import AgencyProfile
 from letters.errors import FieldProblem, InvalidRequest, PermanentError
 from letters.ledger import (
+    CaseStates,
     HeldLock,
     Ledger,
     LetterLocks,
@@ -69,8 +79,10 @@ class Outcome:
     letter_id: str
     case_number: str
     receipt: Receipt | None
-    # The ledger already had the letter finished; nothing was done.
+    # The ledger already had the letter finished (or waiting for its case); nothing was done.
     already_finished: bool = False
+    # Held or cancelled because of its case, instead of sent.
+    stopped: LetterStatus | None = None
 
 
 class Pipeline:
@@ -81,12 +93,25 @@ class Pipeline:
         archive: Archive,
         channels: ChannelSet,
         locks: LetterLocks,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.service = service
         self.ledger = ledger
         self.archive = archive
         self.channels = channels
         self.locks = locks
+        self.clock = clock
+        self.cases = CaseStates(ledger)
+        self.case_changes = CaseStateHandler(ledger, locks)
+
+    def process_case(self, body: bytes | str) -> CaseOutcome:
+        """A ``letters.case/1`` message: record the change and apply it to the case's letters.
+
+        Raises InvalidRequest naming each field at fault (dead-letter it), or a
+        TransientError when the ledger or a letter's lock is unavailable.
+        """
+        change = parse_case_message(body, self.service.contract_rules.limits)
+        return self.case_changes.apply(change)
 
     def process(self, body: bytes | str) -> Outcome:
         """Take one request as far as it goes.
@@ -98,7 +123,7 @@ class Pipeline:
         data = request_object(body, self.service.contract_rules.limits)
         letter_id = peek_letter_id(data)
         if letter_id is None:
-            self._parse(data, today_in_norway())  # raises with every problem named
+            self._parse(data, today_in_norway(self.clock()))  # raises with every problem named
             raise InvalidRequest([FieldProblem("letter_id", "is required")])
         # One spelling of the idempotency key, in the lock, the ledger and the request kept.
         data["letter_id"] = letter_id
@@ -107,7 +132,7 @@ class Pipeline:
             record = self.ledger.get(letter_id)
             request = None
             if record is None:
-                request = self._parse(data, today_in_norway())
+                request = self._parse(data, today_in_norway(self.clock()))
                 record, _ = self.ledger.accept(
                     letter_id=letter_id,
                     case_number=request.case.case_number,
@@ -122,10 +147,9 @@ class Pipeline:
                     f"letter_id: a different request with this letter id was accepted at "
                     f"{accepted}; this one is refused and that letter is left as it is"
                 )
-            if record.finished:
+            if record.finished or record.waiting_for_case:
                 return Outcome(record.letter_id, record.case_number, None, already_finished=True)
-            receipt = self._advance(record, request, lock)
-            return Outcome(record.letter_id, record.case_number, receipt)
+            return self._advance(record, request, lock)
 
     def deliver(self, letter_id: str, forced: Route | None = None) -> Outcome:
         """Take a letter the ledger already holds as far as it goes (re-send jobs).
@@ -137,10 +161,22 @@ class Pipeline:
             record = self.ledger.get(letter_id)
             if record is None:
                 raise PermanentError(f"letter {letter_id} is not in the ledger")
-            if record.finished:
+            if record.finished or record.waiting_for_case:
                 return Outcome(record.letter_id, record.case_number, None, already_finished=True)
-            receipt = self._advance(record, None, lock, forced)
-            return Outcome(record.letter_id, record.case_number, receipt)
+            return self._advance(record, None, lock, forced)
+
+    def redate(self, letter_id: str, leaves_on: date) -> bool:
+        """Date a rendered letter again if leaving on ``leaves_on`` would make its deadline
+        short (a print batch that leaves late); whether it was rendered again."""
+        with self.locks.hold(letter_id):
+            record = self.ledger.get(letter_id)
+            if record is None or record.pdf_sha256 is None:
+                return False
+            request = self._stored_request(record)
+            if not needs_new_date(record, request, leaves_on, self.service.profile):
+                return False
+            self._render(record, request, leaves_on, again=True)
+            return True
 
     def _advance(
         self,
@@ -148,17 +184,17 @@ class Pipeline:
         request: LetterRequest | None,
         lock: HeldLock,
         forced: Route | None = None,
-    ) -> Receipt:
+    ) -> Outcome:
         """From the step after the last recorded one to the receipt.
 
-        ``request`` is the parsed request when this call accepted it; a resumed
-        letter parses the one the ledger kept. The record is kept up to date
-        here, beside the ledger, rather than read back after every step.
+        accept → route → date and render → archive → send, the case's state
+        looked at first and again just before sending. ``request`` is the parsed
+        request when this call accepted it; a resumed letter parses the one the
+        ledger kept. The record is kept current here rather than read back.
         """
-        if request is None:
-            today = record.letter_date or today_in_norway()
-            request = self._parse(json.loads(record.request), today)
-        record, pdf = self._archived_pdf(record, request)
+        request = request or self._stored_request(record)
+        if stopped := self._stopped_by_case(record):
+            return stopped
         if record.channel is None:
             decision = forced or route(request.recipient, self.channels.directory)
             self.ledger.record_routed(record.letter_id, decision.channel, decision.reason)
@@ -169,28 +205,40 @@ class Pipeline:
                 channel=decision.channel,
                 route_reason=decision.reason,
             )
-        assert record.channel is not None  # noqa: S101 - routed above
-        letter = _outgoing(record, request, pdf, self.service.profile)
+        channel: str = record.channel or PRINT  # routed above
+        record, pdf = self._dated_pdf(record, request, channel)
+        if stopped := self._stopped_by_case(record):
+            return stopped
         # A database restart ends the lock's session: then another worker may have the
         # letter, so this one does not send it.
         lock.check()
         try:
-            receipt = self.channels.get(record.channel).send(letter)
+            receipt = self.channels.get(channel).send(
+                _outgoing(record, request, pdf, self.service.profile)
+            )
         except NotAMailboxError as err:
-            if record.channel != DIGIPOST:
+            if channel != DIGIPOST:
                 raise
             # Digipost itself says there is no mailbox (a closed account since
-            # identify): a confirmed non-user, so print and post is right.
+            # identify): a confirmed non-user, so print and post is right, dated
+            # again if the batch leaves later than the day it was dated for.
             reason = f"Digipost found no mailbox when sending ({err})"
             self.ledger.record_routed(record.letter_id, PRINT, reason)
             log_event(log, "routed", channel=PRINT, **_ids(record))
-            receipt = self.channels.get(PRINT).send(letter)
+            record, pdf = self._dated_pdf(replace(record, channel=PRINT), request, PRINT)
+            receipt = self.channels.get(PRINT).send(
+                _outgoing(record, request, pdf, self.service.profile)
+            )
+        self._record_receipt(record, receipt)
+        return Outcome(record.letter_id, record.case_number, receipt)
+
+    def _record_receipt(self, record: LetterRecord, receipt: Receipt) -> None:
         detail = f"{receipt.channel}: {receipt.detail}".rstrip(": ")
         if receipt.status is ReceiptStatus.BATCHED:
             assert receipt.provider_ref is not None  # noqa: S101 - the batch id
             self.ledger.record_batched(record.letter_id, receipt.provider_ref, detail)
             log_event(log, "batched", channel=receipt.channel, **_ids(record))
-            return receipt
+            return
         status = (
             LetterStatus.DELIVERED
             if receipt.status is ReceiptStatus.DELIVERED
@@ -203,14 +251,48 @@ class Pipeline:
             detail,
             delivery_method=receipt.delivery_method,
             delivered_at=receipt.delivered_at,
+            posted_on=self.channels.get(receipt.channel).sending_day(self.clock()),
         )
         log_event(log, status.value, channel=receipt.channel, **_ids(record))
-        return receipt
 
-    def _archived_pdf(
-        self, record: LetterRecord, request: LetterRequest
+    def _stopped_by_case(self, record: LetterRecord) -> Outcome | None:
+        """Hold or cancel the letter if its case says so."""
+        case = self.cases.get(record.case_number)
+        if not (case.holds_letters or case.ends_letters):
+            return None
+        since = case.changed_at.isoformat(timespec="seconds") if case.changed_at else "now"
+        if case.holds_letters:
+            status = LetterStatus.HELD
+            self.ledger.record_held(
+                record.letter_id, status, f"case {case.state} since {since}: the letter waits"
+            )
+        else:
+            status = LetterStatus.CANCELLED
+            self.ledger.record_cancelled(
+                record.letter_id, f"case {case.state} since {since}: the letter will not be sent"
+            )
+        log_event(log, status.value, reason=f"case {case.state}", **_ids(record))
+        return Outcome(record.letter_id, record.case_number, None, stopped=status)
+
+    def _dated_pdf(
+        self, record: LetterRecord, request: LetterRequest, channel: str
     ) -> tuple[LetterRecord, bytes]:
-        """The letter's PDF from the archive, rendering and archiving it first if needed."""
+        """The letter's PDF, rendered (or rendered again) for the day it leaves, archived."""
+        leaves_on = self.channels.get(channel).sending_day(self.clock())
+        if record.pdf_sha256 is None:
+            prior = reported_letters(request) + ledger_letters(
+                record, self.ledger.case_letters(record.case_number)
+            )
+            check_order(request, leaves_on, prior, self.service.profile.order)
+            return self._render(record, request, leaves_on)
+        if needs_new_date(record, request, leaves_on, self.service.profile):
+            return self._render(record, request, leaves_on, again=True)
+        archived = self._archived_pdf(record)
+        # Rendered, but the worker stopped before its PDF reached the archive.
+        return archived or self._render(record, request, leaves_on)
+
+    def _archived_pdf(self, record: LetterRecord) -> tuple[LetterRecord, bytes] | None:
+        """The letter's rendered PDF from the archive, recording where it is if needed."""
         if record.archive_key:
             pdf = self.archive.get(record.archive_key)
             if sha256_hex(pdf) != record.pdf_sha256:
@@ -218,24 +300,42 @@ class Pipeline:
                     f"archive {record.archive_key}: the PDF differs from the one recorded"
                 )
             return record, pdf
-        if record.pdf_sha256 and record.letter_date:
-            # Rendered and perhaps archived before the worker stopped.
-            key = archive_key(record.letter_date, record.letter_id)
-            if self.archive.exists(key):
-                pdf = self.archive.get(key)
-                if sha256_hex(pdf) == record.pdf_sha256:
-                    self.ledger.record_archived(record.letter_id, key)
-                    return replace(record, status=LetterStatus.ARCHIVED, archive_key=key), pdf
+        # Rendered and perhaps archived before the worker stopped.
+        assert record.letter_date is not None  # noqa: S101 - rendered
+        key = archive_key(record.letter_date, record.letter_id)
+        if self.archive.exists(key):
+            pdf = self.archive.get(key)
+            if sha256_hex(pdf) == record.pdf_sha256:
+                self.ledger.record_archived(record.letter_id, key)
+                return replace(record, status=LetterStatus.ARCHIVED, archive_key=key), pdf
+        return None
+
+    def _render(
+        self, record: LetterRecord, request: LetterRequest, leaves_on: date, again: bool = False
+    ) -> tuple[LetterRecord, bytes]:
         started = time.perf_counter()
-        composed = compose(request, self.service.profile, today_in_norway())
+        composed = compose(
+            request, self.service.profile, today_in_norway(self.clock()), leaves_on=leaves_on
+        )
         rendered = self.service.renderer.render(composed)
         render_ms = round((time.perf_counter() - started) * 1000)
-        rendering = rendering_of(rendered, composed.totals.due)
-        self.ledger.record_rendered(
-            record.letter_id,
-            rendering,
-            f"{rendered.page_count} page(s), template {rendered.template_version}",
+        rendering = rendering_of(rendered, composed.totals.due, leaves_on)
+        moved = (
+            f"; dated {composed.letter_date} instead of {composed.moved_from}, the day it leaves"
+            if composed.moved_from
+            else ""
         )
+        if again:
+            detail = (
+                f"dated again for {leaves_on} (it leaves later than planned): new date "
+                f"{composed.letter_date}, deadline {composed.deadline} and password"
+            )
+        else:
+            detail = (
+                f"{rendered.page_count} page(s), template {rendered.template_version}, "
+                f"leaves {leaves_on}{moved}"
+            )
+        self.ledger.record_rendered(record.letter_id, rendering, detail)
         log_event(log, "rendered", render_ms=render_ms, pages=rendered.page_count, **_ids(record))
         key = archive_key(rendered.letter_date, record.letter_id)
         self.archive.put(key, rendered.pdf)
@@ -244,11 +344,17 @@ class Pipeline:
         record = replace(record, status=LetterStatus.ARCHIVED, archive_key=key, **rendered_fields)
         return record, rendered.pdf
 
+    def _stored_request(self, record: LetterRecord) -> LetterRequest:
+        today = record.letter_date or today_in_norway(self.clock())
+        return self._parse(json.loads(record.request), today)
+
     def _parse(self, data: dict[str, Any], today: date) -> LetterRequest:
         return parse_request(data, self.service.contract_rules, today)
 
 
-def rendering_of(rendered: RenderedLetter, amount_due: Decimal) -> Rendering:
+def rendering_of(
+    rendered: RenderedLetter, amount_due: Decimal, leaves_on: date | None = None
+) -> Rendering:
     """What the ledger keeps of a rendered letter."""
     return Rendering(
         letter_date=rendered.letter_date,
@@ -260,6 +366,7 @@ def rendering_of(rendered: RenderedLetter, amount_due: Decimal) -> Rendering:
         page_count=rendered.page_count,
         otp_hash=rendered.password_record.hash,
         otp_expires_on=rendered.password_record.expires_on,
+        planned_posting_day=leaves_on,
     )
 
 

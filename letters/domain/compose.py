@@ -10,6 +10,7 @@ from letters.domain import otp
 from letters.domain.deadline import payment_deadline
 from letters.domain.kid import kid_from_case_number
 from letters.domain.model import LetterRequest
+from letters.domain.posting import letter_date_for
 from letters.domain.profile import AgencyProfile
 
 CENT = Decimal("0.01")
@@ -42,6 +43,10 @@ class ComposedLetter:
     # varsel om rettslig pågang: the first day enforcement may be requested
     # (two weeks after sending, tvangsfullbyrdelsesloven § 4-18).
     enforcement_from: date
+    # The day the letter leaves, as planned (None: not known, as for ``letters render``).
+    leaves_on: date | None = None
+    # The request's letter date, when it was earlier than the day the letter leaves.
+    moved_from: date | None = None
 
 
 def totals_of(request: LetterRequest) -> Totals:
@@ -58,12 +63,23 @@ def compose(
     agency: AgencyProfile,
     today: date,
     password: otp.OneTimePassword | None = None,
+    leaves_on: date | None = None,
 ) -> ComposedLetter:
     """Add KID, deadline, one-time password and totals to a validated request.
 
-    ``today`` is the sending day, used when the request has no letter date.
+    ``leaves_on`` is the day the letter leaves (``letters.domain.posting``): the
+    letter is dated by it, or by the later day the request asks for, and the
+    deadline counts from that date. Without it, ``today`` stands in for a
+    request without a letter date.
     """
-    letter_date = request.letter_date or today
+    if leaves_on is None:
+        letter_date = request.letter_date or today
+    else:
+        letter_date = letter_date_for(request.letter_date, leaves_on)
+    asked = request.letter_date
+    moved_from = (
+        asked if leaves_on is not None and asked is not None and asked < leaves_on else None
+    )
     kid = request.case.kid or kid_from_case_number(
         request.case.case_number, agency.kid_method, agency.kid_length
     )
@@ -82,4 +98,6 @@ def compose(
         password_record=record,
         totals=totals_of(request),
         enforcement_from=letter_date + timedelta(days=14),
+        leaves_on=leaves_on,
+        moved_from=moved_from,
     )

@@ -29,6 +29,7 @@ from letters.domain.model import (
     Cost,
     CostCode,
     Creditor,
+    EarlierLetter,
     Interest,
     LetterRequest,
     Recipient,
@@ -37,6 +38,7 @@ from letters.domain.request_shape import (
     SCHEMA,
     WINDOW_LINE_CHARS,
     RequestShape,
+    case_number_problem,
     problem_from_pydantic,
 )
 from letters.domain.text import quote, text_problem
@@ -44,7 +46,6 @@ from letters.errors import FieldProblem, InvalidRequest
 
 __all__ = ["SCHEMA", "ContractRules", "parse_request"]
 
-_CASE_NUMBER_RE = re.compile(r"[0-9][0-9-]{0,30}[0-9]")
 _FOREIGN_POSTAL_CODE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]*")
 
 
@@ -93,12 +94,8 @@ def _cross_field_problems(
     case, recipient = req.case, req.recipient
     letter_date = req.letter_date or today
 
-    if not _CASE_NUMBER_RE.fullmatch(case.case_number):
-        add(
-            FieldProblem(
-                "case.case_number", "must be 2 to 32 digits and hyphens, digits first and last"
-            )
-        )
+    if problem := case_number_problem("case.case_number", case.case_number):
+        add(problem)
     elif case.kid is None:
         digits = sum(ch in "0123456789" for ch in case.case_number)
         if digits > rules.kid_length - 1:
@@ -167,6 +164,17 @@ def _cross_field_problems(
 
     if req.deadline is not None and req.deadline <= letter_date:
         add(FieldProblem("deadline", "must be after the letter date"))
+
+    for i, earlier in enumerate(case.earlier_letters):
+        if earlier.deadline <= earlier.sent_on:
+            add(FieldProblem(f"case.earlier_letters[{i}].deadline", "must be after sent_on"))
+        if earlier.sent_on > letter_date:
+            add(
+                FieldProblem(
+                    f"case.earlier_letters[{i}].sent_on",
+                    f"must not be after the letter date {letter_date.isoformat()}",
+                )
+            )
 
     nin = recipient.national_identity_number
     if nin is not None:
@@ -282,6 +290,10 @@ def _to_domain(req: RequestShape) -> LetterRequest:
             ),
             costs=tuple(Cost(x.code, x.amount) for x in c.costs),
             paid=c.paid,
+            earlier_letters=tuple(
+                EarlierLetter(x.letter_type, x.sent_on, x.deadline, x.sent_by)
+                for x in c.earlier_letters
+            ),
         ),
         recipient=Recipient(
             name=r.name,

@@ -30,6 +30,18 @@ _UUID = re.compile(
 )
 
 
+# The two kinds of message the workers take, by their "schema" field.
+REQUEST_SCHEMA = "letters.request/1"
+CASE_SCHEMA = "letters.case/1"
+
+
+def is_case_message(data: dict[str, Any]) -> bool:
+    """A case message (``letters.case/1``; another version is refused as a case message,
+    naming the version the service takes), not a letter request."""
+    schema = data.get("schema")
+    return isinstance(schema, str) and schema.startswith(CASE_SCHEMA.split("/")[0] + "/")
+
+
 @dataclass(frozen=True, slots=True)
 class BodyLimits:
     """``LETTERS_MAX_BODY_BYTES`` and ``LETTERS_MAX_NESTING``."""

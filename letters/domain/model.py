@@ -50,6 +50,17 @@ class Cost:
 
 
 @dataclass(frozen=True, slots=True)
+class EarlierLetter:
+    """A letter of the case that this service did not send (the creditor's own
+    inkassovarsel, say), as the case system reports it."""
+
+    letter_type: LetterType
+    sent_on: date
+    deadline: date
+    sent_by: str
+
+
+@dataclass(frozen=True, slots=True)
 class Case:
     case_number: str
     kid: str | None
@@ -58,6 +69,7 @@ class Case:
     interest: Interest | None
     costs: tuple[Cost, ...]
     paid: Decimal
+    earlier_letters: tuple[EarlierLetter, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

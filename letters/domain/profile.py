@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from stdnum.no import kontonr, orgnr
 from letters.domain.contract import ContractRules
 from letters.domain.deadline import check_deadline_days
 from letters.domain.kid import MAX_LENGTH, MIN_LENGTH, KidMethod
+from letters.domain.letter_order import OrderRules
 from letters.domain.letter_types import Language, LetterType
 from letters.errors import ConfigurationError
 
@@ -36,6 +37,7 @@ class AgencyProfile:
     kid_method: KidMethod
     kid_length: int
     deadline_days: dict[LetterType, int]
+    order: OrderRules = field(default_factory=OrderRules)
 
     @property
     def contract_rules(self) -> ContractRules:
@@ -96,6 +98,18 @@ def load_profile(path: Path) -> AgencyProfile:
     if missing:
         raise fail("rules.deadline_days", ", ".join(sorted(missing)), "is missing")
     check_deadline_days(days)
+    order_raw = (
+        data.get("rules", {}).get("order", {}) if isinstance(data.get("rules"), dict) else {}
+    )
+    if not isinstance(order_raw, dict):
+        raise fail("rules", "order", "must be a table of true/false switches")
+    known = {f.name for f in fields(OrderRules)}
+    for key, value in order_raw.items():
+        if key not in known:
+            raise fail("rules.order", key, f"is not a rule ({', '.join(sorted(known))})")
+        if not isinstance(value, bool):
+            raise fail("rules.order", key, "must be true or false")
+    order = OrderRules(**order_raw)
     return AgencyProfile(
         name=str(get("agency", "name")),
         organization_number=org,
@@ -113,4 +127,5 @@ def load_profile(path: Path) -> AgencyProfile:
         kid_method=method,
         kid_length=length,
         deadline_days=days,
+        order=order,
     )

@@ -29,6 +29,16 @@ WINDOW_LINE_CHARS = 42
 MAX_ADDRESS_LINES = 3
 # Dates outside these are typing errors, and would overflow a deadline near year 9999.
 EARLIEST_DATE, LATEST_DATE = date(1970, 1, 1), date(2099, 12, 31)
+_CASE_NUMBER_RE = re.compile(r"[0-9][0-9-]{0,30}[0-9]")
+
+
+def case_number_problem(path: str, case_number: str) -> FieldProblem | None:
+    """The rule every case number keeps, in requests, case messages and on the command line."""
+    if _CASE_NUMBER_RE.fullmatch(case_number):
+        return None
+    return FieldProblem(path, "must be 2 to 32 digits and hyphens, digits first and last")
+
+
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _AMOUNT_RE = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
@@ -143,6 +153,13 @@ class CostShape(_Strict):
     amount: Amount
 
 
+class EarlierLetterShape(_Strict):
+    letter_type: TypeField
+    sent_on: IsoDate
+    deadline: IsoDate
+    sent_by: LongName
+
+
 class CaseShape(_Strict):
     case_number: Code
     kid: Code | None = None
@@ -151,6 +168,7 @@ class CaseShape(_Strict):
     interest: InterestShape | None = None
     costs: Annotated[list[CostShape], Field(max_length=10)] = []
     paid: Amount = Decimal("0.00")
+    earlier_letters: Annotated[list[EarlierLetterShape], Field(max_length=20)] = []
 
 
 class AddressShape(_Strict):

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from letters.clock import as_utc
+from letters.clock import as_utc, utcnow
 from letters.errors import TransientError
 from letters.ledger import history
 from letters.ledger.records import LetterStatus
@@ -69,6 +69,8 @@ class Member:
     postage_class: str
     archive_key: str | None
     pdf_sha256: str | None
+    # The day the letter was dated to leave on, which its deadline counts from.
+    planned_posting_day: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +148,14 @@ class PrintBatchStore:
             _close(conn, row.batch_id, now, "cut-off")
             row = None
         batch_id = row.batch_id if row is not None else _open(conn, destination, now, new_batch)
-        position = (row.letter_count if row is not None else 0) + 1
+        # After the last position taken: a letter withdrawn from the batch leaves a gap.
+        last = conn.execute(
+            select(func.max(print_batch_letters.c.position)).where(
+                print_batch_letters.c.batch_id == batch_id
+            )
+        ).scalar_one_or_none()
+        position = (last or 0) + 1
+        count = (row.letter_count if row is not None else 0) + 1
         conn.execute(
             insert(print_batch_letters).values(
                 letter_id=member.letter_id,
@@ -159,12 +168,60 @@ class PrintBatchStore:
                 added_at=now,
             )
         )
-        _update(conn, batch_id, letter_count=position)
+        _update(conn, batch_id, letter_count=count)
         status = BatchStatus.OPEN
-        if position >= batch_size:
+        if count >= batch_size:
             _close(conn, batch_id, now, "size")
             status = BatchStatus.CLOSED
         return Placement(batch_id, destination, position, status, duplicate=False)
+
+    def withdraw(self, letter_id: str, status: LetterStatus, reason: str) -> str | None:
+        """Take a letter out of its batch while the batch is open, and give it ``status``
+        (withdrawn or cancelled) in the same transaction: a letter is never out of its
+        batch yet still batched. The batch id, or None if the letter is in no open batch.
+        """
+        with self.ledger.transaction() as conn:
+            row = conn.execute(
+                select(print_batch_letters.c.batch_id)
+                .join(print_batches, print_batches.c.batch_id == print_batch_letters.c.batch_id)
+                .where(print_batch_letters.c.letter_id == letter_id)
+                .where(print_batches.c.status == BatchStatus.OPEN)
+                .with_for_update()
+            ).first()
+            if row is None:
+                return None
+            conn.execute(
+                delete(print_batch_letters).where(print_batch_letters.c.letter_id == letter_id)
+            )
+            _update(conn, row.batch_id, letter_count=print_batches.c.letter_count - 1)
+            # A batch left empty never goes anywhere: the next letter opens a new one.
+            conn.execute(
+                delete(print_batches)
+                .where(print_batches.c.batch_id == row.batch_id)
+                .where(print_batches.c.letter_count == 0)
+            )
+            history.record(
+                conn,
+                letter_id,
+                status,
+                utcnow(),
+                f"{reason}; taken out of print batch {row.batch_id}",
+                only_if=letters.c.status == LetterStatus.BATCHED,
+                status=status,
+                provider_ref=None,
+                retry_at=None,
+            )
+            return str(row.batch_id)
+
+    def batch_of(self, letter_id: str) -> Batch | None:
+        """The batch a letter is in, if any."""
+        with self.ledger.transaction() as conn:
+            batch_id = conn.execute(
+                select(print_batch_letters.c.batch_id).where(
+                    print_batch_letters.c.letter_id == letter_id
+                )
+            ).scalar_one_or_none()
+            return self._batch(conn, batch_id) if batch_id else None
 
     # -- cutting -----------------------------------------------------------------
 
@@ -223,6 +280,7 @@ class PrintBatchStore:
                 print_batch_letters,
                 letters.c.archive_key,
                 letters.c.pdf_sha256,
+                letters.c.planned_posting_day,
             )
             .join(letters, letters.c.letter_id == print_batch_letters.c.letter_id)
             .where(print_batch_letters.c.batch_id == batch_id)
@@ -239,6 +297,7 @@ class PrintBatchStore:
                     postage_class=r.postage_class,
                     archive_key=r.archive_key,
                     pdf_sha256=r.pdf_sha256,
+                    planned_posting_day=r.planned_posting_day,
                 )
                 for r in conn.execute(query)
             ]
@@ -270,7 +329,9 @@ class PrintBatchStore:
                 claimed_until=None,
             )
 
-    def record_sent(self, batch_id: str, location: str, now: datetime) -> int:
+    def record_sent(
+        self, batch_id: str, location: str, now: datetime, posted_on: date | None = None
+    ) -> int:
         """The batch is at the print house: mark it and every letter in it sent, at once."""
         with self.ledger.transaction() as conn:
             _update(
@@ -296,13 +357,19 @@ class PrintBatchStore:
                     now,
                     f"print: batch {batch_id}, letter {position}, at {location}",
                     only_if=letters.c.status.not_in(
-                        [LetterStatus.SENT, LetterStatus.DELIVERED, LetterStatus.DEAD_LETTERED]
+                        [
+                            LetterStatus.SENT,
+                            LetterStatus.DELIVERED,
+                            LetterStatus.DEAD_LETTERED,
+                            LetterStatus.CANCELLED,
+                        ]
                     ),
                     status=LetterStatus.SENT,
                     channel="print",
                     provider_ref=batch_id,
                     delivery_method="PRINT",
                     retry_at=None,
+                    posted_on=posted_on,
                 )
             return marked
 

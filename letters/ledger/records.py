@@ -23,6 +23,12 @@ class LetterStatus(StrEnum):
     FAILED = "failed"
     DEAD_LETTERED = "dead-lettered"
     REQUEUED = "requeued"
+    # Waiting because its case is disputed or on hold; it goes on when the case is open.
+    HELD = "held"
+    # Taken out of an open print batch for the same reason; it goes on like a held one.
+    WITHDRAWN = "withdrawn"
+    # Stopped for good before it left: the case was paid or closed, or operations said so.
+    CANCELLED = "cancelled"
 
 
 # The history event of a letter the sweep sent back to the work queue.
@@ -44,8 +50,13 @@ FINISHED = frozenset(
         LetterStatus.SENT,
         LetterStatus.DELIVERED,
         LetterStatus.DEAD_LETTERED,
+        LetterStatus.CANCELLED,
     }
 )
+# Waiting for a change of its case; no message carries it meanwhile.
+WAITING_FOR_CASE = frozenset({LetterStatus.HELD, LetterStatus.WITHDRAWN})
+# It has left, or is in a batch on its way to the print house: past holding back.
+LEFT = frozenset({LetterStatus.SENT, LetterStatus.DELIVERED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +91,16 @@ class LetterRecord:
     resend_job_id: str | None = None
     resend_mode: str | None = None
     otp_revoked_at: datetime | None = None
+    planned_posting_day: date | None = None
+    posted_on: date | None = None
 
     @property
     def finished(self) -> bool:
         return self.status in FINISHED
+
+    @property
+    def waiting_for_case(self) -> bool:
+        return self.status in WAITING_FOR_CASE
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +123,8 @@ class Rendering:
     page_count: int
     otp_hash: str
     otp_expires_on: date
+    # The day the letter leaves, as planned when it was dated.
+    planned_posting_day: date | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,6 +59,10 @@ letters = Table(
     Column("resend_mode", String(10)),
     # A renewed letter replaced this letter's password: it no longer logs in.
     Column("otp_revoked_at", DateTime(timezone=True)),
+    # The day the letter leaves (print: its batch's posting day; Digipost: the day it is
+    # sent), which its date and deadline count from: planned, then actual.
+    Column("planned_posting_day", Date),
+    Column("posted_on", Date),
     Index("ix_letters_status", "status"),
     Index("ix_letters_case_number", "case_number"),
     Index("ix_letters_provider_ref", "provider_ref"),
@@ -195,13 +199,30 @@ resend_items = Table(
     Index("ix_resend_items_status", "job_id", "status"),
 )
 
-# What the case system (or operations) says about a case: open, closed or paid.
-# A re-send job leaves out letters of closed and paid cases unless told otherwise.
+# What the case system (or operations) says about a case now: open, closed, paid,
+# disputed or on hold. The latest change by its own time wins.
 case_states = Table(
     "case_states",
     metadata,
     Column("case_number", String(32), primary_key=True),
-    Column("state", String(10), nullable=False),
+    Column("state", String(12), nullable=False),
     Column("changed_at", DateTime(timezone=True), nullable=False),
     Column("note", String(200)),
+    Column("reference", String(200)),
+)
+
+# Every change of a case's state as it was received, once each.
+case_state_events = Table(
+    "case_state_events",
+    metadata,
+    Column("id", EventId, primary_key=True, autoincrement=True),
+    Column("case_number", String(32), nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("reference", String(200)),
+    # "case system" (a letters.case/1 message) or "operations" (letters case --set).
+    Column("source", String(20), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("case_number", "state", "at", name="uq_case_state_events_change"),
+    Index("ix_case_state_events_case_number", "case_number"),
 )

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import fields
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,28 +20,23 @@ from alembic.config import Config
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Engine,
     and_,
-    create_engine,
-    event,
     func,
-    insert,
     or_,
     select,
-    update,
 )
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from letters.clock import as_utc, utcnow
 from letters.digests import sha256_hex
-from letters.errors import ConfigurationError, PermanentError, TransientError
+from letters.errors import PermanentError, TransientError
 from letters.ledger import history
+from letters.ledger.engine import create_ledger_engine
 from letters.ledger.records import (
     FINISHED,
     IN_HAND,
     RECOVERED,
-    DeadLetter,
+    WAITING_FOR_CASE,
     LetterEvent,
     LetterRecord,
     LetterStatus,
@@ -50,7 +45,7 @@ from letters.ledger.records import (
     Resend,
     record_from_row,
 )
-from letters.ledger.schema import dead_letters, letter_events, letters
+from letters.ledger.schema import letter_events, letters
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Any constant will do; it keeps two processes from migrating at once.
@@ -60,7 +55,7 @@ _MIGRATION_LOCK_KEY = 0x4C455454
 class Ledger:
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine = _create_engine(url)
+        self.engine = create_ledger_engine(url)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -92,9 +87,9 @@ class Ledger:
             return [LetterEvent(r.event, as_utc(r.at), r.detail) for r in conn.execute(query)]
 
     def unfinished(self) -> list[LetterRecord]:
-        """Letters accepted but neither finished nor waiting for a scheduled retry."""
-        waiting = LetterStatus.FAILED
-        query = select(letters).where(letters.c.status.not_in([*FINISHED, waiting]))
+        """Letters accepted but neither finished nor waiting (for a retry, or for their case)."""
+        waiting = [LetterStatus.FAILED, *WAITING_FOR_CASE]
+        query = select(letters).where(letters.c.status.not_in([*FINISHED, *waiting]))
         with self.transaction() as conn:
             return [record_from_row(r._mapping) for r in conn.execute(query)]
 
@@ -161,35 +156,20 @@ class Ledger:
         with self.transaction() as conn:
             return {status: int(n) for status, n in conn.execute(query)}
 
+    def case_letters(self, case_number: str) -> list[LetterRecord]:
+        """Every letter of a case, oldest first."""
+        query = (
+            select(letters)
+            .where(letters.c.case_number == case_number)
+            .order_by(letters.c.created_at, letters.c.letter_id)
+        )
+        with self.transaction() as conn:
+            return [record_from_row(r._mapping) for r in conn.execute(query)]
+
     def letters_in(self, letter_ids: list[str]) -> list[LetterRecord]:
         query = select(letters).where(letters.c.letter_id.in_(letter_ids))
         with self.transaction() as conn:
             return [record_from_row(r._mapping) for r in conn.execute(query)]
-
-    def dead_letters_for(self, letter_id: str) -> list[DeadLetter]:
-        """Every message dead-lettered under this letter id (a conflicting request too)."""
-        query = (
-            select(dead_letters)
-            .where(dead_letters.c.letter_id == letter_id)
-            .order_by(dead_letters.c.dead_at)
-        )
-        with self.transaction() as conn:
-            return [
-                DeadLetter(
-                    dead_id=row.dead_id,
-                    letter_id=row.letter_id,
-                    reason=row.reason,
-                    attempts=row.attempts,
-                    dead_at=as_utc(row.dead_at),
-                    requeued_at=as_utc(row.requeued_at) if row.requeued_at else None,
-                )
-                for row in conn.execute(query)
-            ]
-
-    def is_known_dead_body(self, body_sha256: str) -> bool:
-        query = select(dead_letters.c.dead_id).where(dead_letters.c.body_sha256 == body_sha256)
-        with self.transaction() as conn:
-            return conn.execute(query.limit(1)).first() is not None
 
     # -- writing ---------------------------------------------------------------
 
@@ -290,6 +270,7 @@ class Ledger:
         detail: str,
         delivery_method: str | None = None,
         delivered_at: datetime | None = None,
+        posted_on: date | None = None,
     ) -> None:
         self._advance(
             letter_id,
@@ -299,6 +280,7 @@ class Ledger:
             retry_at=None,
             delivery_method=delivery_method,
             delivered_at=delivered_at,
+            **({"posted_on": posted_on} if posted_on else {}),
         )
 
     def record_batched(self, letter_id: str, batch_id: str, detail: str) -> None:
@@ -315,6 +297,53 @@ class Ledger:
                 provider_ref=batch_id,
                 retry_at=None,
             )
+
+    def record_held(self, letter_id: str, status: LetterStatus, reason: str) -> bool:
+        """The letter waits for its case (``held``, or ``withdrawn`` from a print batch)."""
+        with self.transaction() as conn:
+            return history.record(
+                conn,
+                letter_id,
+                status,
+                utcnow(),
+                reason,
+                only_if=letters.c.status.not_in([*FINISHED]),
+                status=status,
+                retry_at=None,
+            )
+
+    def record_released(self, letter_id: str, reason: str) -> bool:
+        """A letter that waited for its case goes on (back to the work queue)."""
+        with self.transaction() as conn:
+            return history.record(
+                conn,
+                letter_id,
+                LetterStatus.REQUEUED,
+                utcnow(),
+                reason,
+                only_if=letters.c.status.in_([*WAITING_FOR_CASE]),
+                status=LetterStatus.REQUEUED,
+            )
+
+    def record_cancelled(self, letter_id: str, reason: str) -> bool:
+        """The letter will never leave; False if it has left already (or was finished)."""
+        with self.transaction() as conn:
+            return history.record(
+                conn,
+                letter_id,
+                LetterStatus.CANCELLED,
+                utcnow(),
+                reason,
+                # A batched letter is cancelled only by taking it out of its batch.
+                only_if=letters.c.status.not_in([*FINISHED]),
+                status=LetterStatus.CANCELLED,
+                retry_at=None,
+            )
+
+    def record_case_news(self, letter_id: str, detail: str) -> None:
+        """A change of the case, in the history of a letter it no longer changes."""
+        with self.transaction() as conn:
+            history.append_event(conn, letter_id, "case", utcnow(), detail)
 
     def record_failed(
         self, letter_id: str, attempt: int, reason: str, retry_at: datetime | None
@@ -357,64 +386,6 @@ class Ledger:
                 ):
                     claimed.append(letter_id)
         return self.letters_in(claimed) if claimed else []
-
-    def record_dead(
-        self,
-        *,
-        dead_id: str,
-        letter_id: str | None,
-        case_number: str | None,
-        reason: str,
-        attempts: int,
-        body_sha256: str,
-        known_letter: bool,
-    ) -> None:
-        """Record a message sent to the dead-letter queue under ``dead_id``."""
-        now = utcnow()
-        with self.transaction() as conn:
-            conn.execute(
-                insert(dead_letters).values(
-                    dead_id=dead_id,
-                    letter_id=letter_id,
-                    case_number=case_number,
-                    reason=reason,
-                    attempts=attempts,
-                    body_sha256=body_sha256,
-                    dead_at=now,
-                )
-            )
-            if known_letter and letter_id:
-                history.record(
-                    conn,
-                    letter_id,
-                    LetterStatus.DEAD_LETTERED,
-                    now,
-                    reason,
-                    status=LetterStatus.DEAD_LETTERED,
-                    retry_at=None,
-                )
-
-    def record_dead_requeued(self, dead_id: str | None, letter_id: str | None) -> None:
-        """A dead letter went back to the work queue (``letters dead retry``)."""
-        now = utcnow()
-        with self.transaction() as conn:
-            if dead_id:
-                conn.execute(
-                    update(dead_letters)
-                    .where(dead_letters.c.dead_id == dead_id)
-                    .values(requeued_at=now)
-                )
-            if letter_id:
-                history.record(
-                    conn,
-                    letter_id,
-                    LetterStatus.REQUEUED,
-                    now,
-                    "from the dead letters",
-                    status=LetterStatus.REQUEUED,
-                    retry_at=None,
-                    attempts=0,
-                )
 
     def record_recovered(
         self, letter: OverdueLetter, now: datetime, retry_grace_s: float, stale_after_s: float
@@ -466,38 +437,4 @@ def _overdue(now: datetime, retry_grace_s: float, stale_after_s: float) -> Colum
             letters.c.status.in_(IN_HAND),
             letters.c.updated_at < now - timedelta(seconds=stale_after_s),
         ),
-    )
-
-
-def _create_engine(url: str) -> Engine:
-    try:
-        parsed = make_url(url)
-    except Exception as err:
-        raise ConfigurationError(f"LETTERS_DATABASE_URL: not a database URL: {err}") from err
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, connect_args={"timeout": 60})
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-            # Let SQLAlchemy's BEGIN below, not the driver, open transactions.
-            dbapi_connection.isolation_level = None
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn: Connection) -> None:
-            # Take the write lock up front: a deferred transaction that later
-            # writes can fail with "database is locked" instead of waiting.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-        return engine
-    if parsed.get_backend_name() == "postgresql":
-        return create_engine(parsed, pool_pre_ping=True, pool_size=2, max_overflow=2)
-    raise ConfigurationError(
-        f"LETTERS_DATABASE_URL: {parsed.get_backend_name()} is not supported; "
-        "use sqlite:///… or postgresql+psycopg://…"
     )

@@ -11,7 +11,7 @@ from kombu.entity import Exchange
 from kombu.messaging import Producer
 
 from letters.config import Settings
-from letters.domain.message_body import peek
+from letters.domain.message_body import is_case_message, peek
 from letters.messaging.topology import Topology, load_topology
 
 JSON = "application/json"
@@ -98,19 +98,19 @@ class Publisher:
         self.close()
 
     def publish_request(self, body: bytes, headers: Mapping[str, Any] | None = None) -> None:
-        """Publish one raw ``letters.request/1`` body to the requests exchange."""
+        """Publish one raw ``letters.request/1`` or ``letters.case/1`` body to the requests
+        exchange, routed by its letter type or its case state."""
         if self.by_queue_name:
             self.publish_to_work_queue(body, headers or {})
             return
-        letter_type = peek(body).get("letter_type")
-        if not (isinstance(letter_type, str) and letter_type.isidentifier()):
-            letter_type = None
-        self.publish(
-            body,
-            self.topology.requests_exchange,
-            self.topology.request_routing_key(letter_type),
-            headers,
-        )
+        data = peek(body)
+        if is_case_message(data):
+            state = data.get("state")
+            key = self.topology.case_routing_key(state if _word(state) else None)
+        else:
+            letter_type = data.get("letter_type")
+            key = self.topology.request_routing_key(letter_type if _word(letter_type) else None)
+        self.publish(body, self.topology.requests_exchange, key, headers)
 
     def publish_to_work_queue(self, body: bytes, headers: Mapping[str, Any]) -> None:
         """Straight to the work queue, past the exchange (retries and resumes)."""
@@ -151,3 +151,7 @@ class Publisher:
         channel = self.connection.default_channel
         _, count, _ = channel.queue_declare(queue=queue_name, passive=True)
         return int(count)
+
+
+def _word(value: object) -> bool:
+    return isinstance(value, str) and value.isascii() and value.isidentifier()

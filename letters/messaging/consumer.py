@@ -27,10 +27,16 @@ from letters.clock import utcnow
 from letters.config import SweepSettings
 from letters.delivery.pipeline import Pipeline
 from letters.digests import sha256_hex
-from letters.domain.message_body import DEFAULT_LIMITS, BodyLimits, peek, peek_letter_id
+from letters.domain.message_body import (
+    DEFAULT_LIMITS,
+    BodyLimits,
+    is_case_message,
+    peek,
+    peek_letter_id,
+)
 from letters.domain.text import quote
 from letters.errors import ConfigurationError, PermanentError, TransientError
-from letters.ledger import Ledger, OverdueLetter
+from letters.ledger import DeadLetterStore, Ledger, LetterRecord, OverdueLetter
 from letters.logs import log_event
 from letters.messaging.broker import Publisher
 from letters.messaging.periodic import PeriodicTask
@@ -160,12 +166,19 @@ class LetterWorker(ConsumerMixin):
         try:
             if content_type not in ACCEPTED_CONTENT_TYPES:
                 raise _UnacceptedContent(f"content type {quote(content_type, 64)} is not accepted")
-            letter_id = peek_letter_id(peek(message.body, self.limits))
+            data = peek(message.body, self.limits)
+            letter_id = peek_letter_id(data)
             if stops >= self.max_worker_stops:
                 raise _StoppedWorkers(
                     f"a worker stopped {stops} times with this message in hand; it is "
                     "dead-lettered so that it cannot stop another"
                 )
+            if is_case_message(data):
+                self._release(self.pipeline.process_case(message.body).released)
+                message.ack()
+                self.handled += 1
+                self._last_activity = time.monotonic()
+                return
             outcome = self.pipeline.process(message.body)
             case_number = outcome.case_number
         except ConfigurationError as err:
@@ -186,6 +199,8 @@ class LetterWorker(ConsumerMixin):
         else:
             message.ack()
             event = "duplicate; already finished" if outcome.already_finished else "done"
+            if outcome.stopped is not None:
+                event = f"{outcome.stopped} for its case"
             log_event(
                 log,
                 event,
@@ -196,6 +211,20 @@ class LetterWorker(ConsumerMixin):
         finally:
             self.handled += 1
             self._last_activity = time.monotonic()
+
+    def _release(self, released: Sequence[LetterRecord]) -> None:
+        """Letters whose case is open again go back to the work queue. Were the broker
+        to fail here, the sweep finds them requeued and untouched, and sends them."""
+        for record in released:
+            self._require_publisher().publish_to_work_queue(
+                record.request.encode(), {ATTEMPT_HEADER: record.attempts + 1}
+            )
+            log_event(
+                log,
+                "released; requeued",
+                letter_id=record.letter_id,
+                case_number=record.case_number,
+            )
 
     def _retry(
         self,
@@ -284,7 +313,7 @@ class LetterWorker(ConsumerMixin):
                 content_encoding=message.content_encoding or "binary",
             )
             record = self.ledger.get(letter_id) if letter_id else None
-            self.ledger.record_dead(
+            DeadLetterStore(self.ledger).record(
                 dead_id=dead_id,
                 letter_id=letter_id,
                 case_number=record.case_number if record else case_number,

@@ -10,7 +10,7 @@ from kombu.message import Message
 
 from letters.config import Settings
 from letters.domain.message_body import peek
-from letters.ledger import Ledger
+from letters.ledger import DeadLetterStore, Ledger
 from letters.messaging.broker import Publisher
 from letters.messaging.topology import (
     ATTEMPT_HEADER,
@@ -59,7 +59,7 @@ def retry_dead(
                 and not k.startswith("x-last-death")
             }
             publisher.publish_to_work_queue(dead.body, headers | {ATTEMPT_HEADER: 1})
-            ledger.record_dead_requeued(dead.dead_id, dead.letter_id)
+            DeadLetterStore(ledger).record_requeued(dead.dead_id, dead.letter_id)
             message.ack()
             retried.append(dead)
     return retried

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from channels.digipost.sync import sync_digipost
 from letters.clock import utcnow
 from letters.config import Settings
+from letters.delivery.pipeline import Pipeline
 from letters.errors import PermanentError, TransientError
 from letters.ledger import DeliveryLog, Ledger
 from letters.logs import log_event
@@ -45,17 +46,17 @@ class PeriodicTask:
             log_event(log, f"{self.name} failed", level=logging.WARNING, reason=str(err))
 
 
-def periodic_tasks(settings: Settings, ledger: Ledger) -> list[PeriodicTask]:
-    return [*_digipost_sync(settings, ledger), *_print_dispatch(settings)]
+def periodic_tasks(settings: Settings, ledger: Ledger, pipeline: Pipeline) -> list[PeriodicTask]:
+    return [*_digipost_sync(settings, ledger), *_print_dispatch(settings, pipeline)]
 
 
-def _print_dispatch(settings: Settings) -> list[PeriodicTask]:
+def _print_dispatch(settings: Settings, pipeline: Pipeline) -> list[PeriodicTask]:
     if settings.print_backend != "print_post" or not settings.print.interval:
         return []
     # pikepdf and fontTools, only when the print route is used.
     from channels.print_post.dispatch import open_dispatcher
 
-    dispatcher = open_dispatcher(settings)
+    dispatcher = open_dispatcher(settings, pipeline.redate)
 
     def dispatch() -> None:
         report = dispatcher.run()

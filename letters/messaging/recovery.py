@@ -24,7 +24,7 @@ from typing import Any
 from letters.config import Settings
 from letters.digests import sha256_hex
 from letters.domain.message_body import BodyLimits, peek, peek_letter_id
-from letters.ledger import Ledger
+from letters.ledger import DeadLetterStore, Ledger
 from letters.logs import log_event
 from letters.messaging.broker import Publisher, embedded_folders
 from letters.messaging.topology import ATTEMPT_HEADER, STOPS_HEADER
@@ -50,7 +50,7 @@ def recover(settings: Settings, ledger: Ledger, publisher: Publisher) -> Recover
         record = ledger.get(letter_id) if letter_id else None
         if envelope is None or body is None or (record is not None and record.finished):
             path.unlink(missing_ok=True)  # nothing to do, or the ledger has it done
-        elif ledger.is_known_dead_body(sha256_hex(body)):
+        elif DeadLetterStore(ledger).is_known_body(sha256_hex(body)):
             path.unlink(missing_ok=True)  # already in the dead-letter queue
         else:
             # A worker stopped with this message in hand: back it goes, counted, so that

@@ -75,7 +75,7 @@ def run_worker(
             broker_retries=not settings.embedded_broker,
             until_empty=until_empty,
             # One process syncs, dispatches and sweeps for all; the others only deliver.
-            periodic=periodic_tasks(settings, ledger) if first else (),
+            periodic=periodic_tasks(settings, ledger, pipeline) if first else (),
             sweep=settings.sweep,
             sweep_periodically=first,
             supervisor_gone=supervisor_gone,

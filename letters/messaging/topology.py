@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kombu.entity import Exchange, Queue
+from kombu.entity import Exchange, Queue, binding
 
 from letters.config import DEFAULT_RETRY_DELAYS, PROJECT_ROOT, delay_label, parse_delays
 from letters.errors import ConfigurationError
@@ -48,6 +48,7 @@ class Topology:
     dead_exchange: Exchange
     dead_queue: Queue
     binding_prefix: str
+    case_binding_prefix: str = "case"
     # The classic retry queues of earlier releases, by name, with the delay each held.
     classic_retry_queues: tuple[tuple[str, float], ...] = ()
 
@@ -69,6 +70,9 @@ class Topology:
 
     def request_routing_key(self, letter_type: str | None) -> str:
         return f"{self.binding_prefix}.{letter_type or 'unknown'}"
+
+    def case_routing_key(self, state: str | None) -> str:
+        return f"{self.case_binding_prefix}.{state or 'unknown'}"
 
     def retry_tier(self, failed_attempt: int) -> RetryTier | None:
         """The tier that holds a letter after its ``failed_attempt``-th try (1-based)."""
@@ -127,10 +131,13 @@ def _build(
         }
     quorum = bool(work.get("quorum", False))
     binding_key: str = requests["binding_key"]
+    case_binding_key: str = requests.get("case_binding_key", "case.#")
     work_queue = Queue(
         work_name,
-        requests_exchange,
-        routing_key=binding_key,
+        bindings=[
+            binding(requests_exchange, routing_key=binding_key),
+            binding(requests_exchange, routing_key=case_binding_key),
+        ],
         durable=True,
         queue_arguments=work_arguments,
     )
@@ -178,5 +185,6 @@ def _build(
         dead_exchange=dead_exchange,
         dead_queue=dead_queue,
         binding_prefix=binding_key.split(".", 1)[0],
+        case_binding_prefix=case_binding_key.split(".", 1)[0],
         classic_retry_queues=classic,
     )

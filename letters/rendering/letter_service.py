@@ -10,6 +10,7 @@ from letters.clock import today_in_norway
 from letters.config import Settings
 from letters.domain.compose import ComposedLetter, compose
 from letters.domain.contract import parse_request
+from letters.domain.letter_order import check_order, reported_letters
 from letters.domain.message_body import BodyLimits
 from letters.domain.otp import OneTimePassword
 from letters.domain.profile import AgencyProfile, load_profile
@@ -55,7 +56,14 @@ class LetterService:
         today: date | None = None,
         password: OneTimePassword | None = None,
     ) -> ComposedLetter:
-        """Validate a request and add KID, deadline, password and totals to it."""
+        """Validate a request and add KID, deadline, password and totals to it.
+
+        The order of letters is checked against the earlier letters the request
+        reports (``case.earlier_letters``); the worker also checks the ledger's.
+        """
         today = today or today_in_norway()
         request = parse_request(raw, self.contract_rules, today)
+        if request.case.earlier_letters:
+            leaves_on = request.letter_date or today
+            check_order(request, leaves_on, reported_letters(request), self.profile.order)
         return compose(request, self.profile, today, password)

@@ -31,6 +31,7 @@ from letters.domain.contract import parse_request
 from letters.errors import PermanentError, TransientError
 from letters.ledger import (
     CLOSED_STATES,
+    HOLDING_STATES,
     TO_DO,
     CaseStates,
     Item,
@@ -97,7 +98,6 @@ class Resender:
         """
         started = time.perf_counter()
         report = RunReport(job.job_id, self.store.start_run(job.job_id))
-        include_closed = bool(json.loads(job.selection).get("include_closed"))
         to_do = self.store.items(job.job_id, TO_DO)
         report.done_before = job.item_count - len(to_do)
         for item in to_do:
@@ -105,7 +105,7 @@ class Resender:
                 report.stopped = True
                 break
             try:
-                status, detail = self._handle(job, item, limiter, include_closed)
+                status, detail = self._handle(job, item, limiter)
             except TransientError as err:
                 # Before the letter reached a channel (the ledger or the archive was
                 # unavailable): the next run of the job picks it up again.
@@ -126,9 +126,7 @@ class Resender:
         report.elapsed_s = time.perf_counter() - started
         return report
 
-    def _handle(
-        self, job: Job, item: Item, limiter: RateLimiter, include_closed: bool
-    ) -> tuple[ItemStatus, str]:
+    def _handle(self, job: Job, item: Item, limiter: RateLimiter) -> tuple[ItemStatus, str]:
         existing = self.ledger.get(item.new_letter_id)
         if existing is not None and existing.status in _ON_ITS_WAY:
             self._after_sending(job, item, existing.status)
@@ -138,7 +136,12 @@ class Resender:
             return ItemStatus.FAILED, "the original letter is no longer in the ledger"
         if existing is None:
             state = self.cases.get(item.case_number).state
-            if state in CLOSED_STATES and not include_closed:
+            if state in HOLDING_STATES:
+                return (
+                    ItemStatus.SKIPPED,
+                    f"case {state} since the job was created: its letters wait",
+                )
+            if state in CLOSED_STATES:
                 return ItemStatus.SKIPPED, f"case {state} since the job was created"
             if job.forced_channel == DIGIPOST and not _consented(source):
                 return ItemStatus.FAILED, (

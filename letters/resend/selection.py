@@ -22,6 +22,7 @@ from channels.base import DIGIPOST, PRINT
 from letters.domain.letter_types import LetterType
 from letters.ledger import (
     CLOSED_STATES,
+    HOLDING_STATES,
     FoundLetter,
     Ledger,
     LetterQuery,
@@ -49,7 +50,6 @@ class Selection:
     channels: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()
     batch_ids: tuple[str, ...] = ()
-    include_closed: bool = False
 
     def __post_init__(self) -> None:
         for letter_type in self.letter_types:
@@ -82,11 +82,11 @@ class Selection:
         return {
             key: value.isoformat() if isinstance(value, date) else value
             for key, value in asdict(self).items()
-            if value and key != "include_closed"
+            if value
         }
 
     def to_json(self) -> str:
-        return json.dumps({**self.criteria(), "include_closed": self.include_closed})
+        return json.dumps(self.criteria())
 
     def select(self, ledger: Ledger, mode: str) -> SelectionResult:
         """The letters this selection takes, and those it leaves out with the reason."""
@@ -106,7 +106,7 @@ class Selection:
                 channel=row.channel,
                 letter_date=row.letter_date,
             )
-            reason = _left_out_because(row, mode, self.include_closed)
+            reason = _left_out_because(row, mode)
             if reason:
                 left_out[reason] += 1
             else:
@@ -163,12 +163,14 @@ class SelectionResult:
         }
 
 
-def _left_out_because(row: FoundLetter, mode: str, include_closed: bool) -> str | None:
+def _left_out_because(row: FoundLetter, mode: str) -> str | None:
     if row.status not in DONE or (row.status == LetterStatus.FAILED and row.retry_at):
         return f"still on its way ({row.status})"
     if mode == "copy" and not row.archive_key:
         return "never archived, so there is no PDF to copy"
-    if row.case_state in CLOSED_STATES and not include_closed:
+    if row.case_state in HOLDING_STATES:
+        return f"case {row.case_state} (its letters wait until it is open)"
+    if row.case_state in CLOSED_STATES:
         return f"case {row.case_state}"
     return None
 

@@ -55,6 +55,30 @@ def test_invalid_request_exits_2_with_one_error_per_line_path_first(
     assert "language: must be one of 'nb' or 'en', got 'de'" in lines
 
 
+def test_render_refuses_a_letter_its_reported_history_forbids(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = json.loads((PROJECT_ROOT / "samples" / "betalingsoppfordring-nb-plain.json").read_text())
+    data["case"]["earlier_letters"] = [
+        {"letter_type": "inkassovarsel", "sent_on": "2026-11-20", "deadline": "2026-12-04",
+         "sent_by": "Fjellkraft AS"}
+    ]  # fmt: skip
+    early = tmp_path / "early.json"
+    early.write_text(json.dumps(data))
+    out = tmp_path / "early.pdf"
+    assert main(["render", str(early), "-o", str(out), "--today", "2026-12-01"]) == 2
+    assert not out.exists()
+    err = capsys.readouterr().err
+    assert "letter_type: inkassoloven § 10 (1): a betalingsoppfordring may be sent only" in err
+    assert (
+        "the inkassovarsel of 2026-11-20 (sent by Fjellkraft AS (case.earlier_letters[0]))" in err
+    )
+    assert "deadline 2026-12-04" in err
+    # After that deadline the same letter renders.
+    assert main(["render", str(early), "-o", str(out), "--today", "2026-12-05"]) == 0
+    assert out.exists()
+
+
 def test_unreadable_request_and_bad_arguments_exit_2(tmp_path: Path) -> None:
     assert main(["render", str(tmp_path / "missing.json"), "-o", str(tmp_path / "x.pdf")]) == 2
     assert main(["render", "--no-such-flag"]) == 2

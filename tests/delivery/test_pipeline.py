@@ -34,7 +34,7 @@ from letters.rendering.letter_service import LetterService
 from letters.storage import DirectoryStore
 from tests.support.stacks import sample_request
 
-HAPPY = ["accepted", "rendered", "archived", "routed", "delivered"]
+HAPPY = ["accepted", "routed", "rendered", "archived", "delivered"]
 
 
 class UnsureDirectory:
@@ -140,7 +140,7 @@ def test_a_transient_channel_failure_resumes_without_rendering_again(setup: Setu
     with pytest.raises(TransientError):
         setup.pipeline.process(setup.body(request))
     record = setup.ledger.get(request["letter_id"])
-    assert record is not None and record.status is LetterStatus.ROUTED
+    assert record is not None and record.status is LetterStatus.ARCHIVED
 
     setup.pipeline.process(setup.body(request))
 
@@ -155,9 +155,10 @@ def test_an_unsure_directory_never_prints(setup: Setup) -> None:
     with pytest.raises(TransientError, match="connection refused"):
         setup.pipeline.process(setup.body(request))
 
+    # Routed before it is rendered: nothing is dated, rendered or sent.
     record = setup.ledger.get(request["letter_id"])
-    assert record is not None and record.status is LetterStatus.ARCHIVED
-    assert record.channel is None
+    assert record is not None and record.status is LetterStatus.ACCEPTED
+    assert record.channel is None and setup.renders == []
     assert setup.printed.outbox == [] and setup.digipost.outbox == []
 
 

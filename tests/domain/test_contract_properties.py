@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from letters.config import TEMPLATES_DIR
@@ -24,29 +23,13 @@ from letters.domain.message_body import canonical_uuid, peek, peek_letter_id, re
 from letters.domain.model import LetterRequest
 from letters.errors import InvalidRequest
 from letters.rendering.fonts import drawable
+from tests.support.properties import PROPERTY, json_values
 
 SAMPLE: dict[str, Any] = json.loads(
     (Path(__file__).parents[1] / "golden/inkassovarsel/nb/plain/request.json").read_text()
 )
 RULES = ContractRules(KidMethod.MOD10, 12, drawable=drawable(TEMPLATES_DIR.resolve()))
 TODAY = date(2026, 11, 21)
-PROPERTY = settings(
-    max_examples=int(os.environ.get("LETTERS_TEST_PROPERTY_EXAMPLES", "300")),
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-
-text = st.text(
-    alphabet=st.characters(codec="utf-8", categories=None)
-    | st.sampled_from("0123456789-.:T ²٣\u202e\udc00"),
-    max_size=30,
-)
-scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | text
-json_values = st.recursive(
-    scalars,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(text, children, max_size=4),
-    max_leaves=20,
-)
 
 
 def _leaf_paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
 from letters.config import EXAMPLE_PROFILE
 from letters.domain.kid import KidMethod
+from letters.domain.letter_order import OrderRules
 from letters.domain.letter_types import Language, LetterType
 from letters.domain.profile import load_profile
 from letters.errors import ConfigurationError
@@ -17,6 +19,23 @@ def test_example_profile_loads() -> None:
     assert profile.deadline_days[LetterType.INKASSOVARSEL] == 14
     assert profile.opening_hours[Language.EN]
     assert profile.iban == "NO4615034000015"
+    # Every rule of the order of letters is on unless the agency switches it off.
+    assert profile.order == OrderRules()
+    assert all(getattr(profile.order, f.name) for f in fields(OrderRules))
+
+
+def test_an_agency_switches_an_order_rule_off(tmp_path: Path) -> None:
+    text = EXAMPLE_PROFILE.read_text(encoding="utf-8")
+    path = tmp_path / "agency.toml"
+    path.write_text(
+        text.replace("betalingsoppfordring_before_varsel = true", "", 1).replace(
+            "inkassovarsel_before_betalingsoppfordring = true",
+            "inkassovarsel_before_betalingsoppfordring = false",
+        ),
+        encoding="utf-8",
+    )
+    order = load_profile(path).order
+    assert order == OrderRules(inkassovarsel_before_betalingsoppfordring=False)
 
 
 @pytest.mark.parametrize(
@@ -49,6 +68,16 @@ def test_example_profile_loads() -> None:
             "inkassovarsel is 10; the legal minimum is 14",
         ),
         ('name = "Nordlys Inkasso AS"\n', "", "[agency] name is missing"),
+        (
+            "one_running_letter_per_type = true",
+            "one_running_letter_per_type = 1",
+            "[rules.order] one_running_letter_per_type must be true or false",
+        ),
+        (
+            "one_running_letter_per_type = true",
+            "one_letter_per_week = true",
+            "[rules.order] one_letter_per_week is not a rule (betalingsoppfordring_before_varsel",
+        ),
         ("[agency]", "[agency", "is not valid TOML"),
     ],
 )

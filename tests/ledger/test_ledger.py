@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from letters.clock import utcnow
-from letters.ledger import FINISHED, MIGRATIONS, Ledger, LetterStatus
+from letters.ledger import FINISHED, MIGRATIONS, DeadLetterStore, Ledger, LetterStatus
 from tests.support.stacks import fresh_postgres_database
 
 
@@ -46,7 +46,7 @@ def _accept(ledger: Ledger, letter_id: str = "4f7c2b8e-9a51-4d7e-8a7b-2d3c1e0f9a
 def test_migrations_are_versioned_and_can_run_again(ledger: Ledger) -> None:
     ledger.upgrade()
     with ledger.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0005"
 
 
 def test_a_ledger_of_the_first_version_upgrades_with_its_letters(ledger: Ledger) -> None:
@@ -124,7 +124,7 @@ def test_unfinished_and_waiting_letters(ledger: Ledger) -> None:
 
 def test_dead_letters_are_recorded_and_requeued(ledger: Ledger) -> None:
     _accept(ledger, "e")
-    ledger.record_dead(
+    DeadLetterStore(ledger).record(
         dead_id="dead-1",
         letter_id="e",
         case_number="2026-0045127",
@@ -134,8 +134,8 @@ def test_dead_letters_are_recorded_and_requeued(ledger: Ledger) -> None:
         known_letter=True,
     )
     assert ledger.get("e").status is LetterStatus.DEAD_LETTERED  # type: ignore[union-attr]
-    assert ledger.is_known_dead_body("ab" * 32)
-    ledger.record_dead_requeued("dead-1", "e")
+    assert DeadLetterStore(ledger).is_known_body("ab" * 32)
+    DeadLetterStore(ledger).record_requeued("dead-1", "e")
     assert ledger.get("e").status is LetterStatus.REQUEUED  # type: ignore[union-attr]
     assert [e.event for e in ledger.history("e")] == ["accepted", "dead-lettered", "requeued"]
 

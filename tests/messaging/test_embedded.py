@@ -20,9 +20,9 @@ def test_requests_flow_through_on_embedded_defaults(embedded: Stack) -> None:
     for letter in letters:
         assert embedded.events(letter["letter_id"]) == [
             "accepted",
+            "routed",
             "rendered",
             "archived",
-            "routed",
             "delivered",
         ]
     routes = {

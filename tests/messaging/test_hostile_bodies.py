@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from letters.digests import sha256_hex
-from letters.ledger import LetterStatus
+from letters.ledger import DeadLetterStore, LetterStatus
 from tests.support.stacks import Stack, sample_request
 
 STACKS = ["embedded", pytest.param("rabbit_pg", marks=pytest.mark.services)]
@@ -86,7 +86,9 @@ def test_3_a_kid_of_superscript_digits_is_dead_lettered_naming_the_field(stack: 
     assert reason == "case.kid: must be digits, with a check digit (or '-' for MOD11) last"
     record = stack.ledger.get(bad["letter_id"])
     assert record is None  # never accepted; the dead letter carries its letter id
-    assert [d.reason for d in stack.ledger.dead_letters_for(bad["letter_id"])] == [reason]
+    assert [d.reason for d in DeadLetterStore(stack.ledger).for_letter(bad["letter_id"])] == [
+        reason
+    ]
 
 
 def test_4_a_huge_value_is_quoted_short_everywhere(stack: Stack) -> None:
@@ -162,7 +164,7 @@ def test_a_message_that_kills_every_worker_is_dead_lettered_with_a_reason(stack:
                 break
     assert result.returncode == 0, result.stderr[-3000:]
 
-    dead = stack.ledger.dead_letters_for(killer["letter_id"])
+    dead = DeadLetterStore(stack.ledger).for_letter(killer["letter_id"])
     assert [d.reason for d in dead] == [
         "a worker stopped 3 times with this message in hand; it is dead-lettered so that it "
         "cannot stop another"

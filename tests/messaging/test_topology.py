@@ -15,7 +15,9 @@ def test_the_topology_file_declares_the_work_retry_and_dead_letter_queues() -> N
     assert topology.requests_exchange.name == "letters.requests"
     assert topology.requests_exchange.type == "topic"
     work = topology.work_queue
-    assert work.name == "letters.work" and work.routing_key == "request.#"
+    assert work.name == "letters.work"
+    # Requests and case messages share the work queue, so one worker sees both in order.
+    assert sorted(b.routing_key for b in work.bindings) == ["case.#", "request.#"]
     assert work.queue_arguments == {
         "x-dead-letter-exchange": "letters.dead",
         "x-queue-type": "quorum",
@@ -50,6 +52,7 @@ def test_the_topology_file_declares_the_work_retry_and_dead_letter_queues() -> N
     assert topology.dead_queue.name == "letters.dead"
     assert topology.max_attempts == 5
     assert topology.request_routing_key("purring") == "request.purring"
+    assert topology.case_routing_key("disputed") == "case.disputed"
 
 
 def test_delays_and_prefix_come_from_settings() -> None:

@@ -149,7 +149,7 @@ def test_a_bad_filter_is_a_clear_error(
     assert "Kari" not in err  # a bad line is named by its number, not its text
 
 
-def test_closed_and_paid_cases_are_left_out_unless_included(
+def test_closed_and_paid_cases_are_left_out_until_opened_again(
     harness: ResendHarness, cli: Any
 ) -> None:
     ids = harness.send(*(sample(name) for name in DIGIPOST_SAMPLES))
@@ -160,8 +160,9 @@ def test_closed_and_paid_cases_are_left_out_unless_included(
     shown = json.loads(out)
     assert shown["letters"] == 2
     assert shown["left_out"] == {"case paid": 1}
-    _, out, _ = cli("resend", "--dry-run", "--json", "--sent-via", "digipost",
-                    "--include-closed")  # fmt: skip
+    # The case's state is the law here: to re-send, the case is opened again first.
+    assert cli("case", paid, "--set", "open", "--note", "payment reversed")[0] == 0
+    _, out, _ = cli("resend", "--dry-run", "--json", "--sent-via", "digipost")
     assert json.loads(out)["letters"] == 3
 
     # A case closed after the job was made is skipped when its turn comes.
@@ -169,7 +170,8 @@ def test_closed_and_paid_cases_are_left_out_unless_included(
     closed = harness.record(ids[1]).case_number
     cli("case", closed, "--set", "closed")
     report = harness.run(job)
-    assert report.counts == Counter({ItemStatus.SENT: 1, ItemStatus.SKIPPED: 1})
+    # The case opened again above is in the job now.
+    assert report.counts == Counter({ItemStatus.SENT: 2, ItemStatus.SKIPPED: 1})
     skipped = harness.store.items(job.job_id, (ItemStatus.SKIPPED,))
     assert [(i.source_letter_id, i.detail) for i in skipped] == [
         (ids[1], "case closed since the job was created")
@@ -382,6 +384,9 @@ class _Timed:
         self.times.append(self.clock())
         return self.inner.send(letter)  # type: ignore[no-any-return]
 
+    def sending_day(self, now: Any) -> date:
+        return self.inner.sending_day(now)  # type: ignore[no-any-return]
+
 
 def test_the_rate_limit_holds(harness: ResendHarness) -> None:
     ids = harness.send(*(sample(name) for name in DIGIPOST_SAMPLES * 4))
@@ -417,7 +422,7 @@ def test_a_bad_rate_is_refused(text: str) -> None:
 
 def test_an_empty_selection_is_refused() -> None:
     with pytest.raises(SelectionError, match="no selection"):
-        Selection(include_closed=True)
+        Selection()
 
 
 # -- stopping and resuming, in real processes ------------------------------------------------

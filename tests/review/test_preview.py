@@ -186,7 +186,9 @@ def test_the_worker_stops_on_an_unapproved_template_and_keeps_the_letter(
     assert '"exit_code": 78' in stopped.stderr
     assert "template nb/purring" in stopped.stderr and "has never been approved" in stopped.stderr
     record = embedded.ledger.get(request["letter_id"])
-    assert record is not None and record.status == "accepted"  # not dead-lettered, not lost
+    assert (
+        record is not None and record.status == "routed"
+    )  # not dead-lettered, not lost: routed, not rendered
 
     approve(embedded.settings, "nb/purring", "Kari Jurist")
     embedded.run_worker()

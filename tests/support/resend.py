@@ -20,6 +20,7 @@ from letters.resend.pace import RateLimiter
 from letters.resend.resender import Resender, RunReport
 from letters.resend.selection import Selection
 from letters.storage import open_archive
+from tests.support.stacks import fresh_case
 
 SAMPLES = PROJECT_ROOT / "samples"
 # Digipost users in the double (consented) and foreign addresses without consent (print).
@@ -31,7 +32,7 @@ _PASSWORD = re.compile(rf"[{ALPHABET}]{{4}}-[{ALPHABET}]{{4}}-[{ALPHABET}]{{4}}"
 def sample(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((SAMPLES / f"{name}.json").read_bytes())
     data["letter_id"] = str(uuid.uuid4())
-    return data
+    return fresh_case(data)
 
 
 class ResendHarness:

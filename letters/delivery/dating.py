@@ -1,0 +1,65 @@
+"""Dating a letter by the day it leaves, and the order of letters in its case.
+
+A letter is dated when it is rendered, after it is routed: by the day its
+channel will send it (``Channel.sending_day``). It is dated again, with a new
+deadline and password, whenever it turns out to leave later than that and
+its deadline would then be short: a retry that runs past the day, a print
+batch that leaves late. A re-send copy is never dated again: it is the
+archived letter, byte for byte.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from letters.domain.deadline import payment_deadline
+from letters.domain.letter_order import PriorLetter
+from letters.domain.letter_types import LetterType
+from letters.domain.model import LetterRequest
+from letters.domain.posting import letter_date_for
+from letters.domain.profile import AgencyProfile
+from letters.ledger import LetterRecord, LetterStatus
+
+# Earlier letters that no longer count: they never left and never will.
+_GONE = frozenset({LetterStatus.DEAD_LETTERED, LetterStatus.CANCELLED})
+
+
+def needs_new_date(
+    record: LetterRecord, request: LetterRequest, leaves_on: date, profile: AgencyProfile
+) -> bool:
+    """Whether a rendered letter that leaves on ``leaves_on`` would have too short a deadline."""
+    if record.resend_mode == "copy" or record.deadline is None:
+        return False
+    letter_date = letter_date_for(request.letter_date, leaves_on)
+    required = payment_deadline(
+        request.letter_type, letter_date, profile.deadline_days, request.requested_deadline
+    )
+    return required > record.deadline
+
+
+def ledger_letters(record: LetterRecord, case_letters: list[LetterRecord]) -> list[PriorLetter]:
+    """The case's other letters in the ledger that the order of letters counts.
+
+    A re-send copy is the letter it copies, not another one; a renewal replaces
+    the letter it renews; a letter dead-lettered or cancelled never left.
+    """
+    replaced = record.origin_letter_id if record.resend_mode == "renew" else None
+    prior = []
+    for other in case_letters:
+        if (
+            other.letter_id == record.letter_id
+            or other.letter_id == replaced
+            or other.resend_mode == "copy"
+            or other.status in _GONE
+        ):
+            continue
+        sent_on = other.posted_on or other.planned_posting_day or other.letter_date
+        prior.append(
+            PriorLetter(
+                LetterType(other.letter_type),
+                sent_on if other.deadline else None,
+                other.deadline,
+                f"letter {other.letter_id}",
+            )
+        )
+    return prior
