@@ -42,8 +42,8 @@ class Rate:
         return f"{self.per_second:g}/s"
 
 
-_DURATION_RE = re.compile(r"^\s*(\d+)\s*(ms|s|m|h)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+_DURATION_RE = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +71,7 @@ class Settings:
     print: PrintSettings
     resend: ResendSettings
     sweep: SweepSettings
+    events: EventSettings
     # A body larger than this, or nested deeper, is refused before it is parsed.
     max_body_bytes: int
     max_nesting: int
@@ -107,6 +108,7 @@ class Settings:
             print=PrintSettings.from_env(env, var_dir),
             resend=ResendSettings.from_env(env),
             sweep=SweepSettings.from_env(env),
+            events=EventSettings.from_env(env),
             max_body_bytes=_positive_int(env, "LETTERS_MAX_BODY_BYTES", 256 * 1024),
             max_nesting=_positive_int(env, "LETTERS_MAX_NESTING", 16),
             max_worker_stops=_positive_int(env, "LETTERS_MAX_WORKER_STOPS", 5),
@@ -244,6 +246,23 @@ class SweepSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class EventSettings:
+    """The letters.event/1 outbox and its relay."""
+
+    # Seconds between relay rounds in the first worker process; 0 turns them off.
+    relay_interval: float
+    # Published events are kept this long (seconds) for ``letters events replay``.
+    keep: float
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> EventSettings:
+        return cls(
+            relay_interval=_seconds(env, "LETTERS_EVENTS_RELAY_INTERVAL", "1s", allow_zero=True),
+            keep=_seconds(env, "LETTERS_EVENTS_KEEP", "90d"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class DigipostSettings:
     # None: a local Digipost double started inside the process (the embedded default).
     url: str | None
@@ -319,7 +338,7 @@ def parse_delays(text: str, setting: str) -> tuple[float, ...]:
         match = _DURATION_RE.match(part)
         if not match or int(match.group(1)) == 0:
             raise ConfigurationError(
-                f"{setting}: {part!r} is not a positive duration such as 500ms, 10s, 1m or 1h"
+                f"{setting}: {part!r} is not a positive duration such as 500ms, 10s, 1m, 1h or 1d"
             )
         delays.append(int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
     return tuple(delays)

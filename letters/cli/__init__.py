@@ -15,6 +15,7 @@ from letters.cli.case import CANCEL, CASE
 from letters.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, Command
 from letters.cli.demo import DEMO
 from letters.cli.digipost import DIGIPOST
+from letters.cli.events import EVENTS
 from letters.cli.print_post import PRINT
 from letters.cli.queue import DEAD, PUBLISH, QUEUES, RECOVER, WORKER
 from letters.cli.render import RENDER
@@ -30,6 +31,7 @@ COMMANDS: tuple[Command, ...] = (
     PUBLISH,
     WORKER,
     STATUS,
+    EVENTS,
     DEAD,
     RECOVER,
     QUEUES,

@@ -9,12 +9,16 @@ import sys
 import uuid
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from letters.cli.common import EXIT_FAILURE, EXIT_OK, Command, open_ledger
 from letters.config import PROJECT_ROOT, Settings
 from letters.delivery.pipeline import build_pipeline
+from letters.ledger import Outbox
 from letters.logs import configure_logging
-from letters.messaging.broker import Publisher
+from letters.messaging.broker import Publisher, topology_for
+from letters.messaging.event_relay import relay_until_empty
+from letters.messaging.event_tail import read_events
 from letters.messaging.supervisor import prepare, run_worker
 
 SAMPLES_DIR = PROJECT_ROOT / "samples"
@@ -78,7 +82,35 @@ def demo_command(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  {count} to {where.get(channel, channel)}")
     for line in printed:
         print(f"    {line}")
-    return EXIT_OK if code == EXIT_OK and finished == len(letter_ids) else EXIT_FAILURE
+    shown = _show_events(settings, letter_ids)
+    complete = finished == len(letter_ids) and shown == len(letter_ids)
+    return EXIT_OK if code == EXIT_OK and complete else EXIT_FAILURE
+
+
+def _show_events(settings: Settings, letter_ids: list[str]) -> int:
+    """What the case system heard of each letter; how many letters it heard of."""
+    ledger = open_ledger(settings)
+    try:
+        relay_until_empty(settings, ledger, timeout_s=30)
+        if settings.embedded_broker:
+            # The embedded events queue is the case system's: read it as the case system.
+            heard = [e for e in read_events(settings, idle_s=1.0) if e["letter_id"] in letter_ids]
+            source = f"the events queue {topology_for(settings).events_queue.name}"
+        else:
+            outbox = Outbox(ledger)
+            heard = [json.loads(e.body) for i in letter_ids for e in outbox.for_letter(i)]
+            source = "the ledger's outbox"
+    finally:
+        ledger.close()
+    by_letter: dict[str, list[dict[str, Any]]] = {}
+    for event in heard:
+        by_letter.setdefault(event["letter_id"], []).append(event)
+    print(f"what the case system heard (letters.event/1, from {source}):")
+    for letter_id in letter_ids:
+        events = by_letter.get(letter_id, [])
+        steps = " → ".join(f"{e['sequence']} {e['kind']}" for e in events)
+        print(f"  {letter_id}  {steps or 'nothing'}")
+    return sum(1 for letter_id in letter_ids if by_letter.get(letter_id))
 
 
 def _cut_print_batches(settings: Settings) -> list[str]:
@@ -115,5 +147,6 @@ DEMO = Command(
     _arguments,
     demo_command,
     description="Publish every request in samples/ (with fresh letter ids) and run a "
-    "worker until the queue is empty, on the configured (by default embedded) services.",
+    "worker until the queue is empty, on the configured (by default embedded) services; "
+    "then show each letter's letters.event/1 events, as the case system hears them.",
 )

@@ -17,7 +17,7 @@ from letters.ledger.case_states import (
     CaseStates,
     UnknownCaseStateError,
 )
-from letters.ledger.dead_letters import DeadLetterStore
+from letters.ledger.dead_letters import DeadLetterStore, RefusedRequest
 from letters.ledger.delivery_events import DeliveryEvent, DeliveryLog
 from letters.ledger.locks import (
     HeldLock,
@@ -26,6 +26,7 @@ from letters.ledger.locks import (
     LockLostError,
     letter_locks,
 )
+from letters.ledger.outbox import EVENT_SCHEMA, KINDS, Outbox, OutboxEvent
 from letters.ledger.passwords import revoke_password, verify_login
 from letters.ledger.print_batches import (
     Batch,
@@ -66,9 +67,11 @@ from letters.ledger.store import MIGRATIONS, Ledger
 __all__ = [
     "CASE_STATES",
     "CLOSED_STATES",
+    "EVENT_SCHEMA",
     "FINISHED",
     "HOLDING_STATES",
     "IN_HAND",
+    "KINDS",
     "LEFT",
     "MIGRATIONS",
     "OPEN",
@@ -104,9 +107,12 @@ __all__ = [
     "Member",
     "NewBatch",
     "NewMember",
+    "Outbox",
+    "OutboxEvent",
     "OverdueLetter",
     "Placement",
     "PrintBatchStore",
+    "RefusedRequest",
     "Rendering",
     "Resend",
     "UnknownCaseStateError",

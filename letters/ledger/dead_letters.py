@@ -7,13 +7,24 @@ the one writer of a letter's status), in the same transaction.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import insert, select, update
 
 from letters.clock import as_utc, utcnow
-from letters.ledger import history
+from letters.ledger import history, outbox
 from letters.ledger.records import DeadLetter, LetterStatus
 from letters.ledger.schema import dead_letters
 from letters.ledger.store import Ledger
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedRequest:
+    """What could be read of a refused letter request, each only if it is valid."""
+
+    case_number: str | None
+    letter_type: str | None
+    language: str | None
 
 
 class DeadLetterStore:
@@ -56,8 +67,14 @@ class DeadLetterStore:
         attempts: int,
         body_sha256: str,
         known_letter: bool,
+        refused: RefusedRequest | None = None,
     ) -> None:
-        """Record a message sent to the dead-letter queue under ``dead_id``."""
+        """Record a message sent to the dead-letter queue under ``dead_id``.
+
+        ``known_letter``: the letter is in the ledger and is dead-lettered with it.
+        ``refused``: a letter request the ledger never took (or whose letter id another
+        request has); its ``refused`` event is staged in the same transaction.
+        """
         now = utcnow()
         with self.ledger.transaction() as conn:
             conn.execute(
@@ -80,6 +97,16 @@ class DeadLetterStore:
                     reason,
                     status=LetterStatus.DEAD_LETTERED,
                     retry_at=None,
+                )
+            elif refused is not None:
+                outbox.stage_refusal(
+                    conn,
+                    letter_id=letter_id,
+                    case_number=refused.case_number,
+                    letter_type=refused.letter_type,
+                    language=refused.language,
+                    reason=reason,
+                    now=now,
                 )
 
     def record_requeued(self, dead_id: str | None, letter_id: str | None) -> None:

@@ -94,7 +94,9 @@ class DeliveryLog:
                         event_key=event_key,
                     )
                 )
-                history.append_event(conn, letter_id, event.event.lower()[:20], now, detail)
+                history.append_event(
+                    conn, letter_id, event.event.lower()[:20], now, detail, channel_event=True
+                )
         except IntegrityError:
             return False
         return True

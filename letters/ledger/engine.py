@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from letters.errors import ConfigurationError
+
+
+class Transactions(Protocol):
+    """What owns a table needs of the ledger: a transaction (``Ledger.transaction``)."""
+
+    def transaction(self) -> AbstractContextManager[Connection]: ...
 
 
 def create_ledger_engine(url: str) -> Engine:

@@ -2,7 +2,9 @@
 
 Every change to a letter goes through ``record`` (or ``insert_letter`` for a
 new one), which changes the row and appends the event in the same
-transaction, so no status ever changes without a line in the history. The
+transaction, so no status ever changes without a line in the history, nor
+without the ``letters.event/1`` event the case system hears it by (staged in
+the outbox, ``letters.ledger.outbox``, in that same transaction). The
 database refuses updates and deletes of ``letter_events`` (a trigger); this
 module is the only code that inserts into it, and a test checks that.
 """
@@ -15,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, insert, update
 
+from letters.ledger import outbox
 from letters.ledger.schema import letter_events, letters
 
 
@@ -58,9 +61,29 @@ def record(
 
 
 def append_event(
-    conn: Connection, letter_id: str, event: str, now: datetime, detail: str | None
+    conn: Connection,
+    letter_id: str,
+    event: str,
+    now: datetime,
+    detail: str | None,
+    *,
+    channel_event: bool = False,
 ) -> None:
-    """An event that changes nothing in the letter's row (a channel's delivery news)."""
+    """Append ``event`` to the letter's history, and stage its ``letters.event/1`` event
+    in the outbox when it is one the case system hears of. ``channel_event``: a
+    channel's own news (Digipost's document events), which changes nothing in the row.
+    """
     conn.execute(
         insert(letter_events).values(letter_id=letter_id, event=event, at=now, detail=detail)
     )
+    if not outbox.is_published(event, channel_event):
+        return
+    # Counting the letter's events up locks its row until the transaction ends, so the
+    # sequence numbers of one letter follow the order its changes commit in.
+    row = conn.execute(
+        update(letters)
+        .where(letters.c.letter_id == letter_id)
+        .values(event_sequence=letters.c.event_sequence + 1)
+        .returning(*letters.c)
+    ).one()
+    outbox.stage(conn, dict(row._mapping), event, now, detail, channel_event=channel_event)

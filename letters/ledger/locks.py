@@ -135,7 +135,11 @@ class PostgresLetterLocks:
                 self._conn = None
 
 
-def letter_locks(engine: Engine, var_dir: Path) -> LetterLocks:
+def letter_locks(
+    engine: Engine, var_dir: Path, *, folder: str = "locks", wait_s: float = LOCK_WAIT_S
+) -> LetterLocks:
+    """Locks by key for the engine's database; ``folder`` (SQLite) keeps other keys' lock
+    files apart from the letters' (the event relay's)."""
     if engine.dialect.name == "postgresql":
-        return PostgresLetterLocks(engine)
-    return FileLetterLocks(var_dir / "locks")
+        return PostgresLetterLocks(engine, wait_s)
+    return FileLetterLocks(var_dir / folder, wait_s)

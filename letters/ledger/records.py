@@ -93,6 +93,8 @@ class LetterRecord:
     otp_revoked_at: datetime | None = None
     planned_posting_day: date | None = None
     posted_on: date | None = None
+    # How many letters.event/1 events the letter has had (the outbox numbers them).
+    event_sequence: int = 0
 
     @property
     def finished(self) -> bool:

@@ -63,6 +63,8 @@ letters = Table(
     # sent), which its date and deadline count from: planned, then actual.
     Column("planned_posting_day", Date),
     Column("posted_on", Date),
+    # How many letters.event/1 events the letter has had: the next one's sequence - 1.
+    Column("event_sequence", Integer, nullable=False, default=0),
     Index("ix_letters_status", "status"),
     Index("ix_letters_case_number", "case_number"),
     Index("ix_letters_provider_ref", "provider_ref"),
@@ -225,4 +227,28 @@ case_state_events = Table(
     Column("received_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("case_number", "state", "at", name="uq_case_state_events_change"),
     Index("ix_case_state_events_case_number", "case_number"),
+)
+
+# letters.event/1 events waiting for the relay, and those it published (kept for the
+# replay until LETTERS_EVENTS_KEEP has passed). Written in the transaction of the
+# change each reports (letters.ledger.outbox).
+event_outbox = Table(
+    "event_outbox",
+    metadata,
+    # The order events were written in, which the relay publishes them in.
+    Column("position", EventId, primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False, unique=True),
+    # All three None only for a request refused before the ledger accepted it (it broke
+    # the contract): there is no letter yet, and the event says what could be read.
+    Column("letter_id", String(36)),
+    Column("case_number", String(32)),
+    Column("sequence", Integer),
+    Column("kind", String(20), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("published_at", DateTime(timezone=True)),
+    UniqueConstraint("letter_id", "sequence", name="uq_event_outbox_sequence"),
+    Index("ix_event_outbox_pending", "published_at", "position"),
+    Index("ix_event_outbox_case_number", "case_number"),
+    Index("ix_event_outbox_at", "at"),
 )

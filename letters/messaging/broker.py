@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,12 @@ from kombu.messaging import Producer
 
 from letters.config import Settings
 from letters.domain.message_body import is_case_message, peek
-from letters.messaging.topology import Topology, load_topology
+from letters.messaging.topology import (
+    EVENT_ID_HEADER,
+    REPLAY_HEADER,
+    Topology,
+    load_topology,
+)
 
 JSON = "application/json"
 # Publishing waits for the broker: a restart or a full disk stalls, never drops.
@@ -77,6 +83,9 @@ class Publisher:
         # folder, so a message routed through an exchange can be dropped.
         # On the embedded broker everything goes to queues by name instead.
         self.by_queue_name = connection.transport.driver_type == "filesystem"
+        # The filesystem transport orders messages by the millisecond it names each file
+        # after (and by chance within one): one message per millisecond keeps the order.
+        self._last_ms = 0
         topology.declare(connection.default_channel)
         self.producer = Producer(connection.channel())
 
@@ -112,6 +121,19 @@ class Publisher:
             key = self.topology.request_routing_key(letter_type if _word(letter_type) else None)
         self.publish(body, self.topology.requests_exchange, key, headers)
 
+    def publish_event(
+        self, body: bytes, routing_key: str, event_id: str, *, replay: bool = False
+    ) -> None:
+        """One ``letters.event/1`` event to the events exchange (the embedded broker: the
+        events queue), its id as the message id and in ``x-letters-event-id``."""
+        headers = {EVENT_ID_HEADER: event_id, **({REPLAY_HEADER: True} if replay else {})}
+        if self.by_queue_name:
+            queue = self.topology.events_queue.name
+            self.publish(body, DEFAULT_EXCHANGE, queue, headers, message_id=event_id)
+            return
+        exchange = self.topology.events_exchange
+        self.publish(body, exchange, routing_key, headers, message_id=event_id)
+
     def publish_to_work_queue(self, body: bytes, headers: Mapping[str, Any]) -> None:
         """Straight to the work queue, past the exchange (retries and resumes)."""
         self.publish(body, DEFAULT_EXCHANGE, self.topology.work_queue.name, headers)
@@ -132,7 +154,12 @@ class Publisher:
         headers: Mapping[str, Any] | None = None,
         content_type: str = JSON,
         content_encoding: str = "utf-8",
+        message_id: str | None = None,
     ) -> None:
+        properties = {"message_id": message_id} if message_id else {}
+        if self.by_queue_name:
+            while _millisecond() <= self._last_ms:
+                time.sleep(0.0002)
         self.producer.publish(
             body,
             exchange=exchange,
@@ -144,13 +171,21 @@ class Publisher:
             retry=True,
             retry_policy=PUBLISH_RETRY_POLICY,
             confirm_timeout=CONFIRM_TIMEOUT_S,
+            **properties,
         )
+        if self.by_queue_name:
+            self._last_ms = _millisecond()
 
     def queue_depth(self, queue_name: str) -> int:
         """Messages ready in a queue (not those held unacknowledged by consumers)."""
         channel = self.connection.default_channel
         _, count, _ = channel.queue_declare(queue=queue_name, passive=True)
         return int(count)
+
+
+def _millisecond() -> int:
+    """The time as kombu's filesystem transport stamps a message with it."""
+    return round(time.monotonic() * 1000)
 
 
 def _word(value: object) -> bool:

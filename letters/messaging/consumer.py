@@ -27,6 +27,7 @@ from letters.clock import utcnow
 from letters.config import SweepSettings
 from letters.delivery.pipeline import Pipeline
 from letters.digests import sha256_hex
+from letters.domain.letter_types import Language, LetterType
 from letters.domain.message_body import (
     DEFAULT_LIMITS,
     BodyLimits,
@@ -34,9 +35,10 @@ from letters.domain.message_body import (
     peek,
     peek_letter_id,
 )
+from letters.domain.request_shape import case_number_problem
 from letters.domain.text import quote
 from letters.errors import ConfigurationError, PermanentError, TransientError
-from letters.ledger import DeadLetterStore, Ledger, LetterRecord, OverdueLetter
+from letters.ledger import DeadLetterStore, Ledger, LetterRecord, OverdueLetter, RefusedRequest
 from letters.logs import log_event
 from letters.messaging.broker import Publisher
 from letters.messaging.periodic import PeriodicTask
@@ -313,6 +315,7 @@ class LetterWorker(ConsumerMixin):
                 content_encoding=message.content_encoding or "binary",
             )
             record = self.ledger.get(letter_id) if letter_id else None
+            known_letter = record is not None and fails_the_letter
             DeadLetterStore(self.ledger).record(
                 dead_id=dead_id,
                 letter_id=letter_id,
@@ -320,7 +323,8 @@ class LetterWorker(ConsumerMixin):
                 reason=reason,
                 attempts=attempts,
                 body_sha256=sha256_hex(_as_bytes(message.body)),
-                known_letter=record is not None and fails_the_letter,
+                known_letter=known_letter,
+                refused=None if known_letter else self._refused_request(message),
             )
         except TransientError as err:
             self._requeue_later(message, f"{reason}; then {err}")
@@ -334,6 +338,23 @@ class LetterWorker(ConsumerMixin):
             dead_id=dead_id,
             attempt=attempts,
             reason=reason,
+        )
+
+    def _refused_request(self, message: Message) -> RefusedRequest | None:
+        """What the case system can be told of a letter request refused before the ledger
+        took it; None for a case message or a body that is no request at all."""
+        data = peek(_as_bytes(message.body), self.limits)
+        if not data or is_case_message(data):
+            return None
+        case = data.get("case")
+        case_number = case.get("case_number") if isinstance(case, dict) else None
+        letter_type, language = data.get("letter_type"), data.get("language")
+        return RefusedRequest(
+            case_number=case_number
+            if isinstance(case_number, str) and not case_number_problem("", case_number)
+            else None,
+            letter_type=letter_type if letter_type in {t.value for t in LetterType} else None,
+            language=language if language in {lang.value for lang in Language} else None,
         )
 
     def _requeue_later(self, message: Message, reason: str) -> None:

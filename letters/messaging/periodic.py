@@ -1,4 +1,5 @@
-"""Work the first worker process does between messages: print dispatch, Digipost sync.
+"""Work the first worker process does between messages: the events relay, print
+dispatch, Digipost sync.
 
 Each task runs every ``interval_s``; a failure of its own is logged and
 tried again at the next interval, while a configuration error stops the
@@ -19,6 +20,7 @@ from letters.delivery.pipeline import Pipeline
 from letters.errors import PermanentError, TransientError
 from letters.ledger import DeliveryLog, Ledger
 from letters.logs import log_event
+from letters.messaging.event_relay import open_relay
 
 # The worker's own logger: operators filter on it.
 log = logging.getLogger("letters.worker")
@@ -47,7 +49,18 @@ class PeriodicTask:
 
 
 def periodic_tasks(settings: Settings, ledger: Ledger, pipeline: Pipeline) -> list[PeriodicTask]:
-    return [*_digipost_sync(settings, ledger), *_print_dispatch(settings, pipeline)]
+    return [
+        *_event_relay(settings, ledger),
+        *_digipost_sync(settings, ledger),
+        *_print_dispatch(settings, pipeline),
+    ]
+
+
+def _event_relay(settings: Settings, ledger: Ledger) -> list[PeriodicTask]:
+    if not settings.events.relay_interval:
+        return []
+    relay = open_relay(settings, ledger)
+    return [PeriodicTask("events relay", settings.events.relay_interval, relay.relay)]
 
 
 def _print_dispatch(settings: Settings, pipeline: Pipeline) -> list[PeriodicTask]:

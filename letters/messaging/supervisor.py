@@ -20,10 +20,12 @@ from types import FrameType
 from channels import build_channels
 from letters.config import Settings
 from letters.delivery.pipeline import build_pipeline
+from letters.errors import TransientError
 from letters.ledger import Ledger
 from letters.logs import configure_logging, log_event
 from letters.messaging.broker import Publisher, connect, topology_for
 from letters.messaging.consumer import LetterWorker
+from letters.messaging.event_relay import relay_until_empty
 from letters.messaging.periodic import periodic_tasks
 from letters.messaging.queue_migration import migrate_classic_retry_queues
 from letters.messaging.recovery import recover
@@ -122,8 +124,24 @@ def _child(settings: Settings, until_empty: bool, name: str) -> None:
 
 
 def run_workers(settings: Settings, concurrency: int, until_empty: bool) -> int:
-    """Prepare, then run ``concurrency`` workers; returns the exit code."""
+    """Prepare, then run ``concurrency`` workers; returns the exit code. With
+    ``until_empty``, every event of the letters handled is published before it returns
+    (unless LETTERS_EVENTS_RELAY_INTERVAL is 0: then another process relays)."""
     prepare(settings)
+    code = _run(settings, concurrency, until_empty)
+    if until_empty and code == EXIT_OK and settings.events.relay_interval:
+        ledger = Ledger(settings.database_url)
+        try:
+            relay_until_empty(settings, ledger)
+        except TransientError as err:
+            log_event(log, "events not all published", level=logging.ERROR, reason=str(err))
+            code = EXIT_FAILURE
+        finally:
+            ledger.close()
+    return code
+
+
+def _run(settings: Settings, concurrency: int, until_empty: bool) -> int:
     if concurrency == 1:
         code = run_worker(settings, until_empty)
         return EXIT_OK if code == EXIT_OK else EXIT_FAILURE

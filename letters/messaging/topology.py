@@ -31,6 +31,9 @@ LETTER_ID_HEADER = "x-letters-letter-id"
 # count the same in DELIVERY_COUNT_HEADER, start-up recovery on the embedded broker here.
 STOPS_HEADER = "x-letters-worker-stops"
 DELIVERY_COUNT_HEADER = "x-delivery-count"
+# On every letters.event/1 message: its event id (also the message id), and on a replay.
+EVENT_ID_HEADER = "x-letters-event-id"
+REPLAY_HEADER = "x-letters-replay"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +51,21 @@ class Topology:
     dead_exchange: Exchange
     dead_queue: Queue
     binding_prefix: str
+    # letters.event/1 events for the case system; the queue is the case system's.
+    events_exchange: Exchange
+    events_queue: Queue
     case_binding_prefix: str = "case"
     # The classic retry queues of earlier releases, by name, with the delay each held.
     classic_retry_queues: tuple[tuple[str, float], ...] = ()
 
     @property
     def queues(self) -> tuple[Queue, ...]:
-        return (self.work_queue, *(t.queue for t in self.retry_tiers), self.dead_queue)
+        return (
+            self.work_queue,
+            *(t.queue for t in self.retry_tiers),
+            self.dead_queue,
+            self.events_queue,
+        )
 
     def declare(self, channel: Any) -> None:
         """Declare every exchange, queue and binding (idempotent on the broker)."""
@@ -65,7 +76,12 @@ class Topology:
         """Delete every queue and exchange (test and benchmark clean-up); messages are lost."""
         for queue in self.queues:
             channel.queue_delete(queue.name)
-        for exchange in (self.requests_exchange, self.retry_exchange, self.dead_exchange):
+        for exchange in (
+            self.requests_exchange,
+            self.retry_exchange,
+            self.dead_exchange,
+            self.events_exchange,
+        ):
             channel.exchange_delete(exchange.name)
 
     def request_routing_key(self, letter_type: str | None) -> str:
@@ -98,10 +114,12 @@ def load_topology(
     path = path or (TOPOLOGY_FILE if TOPOLOGY_FILE.is_file() else _PACKAGED_TOPOLOGY)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-        requests, work, retry, dead = (data[k] for k in ("requests", "work", "retry", "dead"))
+        requests, work, retry, dead, events = (
+            data[k] for k in ("requests", "work", "retry", "dead", "events")
+        )
         if retry_delays is None:
             retry_delays = parse_delays(",".join(retry["delays"]), f"{path}: retry.delays")
-        return _build(requests, work, retry, dead, tuple(retry_delays), prefix)
+        return _build(requests, work, retry, dead, events, tuple(retry_delays), prefix)
     except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError) as err:
         raise ConfigurationError(f"broker topology {path}: {err!r}") from err
 
@@ -111,6 +129,7 @@ def _build(
     work: dict[str, Any],
     retry: dict[str, Any],
     dead: dict[str, Any],
+    events: dict[str, Any],
     delays: tuple[float, ...],
     prefix: str,
 ) -> Topology:
@@ -171,6 +190,14 @@ def _build(
         durable=True,
         queue_arguments={"x-queue-type": "quorum"} if quorum else None,
     )
+    events_exchange = Exchange(name(events["exchange"]), events["exchange_type"])
+    events_queue = Queue(
+        name(events["queue"]),
+        events_exchange,
+        routing_key=events["binding_key"],
+        durable=True,
+        queue_arguments={"x-queue-type": "quorum"} if quorum else None,
+    )
     classic_prefix = retry.get("queue_prefix_classic") if quorum else None
     classic = tuple(
         (name(f"{classic_prefix}{delay_label(seconds)}"), seconds)
@@ -185,6 +212,8 @@ def _build(
         dead_exchange=dead_exchange,
         dead_queue=dead_queue,
         binding_prefix=binding_key.split(".", 1)[0],
+        events_exchange=events_exchange,
+        events_queue=events_queue,
         case_binding_prefix=case_binding_key.split(".", 1)[0],
         classic_retry_queues=classic,
     )

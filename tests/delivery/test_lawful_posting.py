@@ -34,6 +34,7 @@ from letters.ledger.locks import FileLetterLocks
 from letters.ledger.passwords import verify_login
 from letters.rendering.letter_service import LetterService
 from letters.storage import DirectoryStore
+from tests.support.events import check_outbox
 from tests.support.pdf import plain_text
 from tests.support.resend import password_in
 from tests.support.stacks import sample_request
@@ -162,7 +163,10 @@ def post(tmp_path: Path, service: LetterService) -> Iterator[Post]:
     )
     holder["post"] = Post(settings, ledger, archive, digipost, directory, pipeline, dispatcher)
     yield holder["post"]
-    ledger.close()
+    try:
+        check_outbox(ledger)
+    finally:
+        ledger.close()
 
 
 def _printed(**changes: Any) -> dict[str, Any]:

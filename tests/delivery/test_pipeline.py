@@ -32,6 +32,7 @@ from letters.ledger import Ledger, LetterStatus
 from letters.ledger.locks import FileLetterLocks
 from letters.rendering.letter_service import LetterService
 from letters.storage import DirectoryStore
+from tests.support.events import check_outbox
 from tests.support.stacks import sample_request
 
 HAPPY = ["accepted", "routed", "rendered", "archived", "delivered"]
@@ -89,7 +90,10 @@ def setup(
         locks=FileLetterLocks(tmp_path / "locks"),
     )
     yield Setup(pipeline, ledger, archive, digipost, printed, renders)
-    ledger.close()
+    try:
+        check_outbox(ledger)
+    finally:
+        ledger.close()
 
 
 def test_a_consenting_digipost_user_gets_the_archived_pdf_in_digipost(setup: Setup) -> None:

@@ -160,6 +160,18 @@ def test_a_changed_template_shows_what_changed_and_that_it_is_not_approved(
     assert shot.stat().st_size > 10_000
 
 
+def _state_of(browser: Any, language: str) -> str | None:
+    """The review state a language's section shows; None while the page reloads."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+
+    try:
+        section = browser.find_element("css selector", f'section[data-language="{language}"]')
+        return section.get_attribute("data-state")  # type: ignore[no-any-return]
+    except (StaleElementReferenceException, NoSuchElementException):
+        # The page reloaded between finding the section and reading it.
+        return None
+
+
 def test_the_served_site_renders_again_when_a_template_changes(
     site: dict[str, Any], browser: Any
 ) -> None:
@@ -169,12 +181,7 @@ def test_the_served_site_renders_again_when_a_template_changes(
     edit(site["templates"] / "en" / "purring.html", EN_PURRING_OLD, EN_PURRING_NEW)
     # The open page reloads itself once the server has rendered the template again.
     wait_for(
-        lambda: (
-            browser.find_element("css selector", 'section[data-language="en"]').get_attribute(
-                "data-state"
-            )
-            == "changed"
-        ),
+        lambda: _state_of(browser, "en") == "changed",
         timeout=90,
         what="the page to show en/purring changed",
     )

@@ -23,6 +23,7 @@ from letters.domain.model import LetterRequest
 from letters.ledger import Ledger, PrintBatchStore, Rendering
 from letters.rendering.letter_service import LetterService
 from letters.storage import archive_key, open_archive
+from tests.support.events import check_outbox
 from tests.support.rendering import GOLDEN_DIR, TEST_TODAY
 
 SCENARIOS = ["plain", "long_names", "many_claims", "no_interest_no_costs"]
@@ -101,7 +102,10 @@ class PrintHarness:
         )
 
     def close(self) -> None:
-        self.ledger.close()
+        try:
+            check_outbox(self.ledger)
+        finally:
+            self.ledger.close()
 
     def store(self, sample: Sample, letter_id: str | None = None) -> OutgoingLetter:
         """Record ``sample`` in the ledger and archive as the pipeline would, up to routing."""

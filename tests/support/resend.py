@@ -20,6 +20,7 @@ from letters.resend.pace import RateLimiter
 from letters.resend.resender import Resender, RunReport
 from letters.resend.selection import Selection
 from letters.storage import open_archive
+from tests.support.events import check_outbox
 from tests.support.stacks import fresh_case
 
 SAMPLES = PROJECT_ROOT / "samples"
@@ -51,7 +52,10 @@ class ResendHarness:
         from channels.digipost.connect import close_apis
 
         close_apis()
-        self.ledger.close()
+        try:
+            check_outbox(self.ledger)
+        finally:
+            self.ledger.close()
 
     def send(self, *requests: dict[str, Any]) -> list[str]:
         """Deliver these requests as the worker would; their letter ids."""

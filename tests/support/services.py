@@ -9,8 +9,17 @@ from pathlib import Path
 
 def restart_rabbitmq(down_s: float = 2.0) -> None:
     """Stop the RabbitMQ node's app and start it again."""
-    subprocess.run(["rabbitmqctl", "-q", "stop_app"], check=True, timeout=120)
+    stop_rabbitmq()
     time.sleep(down_s)
+    start_rabbitmq()
+
+
+def stop_rabbitmq() -> None:
+    """Stop the RabbitMQ node's app: every connection is refused until it starts again."""
+    subprocess.run(["rabbitmqctl", "-q", "stop_app"], check=True, timeout=120)
+
+
+def start_rabbitmq() -> None:
     subprocess.run(["rabbitmqctl", "-q", "start_app"], check=True, timeout=120)
     subprocess.run(["rabbitmqctl", "-q", "await_startup"], check=True, timeout=120)
 

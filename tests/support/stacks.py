@@ -31,6 +31,7 @@ from letters.config import PROJECT_ROOT, Settings
 from letters.domain.kid import KidMethod, make_kid
 from letters.ledger import Ledger
 from letters.messaging.broker import Publisher, topology_for
+from tests.support.events import check_outbox
 
 RABBITMQ_URL = os.environ.get("LETTERS_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -151,10 +152,6 @@ class Stack:
             for request in requests:
                 body = request if isinstance(request, bytes) else json.dumps(request).encode()
                 publisher.publish_request(body, headers)
-                if self.settings.embedded_broker:
-                    # The embedded broker keeps order only to the millisecond it stamps on
-                    # each message; the tests publish in the order they mean.
-                    time.sleep(0.002)
 
     def publish_raw(self, body: bytes, content_type: str, content_encoding: str = "binary") -> None:
         with Publisher.open(self.settings) as publisher:
@@ -253,8 +250,10 @@ class Stack:
                 os.killpg(process.pid, signal.SIGKILL)
             if process.poll() is None:
                 process.wait(timeout=10)
-        if self._ledger is not None:
-            self._ledger.close()
+        try:
+            check_outbox(self.ledger)
+        finally:
+            self.ledger.close()
         if self.env.get("LETTERS_BROKER_URL"):
             _delete_topology(self.settings)
 
