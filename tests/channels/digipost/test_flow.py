@@ -19,7 +19,7 @@ import pytest
 from channels.digipost.channel import delivery_ids
 from channels.digipost.double import Fault
 from letters.config import PROJECT_ROOT
-from letters.ledger import LetterStatus
+from letters.ledger import LetterStatus, Outbox
 from letters.ledger.delivery_events import DeliveryLog
 from tests.support.digipost import (
     DIGIPOST_USER,
@@ -246,6 +246,16 @@ def test_sync_records_confirmations_and_events_once(stack: Stack, double: Double
         ("POSTMARKED", "postmarked-date=2026-11-24"),
     ]
     assert {"opened", "postmarked"} <= set(stack.events(letter_id))
+    # The case system hears of them: delivered, then Digipost's own document events.
+    published = [json.loads(e.body) for e in Outbox(stack.ledger).for_letter(letter_id)]
+    assert [(e["kind"], e["details"].get("channel_event")) for e in published[-3:]] == [
+        ("delivered", None),
+        ("opened", "opened"),
+        ("channel-event", "postmarked"),
+    ]
+    assert published[-1]["details"]["reason"] == (
+        "digipost: POSTMARKED (postmarked-date=2026-11-24)"
+    )
 
 
 def test_the_worker_syncs_events_periodically(tmp_path: Path, double: DoubleHarness) -> None:
