@@ -10,12 +10,14 @@ archived letter, byte for byte.
 
 from __future__ import annotations
 
+import json
 from datetime import date
+from decimal import Decimal
 
 from letters.domain.deadline import payment_deadline
 from letters.domain.letter_order import PriorLetter
 from letters.domain.letter_types import LetterType
-from letters.domain.model import LetterRequest
+from letters.domain.model import Cost, CostCode, LetterRequest
 from letters.domain.posting import letter_date_for
 from letters.domain.profile import AgencyProfile
 from letters.ledger import LetterRecord, LetterStatus
@@ -60,6 +62,20 @@ def ledger_letters(record: LetterRecord, case_letters: list[LetterRecord]) -> li
                 sent_on if other.deadline else None,
                 other.deadline,
                 f"letter {other.letter_id}",
+                costs_claimed(other.request),
             )
         )
     return prior
+
+
+def costs_claimed(stored_request: str) -> tuple[Cost, ...]:
+    """The costs a letter's stored request claimed (it was validated when it was accepted)."""
+    case = json.loads(stored_request).get("case", {})
+    return tuple(
+        Cost(
+            CostCode(cost["code"]),
+            Decimal(cost["amount"]),
+            date.fromisoformat(cost["charged_on"]) if cost.get("charged_on") else None,
+        )
+        for cost in case.get("costs", [])
+    )

@@ -41,9 +41,11 @@ from letters.digests import sha256_hex
 from letters.domain.case_message import parse_case_message
 from letters.domain.compose import compose
 from letters.domain.contract import parse_request
+from letters.domain.cost_rules import check_costs
 from letters.domain.letter_order import check_order, reported_letters
 from letters.domain.message_body import peek_letter_id, request_object
 from letters.domain.model import LetterRequest
+from letters.domain.posting import letter_date_for
 from letters.domain.profile import AgencyProfile
 from letters.errors import FieldProblem, InvalidRequest, PermanentError
 from letters.ledger import (
@@ -284,6 +286,8 @@ class Pipeline:
                 record, self.ledger.case_letters(record.case_number)
             )
             check_order(request, leaves_on, prior, self.service.profile.order)
+            letter_date = letter_date_for(request.letter_date, leaves_on)
+            check_costs(request, letter_date, prior, self.service.contract_rules.rates)
             return self._render(record, request, leaves_on)
         if needs_new_date(record, request, leaves_on, self.service.profile):
             return self._render(record, request, leaves_on, again=True)
@@ -315,7 +319,11 @@ class Pipeline:
     ) -> tuple[LetterRecord, bytes]:
         started = time.perf_counter()
         composed = compose(
-            request, self.service.profile, today_in_norway(self.clock()), leaves_on=leaves_on
+            request,
+            self.service.profile,
+            today_in_norway(self.clock()),
+            leaves_on=leaves_on,
+            rates=self.service.contract_rules.rates,
         )
         rendered = self.service.renderer.render(composed)
         render_ms = round((time.perf_counter() - started) * 1000)

@@ -8,10 +8,20 @@ from decimal import Decimal
 
 from letters.domain import otp
 from letters.domain.deadline import payment_deadline
+from letters.domain.interest import (
+    InterestLine,
+    InterestPeriod,
+    interest_lines,
+    interest_per_claim,
+    interest_periods,
+    total_interest,
+)
 from letters.domain.kid import kid_from_case_number
+from letters.domain.letter_types import LetterType
 from letters.domain.model import LetterRequest
 from letters.domain.posting import letter_date_for
 from letters.domain.profile import AgencyProfile
+from letters.domain.rates import RateTable, rate_table
 
 CENT = Decimal("0.01")
 
@@ -23,6 +33,16 @@ class Totals:
     costs: Decimal
     paid: Decimal
     due: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class FutureFee:
+    """The state's fee for a request for utlegg, named in a varsel as a cost still to come."""
+
+    amount: Decimal
+    times: Decimal  # in rettsgebyr
+    court_fee_unit: Decimal
+    unit_from: date
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,12 +67,23 @@ class ComposedLetter:
     leaves_on: date | None = None
     # The request's letter date, when it was earlier than the day the letter leaves.
     moved_from: date | None = None
+    # Interest per claim and rate period, calculated up to and including the letter date.
+    interest_lines: tuple[InterestLine, ...] = ()
+    # varsel om rettslig pågang: the fee a request for utlegg would cost.
+    attachment_fee: FutureFee | None = None
+
+    @property
+    def interest_periods(self) -> tuple[InterestPeriod, ...]:
+        return interest_periods(self.interest_lines)
+
+    @property
+    def claim_interest(self) -> tuple[Decimal, ...]:
+        return interest_per_claim(self.interest_lines, len(self.request.case.claims))
 
 
-def totals_of(request: LetterRequest) -> Totals:
+def totals_of(request: LetterRequest, interest: Decimal = Decimal(0)) -> Totals:
     case = request.case
     principal = sum((c.principal for c in case.claims), Decimal(0))
-    interest = case.interest.amount if case.interest else Decimal(0)
     costs = sum((c.amount for c in case.costs), Decimal(0))
     due = principal + interest + costs - case.paid
     return Totals(*(x.quantize(CENT) for x in (principal, interest, costs, case.paid, due)))
@@ -64,6 +95,7 @@ def compose(
     today: date,
     password: otp.OneTimePassword | None = None,
     leaves_on: date | None = None,
+    rates: RateTable | None = None,
 ) -> ComposedLetter:
     """Add KID, deadline, one-time password and totals to a validated request.
 
@@ -86,6 +118,17 @@ def compose(
     deadline = payment_deadline(
         request.letter_type, letter_date, agency.deadline_days, request.requested_deadline
     )
+    rates = rates or rate_table()
+    lines = interest_lines(request.case, letter_date, rates)
+    attachment_fee = None
+    if request.letter_type is LetterType.VARSEL_RETTSLIG_PAGANG:
+        unit = rates.court_fee_on(letter_date)
+        attachment_fee = FutureFee(
+            rates.attachment_fee_on(letter_date),
+            rates.attachment_fee_times(letter_date),
+            unit.value,
+            unit.valid_from,
+        )
     password = password or otp.generate()
     record = otp.hash_password(password, otp.expiry(letter_date, deadline))
     return ComposedLetter(
@@ -96,8 +139,10 @@ def compose(
         deadline=deadline,
         password=password,
         password_record=record,
-        totals=totals_of(request),
+        totals=totals_of(request, total_interest(lines)),
         enforcement_from=letter_date + timedelta(days=14),
         leaves_on=leaves_on,
         moved_from=moved_from,
+        interest_lines=lines,
+        attachment_fee=attachment_fee,
     )

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -20,20 +20,22 @@ from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.no import fodselsnummer, orgnr
 
 from letters.domain import kid as kidlib
+from letters.domain.cost_rules import cost_problems
 from letters.domain.countries import ASSIGNED
+from letters.domain.interest import interest_lines, total_interest
 from letters.domain.message_body import DEFAULT_LIMITS, BodyLimits, request_object
 from letters.domain.model import (
     Address,
     Case,
     Claim,
     Cost,
-    CostCode,
     Creditor,
     EarlierLetter,
     Interest,
     LetterRequest,
     Recipient,
 )
+from letters.domain.rates import RateTable, rate_table
 from letters.domain.request_shape import (
     SCHEMA,
     WINDOW_LINE_CHARS,
@@ -42,7 +44,7 @@ from letters.domain.request_shape import (
     problem_from_pydantic,
 )
 from letters.domain.text import quote, text_problem
-from letters.errors import FieldProblem, InvalidRequest
+from letters.errors import ConfigurationError, FieldProblem, InvalidRequest
 
 __all__ = ["SCHEMA", "ContractRules", "parse_request"]
 
@@ -59,6 +61,7 @@ class ContractRules:
     # holding others are refused, so that no letter falls back to another font.
     drawable: frozenset[int] | None = None
     limits: BodyLimits = DEFAULT_LIMITS
+    rates: RateTable = field(default_factory=rate_table)
 
 
 def parse_request(
@@ -81,9 +84,35 @@ def parse_request(
     except ValidationError as err:
         raise InvalidRequest([problem_from_pydantic(e) for e in err.errors()]) from None
     problems = _cross_field_problems(parsed, rules, today)
+    request = _to_domain(parsed)
+    letter_date = parsed.letter_date or today
+    problems += cost_problems(request, letter_date, rules.rates)
+    if not problems and (problem := _nothing_owed(request, letter_date, rules.rates)):
+        problems.append(problem)
     if problems:
         raise InvalidRequest(problems)
-    return _to_domain(parsed)
+    return request
+
+
+def _nothing_owed(
+    request: LetterRequest, letter_date: date, rates: RateTable
+) -> FieldProblem | None:
+    case = request.case
+    try:
+        interest = total_interest(interest_lines(case, letter_date, rates))
+    except ConfigurationError:
+        # The rate table ends before the letter date: rendering stops on it loudly.
+        interest = Decimal(0)
+    total = (
+        sum((c.principal for c in case.claims), Decimal(0))
+        + interest
+        + sum((c.amount for c in case.costs), Decimal(0))
+    )
+    if case.paid >= total:
+        return FieldProblem(
+            "case.paid", "must be less than claims + interest + costs (nothing is owed)"
+        )
+    return None
 
 
 def _cross_field_problems(
@@ -136,31 +165,36 @@ def _cross_field_problems(
 
     first_due = min(c.due_date for c in case.claims)
     if case.interest is not None:
-        if case.interest.rate_percent > 100:
-            add(FieldProblem("case.interest.rate_percent", "must be at most 100"))
-        if case.interest.from_date <= first_due:
+        for field in ("rate_percent", "amount"):
+            if getattr(case.interest, field) is not None:
+                add(
+                    FieldProblem(
+                        f"case.interest.{field}",
+                        "must be left out: the service computes the interest from the rate "
+                        "table (forsinkelsesrenteloven § 3); give only from_date, if any",
+                    )
+                )
+        from_date = case.interest.from_date
+        if from_date is not None and from_date <= first_due:
             add(
                 FieldProblem(
                     "case.interest.from_date",
                     f"must be after the earliest due date {first_due.isoformat()}",
                 )
             )
-        if case.interest.from_date > letter_date:
+        if from_date is not None and from_date > letter_date:
             add(FieldProblem("case.interest.from_date", "must not be after the letter date"))
-
-    problems += _fee_problems(req, letter_date)
-
-    total = (
-        sum((c.principal for c in case.claims), Decimal(0))
-        + (case.interest.amount if case.interest else 0)
-        + sum((c.amount for c in case.costs), Decimal(0))
-    )
-    if case.paid >= total:
-        add(
-            FieldProblem(
-                "case.paid", "must be less than claims + interest + costs (nothing is owed)"
-            )
-        )
+        known_from = rules.rates.interest_known_from
+        for i, claim in enumerate(case.claims):
+            start = max(claim.due_date + timedelta(days=1), from_date or date.min)
+            if start < known_from:
+                add(
+                    FieldProblem(
+                        f"case.claims[{i}].due_date",
+                        f"interest from {start.isoformat()} cannot be computed: the rate table "
+                        f"starts on {known_from.isoformat()}; give case.interest.from_date",
+                    )
+                )
 
     if req.deadline is not None and req.deadline <= letter_date:
         add(FieldProblem("deadline", "must be after the letter date"))
@@ -243,29 +277,6 @@ def _printed_text(req: RequestShape) -> Iterator[tuple[str, str]]:
     yield "recipient.address.city", recipient.address.city
 
 
-_FEE_NOTICE = {
-    CostCode.REMINDER_FEE: ("a reminder fee", "inkassoforskriften § 1-2 (1)"),
-    CostCode.COLLECTION_NOTICE_FEE: ("a collection notice fee", "inkassoforskriften § 1-2 (2)"),
-}
-
-
-def _fee_problems(req: RequestShape, letter_date: date) -> list[FieldProblem]:
-    """Fees for reminders and collection notices need 14 days since the due date."""
-    problems = []
-    last_due = max(c.due_date for c in req.case.claims)
-    for i, cost in enumerate(req.case.costs):
-        if cost.code in _FEE_NOTICE and (letter_date - last_due).days < 14:
-            what, basis = _FEE_NOTICE[cost.code]
-            problems.append(
-                FieldProblem(
-                    f"case.costs[{i}].code",
-                    f"{what} is allowed only when the letter is sent at least 14 days after "
-                    f"the due date ({basis})",
-                )
-            )
-    return problems
-
-
 def _to_domain(req: RequestShape) -> LetterRequest:
     c = req.case
     r = req.recipient
@@ -278,17 +289,18 @@ def _to_domain(req: RequestShape) -> LetterRequest:
         case=Case(
             case_number=c.case_number,
             kid=c.kid,
-            creditor=Creditor(c.creditor.name, orgnr.compact(c.creditor.organization_number)),
+            creditor=Creditor(
+                c.creditor.name,
+                orgnr.compact(c.creditor.organization_number),
+                c.creditor.vat_registered,
+            ),
             claims=tuple(
                 Claim(x.description, x.invoice_number, x.due_date, x.principal, x.invoice_date)
                 for x in c.claims
             ),
-            interest=(
-                Interest(c.interest.rate_percent, c.interest.from_date, c.interest.amount)
-                if c.interest
-                else None
-            ),
-            costs=tuple(Cost(x.code, x.amount) for x in c.costs),
+            interest=Interest(c.interest.from_date) if c.interest else None,
+            costs=tuple(Cost(x.code, x.amount, x.charged_on) for x in c.costs),
+            waived_costs=tuple(Cost(x.code, x.amount) for x in c.waived_costs),
             paid=c.paid,
             earlier_letters=tuple(
                 EarlierLetter(x.letter_type, x.sent_on, x.deadline, x.sent_by)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from letters.domain.letter_types import LetterType
-from letters.domain.model import LetterRequest
+from letters.domain.model import Cost, LetterRequest
 from letters.errors import FieldProblem, InvalidRequest
 
 NAMES = {
@@ -48,6 +48,8 @@ class PriorLetter:
     deadline: date | None
     # How a person finds it: "letter <id>" or "sent by <who> (case.earlier_letters[0])".
     known_as: str
+    # The costs it claimed, where the ledger knows them (its own letters).
+    costs: tuple[Cost, ...] = ()
 
     def describe(self) -> str:
         if self.sent_on is None or self.deadline is None:

@@ -25,6 +25,9 @@ class CostCode(StrEnum):
 class Creditor:
     name: str
     organization_number: str
+    # A creditor that is not VAT-registered may add VAT to the collection costs
+    # (inkassoforskriften § 2-2); the case system says which.
+    vat_registered: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,15 +41,21 @@ class Claim:
 
 @dataclass(frozen=True, slots=True)
 class Interest:
-    rate_percent: Decimal
-    from_date: date
-    amount: Decimal
+    """Interest is charged; the service computes it from the rate table.
+
+    ``from_date``: the first day interest runs, when later than the day after
+    each claim's due date (None: from the day after the due date).
+    """
+
+    from_date: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Cost:
     code: CostCode
     amount: Decimal
+    # The day an earlier letter charged it; None when this letter incurs it.
+    charged_on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +79,8 @@ class Case:
     costs: tuple[Cost, ...]
     paid: Decimal
     earlier_letters: tuple[EarlierLetter, ...] = ()
+    # Costs an earlier letter claimed that the creditor no longer claims.
+    waived_costs: tuple[Cost, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,11 @@ class AgencyProfile:
     kid_length: int
     deadline_days: dict[LetterType, int]
     order: OrderRules = field(default_factory=OrderRules)
+    # GDPR art. 14: how to reach the data protection officer, and the privacy policy.
+    privacy_officer_email: str = ""
+    privacy_policy_url: str = ""
+    # Free public debt advice the letters point to (NAV's økonomi- og gjeldsrådgivning).
+    debt_help_phone: str = ""
 
     @property
     def contract_rules(self) -> ContractRules:
@@ -128,4 +133,7 @@ def load_profile(path: Path) -> AgencyProfile:
         kid_length=length,
         deadline_days=days,
         order=order,
+        privacy_officer_email=str(get("agency.privacy", "officer_email")),
+        privacy_policy_url=str(get("agency.privacy", "policy_url")),
+        debt_help_phone=str(get("debt_help", "phone")),
     )

@@ -132,6 +132,7 @@ class _Strict(BaseModel):
 class CreditorShape(_Strict):
     name: LongName
     organization_number: Digits
+    vat_registered: bool = True
 
 
 class ClaimShape(_Strict):
@@ -143,12 +144,20 @@ class ClaimShape(_Strict):
 
 
 class InterestShape(_Strict):
-    rate_percent: Amount
-    from_date: IsoDate
-    amount: Amount
+    from_date: IsoDate | None = None
+    # Refused with their own rule (the service computes the interest); kept in the
+    # shape so that the refusal can say so rather than "not a field".
+    rate_percent: Amount | None = None
+    amount: Amount | None = None
 
 
 class CostShape(_Strict):
+    code: CostCodeField
+    amount: Amount
+    charged_on: IsoDate | None = None
+
+
+class WaivedCostShape(_Strict):
     code: CostCodeField
     amount: Amount
 
@@ -169,6 +178,7 @@ class CaseShape(_Strict):
     costs: Annotated[list[CostShape], Field(max_length=10)] = []
     paid: Amount = Decimal("0.00")
     earlier_letters: Annotated[list[EarlierLetterShape], Field(max_length=20)] = []
+    waived_costs: Annotated[list[WaivedCostShape], Field(max_length=10)] = []
 
 
 class AddressShape(_Strict):

@@ -50,3 +50,8 @@ def quote(value: object, limit: int = QUOTE_CHARS) -> str:
     escaped = head.encode("ascii", "backslashreplace").decode("ascii")
     escaped = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in escaped)
     return repr(escaped) + ("…" if len(text) > limit else "")
+
+
+def money_text(amount: object) -> str:
+    """An amount in an error message: "37.50 kr"."""
+    return f"{amount} kr"

@@ -343,19 +343,11 @@ class LetterWorker(ConsumerMixin):
     def _refused_request(self, message: Message) -> RefusedRequest | None:
         """What the case system can be told of a letter request refused before the ledger
         took it; None for a case message or a body that is no request at all."""
-        data = peek(_as_bytes(message.body), self.limits)
-        if not data or is_case_message(data):
+        try:
+            return refused_request(peek(_as_bytes(message.body), self.limits))
+        except Exception as err:  # a report must never stop a dead-lettering
+            log_event(log, "refused body not described", level=logging.ERROR, error=repr(err)[:80])
             return None
-        case = data.get("case")
-        case_number = case.get("case_number") if isinstance(case, dict) else None
-        letter_type, language = data.get("letter_type"), data.get("language")
-        return RefusedRequest(
-            case_number=case_number
-            if isinstance(case_number, str) and not case_number_problem("", case_number)
-            else None,
-            letter_type=letter_type if letter_type in {t.value for t in LetterType} else None,
-            language=language if language in {lang.value for lang in Language} else None,
-        )
 
     def _requeue_later(self, message: Message, reason: str) -> None:
         log_event(log, "could not record the outcome; requeued", level=logging.ERROR, reason=reason)
@@ -436,3 +428,24 @@ def _int(value: Any, default: int) -> int:
 
 def _as_bytes(body: bytes | str) -> bytes:
     return body if isinstance(body, bytes) else body.encode("utf-8")
+
+
+def refused_request(data: dict[str, Any] | None) -> RefusedRequest | None:
+    """What the case system can be told of a refused body: only values that are what they
+    claim to be (a body's fields may hold any JSON at all)."""
+    if not data or is_case_message(data):
+        return None
+    case = data.get("case")
+    case_number = case.get("case_number") if isinstance(case, dict) else None
+    letter_type, language = data.get("letter_type"), data.get("language")
+    return RefusedRequest(
+        case_number=case_number
+        if isinstance(case_number, str) and not case_number_problem("", case_number)
+        else None,
+        letter_type=letter_type
+        if isinstance(letter_type, str) and letter_type in {t.value for t in LetterType}
+        else None,
+        language=language
+        if isinstance(language, str) and language in {lang.value for lang in Language}
+        else None,
+    )

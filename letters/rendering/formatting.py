@@ -23,16 +23,24 @@ def money(amount: Decimal, language: Language) -> str:
     )
 
 
+def money_text(amount: Decimal, language: Language) -> str:
+    """An amount in running text, as Språkrådet writes it: "1 315,25 kr" / "NOK 1,315.25"."""
+    if Language(language) is Language.NB:
+        number = format_decimal(amount, "#,##0.00", locale=_LOCALE[language])
+        return f"{number}\xa0kr"
+    return money(amount, language)
+
+
 def long_date(day: date, language: Language) -> str:
     """ "21. november 2026" / "21 November 2026"."""
     return format_date(day, "long", locale=_LOCALE[language])
 
 
 def short_date(day: date, language: Language) -> str:
-    """ "21.11.2026" / "21/11/2026"."""
-    return format_date(
-        day, "dd.MM.y" if Language(language) is Language.NB else "dd/MM/y", locale=_LOCALE[language]
-    )
+    """ "21.11.2026" / "21 November 2026": English readers take 07/12 either way round."""
+    if Language(language) is Language.NB:
+        return format_date(day, "dd.MM.y", locale=_LOCALE[language])
+    return long_date(day, language)
 
 
 def percent(rate: Decimal, language: Language) -> str:
@@ -41,14 +49,20 @@ def percent(rate: Decimal, language: Language) -> str:
     return f"{number}\xa0%" if Language(language) is Language.NB else f"{number}%"
 
 
+def number(value: Decimal, language: Language) -> str:
+    """ "1,21" / "1.21"."""
+    return format_decimal(value, "#,##0.##", locale=_LOCALE[language])
+
+
 def account_number(account: str) -> str:
-    """Norwegian style, with spaces: "1503 40 00015"."""
-    return f"{account[:4]} {account[4:6]} {account[6:]}"
+    """Norwegian style, with no-break spaces: "1503 40 00015"."""
+    return f"{account[:4]}\xa0{account[4:6]}\xa0{account[6:]}"
 
 
 def iban(value: str) -> str:
-    return " ".join(value[i : i + 4] for i in range(0, len(value), 4))
+    return "\xa0".join(value[i : i + 4] for i in range(0, len(value), 4))
 
 
 def organization_number(value: str) -> str:
-    return f"{value[:3]} {value[3:6]} {value[6:]}"
+    # No-break spaces: an organisation number never wraps over two lines.
+    return f"{value[:3]}\xa0{value[3:6]}\xa0{value[6:]}"

@@ -10,6 +10,7 @@ from letters.clock import today_in_norway
 from letters.config import Settings
 from letters.domain.compose import ComposedLetter, compose
 from letters.domain.contract import parse_request
+from letters.domain.cost_rules import check_costs
 from letters.domain.letter_order import check_order, reported_letters
 from letters.domain.message_body import BodyLimits
 from letters.domain.otp import OneTimePassword
@@ -63,7 +64,9 @@ class LetterService:
         """
         today = today or today_in_norway()
         request = parse_request(raw, self.contract_rules, today)
+        leaves_on = request.letter_date or today
         if request.case.earlier_letters:
-            leaves_on = request.letter_date or today
             check_order(request, leaves_on, reported_letters(request), self.profile.order)
-        return compose(request, self.profile, today, password)
+        rates = self.contract_rules.rates
+        check_costs(request, leaves_on, reported_letters(request), rates)
+        return compose(request, self.profile, today, password, rates=rates)

@@ -27,6 +27,8 @@ from letters.errors import RenderError
 from letters.rendering.fonts import bundled_families, foreign_fonts
 
 PDF_VERSION = "1.7"
+# Tagged, with a structure tree in reading order, for screen readers (the Digipost app).
+PDF_VARIANT = "pdf/ua-1"
 STYLESHEET = "letter.css"
 
 
@@ -146,7 +148,7 @@ class PdfEngine:
 
     def write(self, document: Document, meta: PdfMetadata) -> bytes:
         with _weasyprint_problems() as problems:
-            raw = document.write_pdf(pdf_version=PDF_VERSION)
+            raw = document.write_pdf(pdf_variant=PDF_VARIANT)
         if problems.messages:
             raise RenderError(f"WeasyPrint: {problems.messages[0]}")
         return stamp_metadata(raw, meta, bundled_families(self.root))

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from letters.domain.letter_types import Language, LetterType
 from letters.errors import TemplateError
@@ -27,6 +28,11 @@ FONT_GLOB = "fonts/*"
 
 def template_name(letter_type: LetterType, language: Language) -> str:
     return f"{language.value}/{letter_type.value}.html"
+
+
+def _nowrap(value: object) -> Markup:
+    """Text that never breaks across lines: a phone number, an address on the web."""
+    return Markup('<span class="nowrap">{}</span>').format(value)
 
 
 class TemplateSet:
@@ -43,9 +49,12 @@ class TemplateSet:
         )
         self.env.filters.update(
             money=formatting.money,
+            money_text=formatting.money_text,
+            nowrap=_nowrap,
             long_date=formatting.long_date,
             short_date=formatting.short_date,
             percent=formatting.percent,
+            decimal=formatting.number,
             account=formatting.account_number,
             iban=formatting.iban,
             orgnr=formatting.organization_number,

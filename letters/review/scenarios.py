@@ -79,8 +79,6 @@ def _no_interest(request: Request) -> Request:
 def _large_amounts(request: Request) -> Request:
     for claim in request["case"]["claims"]:
         claim["principal"] = "1234567.89"
-    if "interest" in request["case"]:
-        request["case"]["interest"]["amount"] = "98765.43"
     request["case"]["paid"] = "100000.00"
     return request
 

@@ -59,9 +59,13 @@ def test_render_refuses_a_letter_its_reported_history_forbids(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = json.loads((PROJECT_ROOT / "samples" / "betalingsoppfordring-nb-plain.json").read_text())
+    # The creditor's purring stays (the fees the letter carries need it, § 1-3); its
+    # inkassovarsel is reported later, with a deadline still running.
+    purring = [e for e in data["case"]["earlier_letters"] if e["letter_type"] == "purring"]
     data["case"]["earlier_letters"] = [
+        *purring,
         {"letter_type": "inkassovarsel", "sent_on": "2026-11-20", "deadline": "2026-12-04",
-         "sent_by": "Fjellkraft AS"}
+         "sent_by": "Fjellkraft AS"},
     ]  # fmt: skip
     early = tmp_path / "early.json"
     early.write_text(json.dumps(data))
@@ -71,7 +75,7 @@ def test_render_refuses_a_letter_its_reported_history_forbids(
     err = capsys.readouterr().err
     assert "letter_type: inkassoloven § 10 (1): a betalingsoppfordring may be sent only" in err
     assert (
-        "the inkassovarsel of 2026-11-20 (sent by Fjellkraft AS (case.earlier_letters[0]))" in err
+        "the inkassovarsel of 2026-11-20 (sent by Fjellkraft AS (case.earlier_letters[1]))" in err
     )
     assert "deadline 2026-12-04" in err
     # After that deadline the same letter renders.

@@ -36,6 +36,7 @@ from letters.rendering.letter_service import LetterService
 from letters.storage import DirectoryStore
 from tests.support.events import check_outbox
 from tests.support.pdf import plain_text
+from tests.support.rates import reach_rates
 from tests.support.resend import password_in
 from tests.support.stacks import sample_request
 
@@ -122,7 +123,8 @@ class Post:
 
 @pytest.fixture(scope="module")
 def service() -> LetterService:
-    return LetterService(Settings.from_env({}))
+    # The clock runs into 2027, past the interest rates the shipped table knows.
+    return reach_rates(LetterService(Settings.from_env({})), date(2027, 12, 31))
 
 
 @pytest.fixture
@@ -316,7 +318,10 @@ def _same_case(first: dict[str, Any], name: str) -> dict[str, Any]:
     later = sample_request(name)
     later["case"]["case_number"] = first["case"]["case_number"]
     later["case"].pop("kid", None)
-    later["case"].pop("earlier_letters", None)
+    # The ledger's letters are the precedents; the creditor's purring, which the fees
+    # it carries need (inkassoforskriften § 1-3), is still reported.
+    reported = later["case"].pop("earlier_letters", [])
+    later["case"]["earlier_letters"] = [e for e in reported if e["letter_type"] == "purring"]
     return later
 
 
@@ -480,3 +485,24 @@ def test_cancel_takes_one_letter_out_of_its_batch_and_says_when_it_has_left(post
     refused = handler.cancel(delivered["letter_id"], "too late")
     assert not refused.cancelled and refused.detail.startswith("it has left: delivered via")
     assert not handler.cancel(batched["letter_id"], "again").cancelled
+
+
+def test_a_later_letter_must_carry_the_ledgers_earlier_costs_or_waive_them(post: Post) -> None:
+    post.now = _oslo(date(2027, 3, 1), 10)
+    varsel = sample_request("inkassovarsel-nb-plain")
+    post.process(varsel)
+
+    post.now = _oslo(date(2027, 3, 16), 10)
+    demand = _same_case(varsel, "betalingsoppfordring-nb-plain")
+    demand["case"]["costs"] = [c for c in demand["case"]["costs"] if c["code"] != "reminder_fee"]
+    reason = post.refused(demand)
+    assert f"letter {varsel['letter_id']}" in reason
+    assert "claimed a reminder fee of 37.50 kr; list it in case.costs" in reason
+
+    waived = _same_case(varsel, "betalingsoppfordring-nb-plain")
+    waived["case"]["costs"] = demand["case"]["costs"]
+    waived["case"]["waived_costs"] = [{"code": "reminder_fee", "amount": "37.50"}]
+    post.process(waived)
+    assert post.record(waived["letter_id"]).status is LetterStatus.DELIVERED
+    words = " ".join(plain_text(post.pdf(waived["letter_id"])).split())
+    assert "Purregebyr på 37,50 kr er frafalt og kreves ikke." in words

@@ -23,16 +23,25 @@ def test_dates_per_language() -> None:
     assert formatting.long_date(day, NB) == "21. november 2026"
     assert formatting.long_date(day, EN) == "21 November 2026"
     assert formatting.short_date(day, NB) == "21.11.2026"
-    assert formatting.short_date(day, EN) == "21/11/2026"
+    # English dates are written out everywhere: 07/12 reads either way round.
+    assert formatting.short_date(day, EN) == "21 November 2026"
     assert formatting.short_date(day, "nb") == "21.11.2026"  # type: ignore[arg-type]
 
 
 def test_percent_account_iban_orgnr() -> None:
     assert formatting.percent(Decimal("12.00"), NB) == "12,00\xa0%"
     assert formatting.percent(Decimal("12.5"), EN) == "12.50%"
-    assert formatting.account_number("15034000015") == "1503 40 00015"
-    assert formatting.iban("NO4615034000015") == "NO46 1503 4000 015"
-    assert formatting.organization_number("998877660") == "998 877 660"
+    assert formatting.account_number("15034000015") == "1503\xa040\xa000015"
+    assert formatting.iban("NO4615034000015") == "NO46\xa01503\xa04000\xa0015"
+
+
+def test_amounts_in_running_text_put_the_currency_after_in_bokmal() -> None:
+    # Språkrådet: "1 315,25 kr" in running text; tables keep "kr 1 315,25".
+    assert formatting.money_text(Decimal("1315.25"), NB) == "1\xa0315,25\xa0kr"
+    assert formatting.money_text(Decimal("1315.25"), EN) == "NOK\xa01,315.25"
+    assert formatting.number(Decimal("1.21"), NB) == "1,21"
+    assert formatting.number(Decimal("1.7"), EN) == "1.7"
+    assert formatting.organization_number("998877660") == "998\xa0877\xa0660"
 
 
 def _request(claims, interest=None, costs=(), paid="0") -> LetterRequest:
@@ -62,13 +71,14 @@ def test_totals_are_claims_plus_interest_plus_costs_minus_paid() -> None:
     totals = totals_of(
         _request(
             ["1249.00", "100.10"],
-            Interest(Decimal("12"), date(2026, 1, 2), Decimal("16.84")),
+            Interest(date(2026, 1, 2)),
             [
                 Cost(CostCode.REMINDER_FEE, Decimal("37.50")),
                 Cost(CostCode.COLLECTION_COSTS, Decimal("300")),
             ],
             "200.00",
-        )
+        ),
+        Decimal("16.84"),
     )
     assert totals.principal == Decimal("1349.10")
     assert totals.interest == Decimal("16.84")

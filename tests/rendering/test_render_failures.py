@@ -48,7 +48,7 @@ def test_undefined_variable_names_template_and_line(templates: Path) -> None:
 
 
 def test_undefined_attribute_in_a_shared_part(templates: Path) -> None:
-    _edit(templates / "nb/_parts.html", "{{ agency.phone }}", "{{ agency.fax }}")
+    _edit(templates / "nb/_parts.html", "{{ agency.debt_help_phone|nowrap }}", "{{ agency.fax }}")
     with pytest.raises(TemplateError, match="fax") as err:
         service_for(templates).render_request(REQUEST.read_bytes(), TEST_TODAY)
     assert err.value.template == "nb/_parts.html"
@@ -84,7 +84,7 @@ def test_data_urls_are_allowed(templates: Path) -> None:
         "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4"
         "2mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
     )
-    _edit(templates / "layout.html", "<main>", f'<img src="{pixel}" alt="">\n<main>')
+    _edit(templates / "layout.html", "<main>", f'<img src="{pixel}" alt="a dot">\n<main>')
     letter = service_for(templates).render_request(REQUEST.read_bytes(), TEST_TODAY)
     assert letter.pdf.startswith(b"%PDF-1.7")
 

@@ -29,5 +29,5 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 # A sentence of nb/purring.html, and the reworded one the tests put in its place.
-NB_PURRING_OLD = "Har du betalt de siste dagene, kan du se bort fra denne påminnelsen."
-NB_PURRING_NEW = "Har du allerede betalt, kan du se bort fra dette brevet."
+NB_PURRING_OLD = "kan du se bort fra denne påminnelsen."
+NB_PURRING_NEW = "kan du se bort fra dette brevet."

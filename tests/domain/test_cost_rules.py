@@ -1,0 +1,180 @@
+"""The costs a letter may claim (inkassoforskriften §§ 1-2, 1-3, chapter 2), each rule broken once."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from letters.domain.contract import ContractRules, parse_request
+from letters.domain.cost_rules import check_costs, cost_problems, history_problems
+from letters.domain.kid import KidMethod
+from letters.domain.letter_order import PriorLetter, reported_letters
+from letters.domain.letter_types import LetterType
+from letters.domain.model import Cost, CostCode, LetterRequest
+from letters.domain.rates import rate_table
+from letters.errors import InvalidRequest
+
+GOLDEN = Path(__file__).parents[1] / "golden"
+RULES = ContractRules(KidMethod.MOD10, 12)
+TODAY = date(2026, 11, 21)
+LETTER_DATE = date(2026, 11, 23)
+TYPES = ["purring", "inkassovarsel", "betalingsoppfordring", "varsel_rettslig_pagang"]
+
+
+def _raw(letter_type: str) -> dict[str, Any]:
+    return copy.deepcopy(json.loads((GOLDEN / f"{letter_type}/nb/plain/request.json").read_text()))
+
+
+def _parse(data: dict[str, Any]) -> LetterRequest:
+    return parse_request(data, RULES, TODAY)
+
+
+def _refusals(data: dict[str, Any]) -> list[str]:
+    with pytest.raises(InvalidRequest) as err:
+        _parse(data)
+    return [str(p) for p in err.value.problems]
+
+
+def _history(request: LetterRequest, prior: list[PriorLetter] | None = None) -> list[str]:
+    prior = reported_letters(request) if prior is None else prior
+    return [str(p) for p in history_problems(request, LETTER_DATE, prior, rate_table())]
+
+
+@pytest.mark.parametrize("letter_type", TYPES)
+def test_the_golden_costs_keep_every_rule(letter_type: str) -> None:
+    request = _parse(_raw(letter_type))
+    check_costs(request, LETTER_DATE, reported_letters(request), rate_table())
+
+
+@pytest.mark.parametrize("letter_type", TYPES)
+def test_enforcement_costs_are_refused_in_every_letter(letter_type: str) -> None:
+    data = _raw(letter_type)
+    data["case"]["costs"].append({"code": "enforcement_costs", "amount": "1345.00"})
+    [problem] = [p for p in _refusals(data) if "enforcement" in p]
+    assert problem.startswith("case.costs[")
+    assert "arise only once the request for enforcement is filed" in problem
+
+
+def test_a_reminder_fee_above_one_twentieth_of_the_collection_rate_is_refused() -> None:
+    data = _raw("purring")
+    data["letter_date"] = "2025-11-24"  # inkassosats 700: at most 35.00
+    for claim in data["case"]["claims"]:
+        claim["invoice_date"], claim["due_date"] = "2025-08-18", "2025-09-01"
+    [problem] = _refusals(data)
+    assert problem == (
+        "case.costs[0].amount: a reminder fee may be at most 1/20 of the collection rate on "
+        "the day it is charged (inkassoforskriften § 1-2 (1)): 35.00 kr on 2025-11-24, "
+        "got 37.50 kr"
+    )
+    data["case"]["costs"][0]["amount"] = "35.00"
+    _parse(data)
+
+
+def test_a_fee_this_letter_charges_needs_14_days_since_the_due_date() -> None:
+    data = _raw("purring")
+    data["letter_date"] = "2026-09-14"
+    assert _refusals(data) == [
+        "case.costs[0].code: a reminder fee may be charged only by a letter sent at least 14 "
+        "days after the due date 2026-09-01 (inkassoforskriften § 1-2 (1)); this one is dated "
+        "2026-09-14"
+    ]
+    data["letter_date"] = "2026-09-15"
+    _parse(data)
+
+
+def test_a_fee_carried_forward_is_not_timed_again() -> None:
+    data = _raw("inkassovarsel")
+    # The reminder fee was charged by the purring; the inkassovarsel only carries it.
+    data["case"]["costs"] = [{"code": "reminder_fee", "amount": "37.50"}]
+    data["letter_date"] = "2026-09-10"
+    data["case"]["earlier_letters"] = []
+    request = _parse(data)
+    assert cost_problems(request, date(2026, 9, 10), rate_table()) == []
+
+
+def test_reminder_fee_with_notice_fee_needs_a_missed_purring_deadline() -> None:
+    request = _parse(_raw("inkassovarsel"))
+    assert _history(request) == []
+    assert _history(request, prior=[]) == [
+        "case.costs: a reminder fee with a notice fee is allowed only when the debtor missed a "
+        "purring's deadline of at least 14 days before 2026-11-23 (inkassoforskriften § 1-3); "
+        "the case has no such purring"
+    ]
+    short = PriorLetter(LetterType.PURRING, date(2026, 9, 15), date(2026, 9, 25), "letter x")
+    assert len(_history(request, prior=[short])) == 1  # a 10-day deadline does not count
+    running = PriorLetter(LetterType.PURRING, date(2026, 11, 10), date(2026, 11, 24), "letter y")
+    assert len(_history(request, prior=[running])) == 1  # its deadline has not passed
+
+
+def test_at_most_two_reminder_fees_or_one_with_a_notice_fee() -> None:
+    data = _raw("inkassovarsel")
+    data["case"]["costs"].insert(0, {"code": "reminder_fee", "amount": "37.50"})
+    problems = _refusals(data)
+    assert any(p.startswith("case.costs: at most two reminder fees, or one") for p in problems)
+
+
+def test_collection_costs_within_the_ordinary_cap_unless_the_demand_was_missed_long_ago() -> None:
+    data = _raw("varsel_rettslig_pagang")
+    data["case"]["costs"][2]["amount"] = "600.00"  # twice the ordinary cap for 1 249 kr
+    request = _parse(data)  # within the higher cap: the contract alone lets it through
+    problems = _history(request)
+    assert problems == [
+        "case.costs: collection costs of 600.00 kr exceed the ordinary cap (the higher one "
+        "needs a betalingsoppfordring's deadline missed by more than 28 days) of 300.00 kr for "
+        "a claim of 1249.00 kr (inkassoforskriften chapter 2)"
+    ]
+    demand = PriorLetter(
+        LetterType.BETALINGSOPPFORDRING, date(2026, 10, 1), date(2026, 10, 15), "x"
+    )
+    assert _history(request, prior=[*reported_letters(request), demand]) == []
+    data["case"]["costs"][2]["amount"] = "600.01"
+    assert any("exceed the higher cap" in p for p in _refusals(data))
+
+
+def test_a_creditor_without_vat_registration_may_add_vat() -> None:
+    data = _raw("betalingsoppfordring")
+    data["case"]["costs"][2]["amount"] = "375.00"
+    assert _history(_parse(data)) != []
+    data["case"]["creditor"]["vat_registered"] = False
+    assert _history(_parse(data)) == []
+
+
+def test_the_creditors_own_payment_demand_fee_is_not_charged_beside_collection_costs() -> None:
+    data = _raw("betalingsoppfordring")
+    data["case"]["costs"].append({"code": "payment_demand_fee", "amount": "112.50"})
+    assert any("not charged beside collection costs" in p for p in _refusals(data))
+
+
+def test_a_later_letter_lists_what_an_earlier_letter_claimed_or_waives_it() -> None:
+    earlier = PriorLetter(
+        LetterType.INKASSOVARSEL,
+        date(2026, 9, 30),
+        date(2026, 10, 14),
+        "letter 1",
+        (
+            Cost(CostCode.REMINDER_FEE, Decimal("37.50"), date(2026, 9, 15)),
+            Cost(CostCode.COLLECTION_NOTICE_FEE, Decimal("37.50")),
+        ),
+    )
+    data = _raw("betalingsoppfordring")
+    data["case"]["costs"] = [data["case"]["costs"][2]]  # the fees of the inkassovarsel left out
+    request = _parse(data)
+    problems = _history(request, prior=[*reported_letters(request), earlier])
+    assert len(problems) == 2
+    assert problems[0].startswith(
+        "case.costs: the inkassovarsel of 2026-09-30 (letter 1), deadline 2026-10-14 claimed a "
+        "reminder fee of 37.50 kr; list it in case.costs (with charged_on) or in "
+        "case.waived_costs"
+    )
+    data["case"]["waived_costs"] = [
+        {"code": "reminder_fee", "amount": "37.50"},
+        {"code": "collection_notice_fee", "amount": "37.50"},
+    ]
+    request = _parse(data)
+    assert _history(request, prior=[*reported_letters(request), earlier]) == []
