@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+import logging
+from datetime import date, timedelta
 from typing import Any
 
 from letters.clock import today_in_norway
@@ -15,9 +16,16 @@ from letters.domain.letter_order import check_order, reported_letters
 from letters.domain.message_body import BodyLimits
 from letters.domain.otp import OneTimePassword
 from letters.domain.profile import AgencyProfile, load_profile
+from letters.domain.rates import RATES_FILE
+from letters.logs import log_event
 from letters.rendering.approvals import ApprovalBook
 from letters.rendering.fonts import drawable
 from letters.rendering.renderer import RenderedLetter, Renderer
+
+log = logging.getLogger("letters.rendering")
+# Warn this many days before the interest table runs out: the new half-year's
+# rate is published in the weeks before 1 January and 1 July.
+RATE_TABLE_WARNING_DAYS = 31
 
 
 class LetterService:
@@ -37,6 +45,21 @@ class LetterService:
             drawable=drawable(self.renderer.templates.root),
             limits=BodyLimits(settings.max_body_bytes, settings.max_nesting),
         )
+        self._warn_if_the_rates_run_out(today_in_norway())
+
+    def _warn_if_the_rates_run_out(self, today: date) -> None:
+        known_until = self.contract_rules.rates.interest_known_until
+        if (known_until - today).days < RATE_TABLE_WARNING_DAYS:
+            log_event(
+                log,
+                "the interest rate table ends soon",
+                level=logging.WARNING,
+                reason=(
+                    f"late-payment interest is known until {known_until.isoformat()}; add the "
+                    f"rate from {(known_until + timedelta(days=1)).isoformat()} to "
+                    f"{RATES_FILE.name}: letters with interest stop on that day"
+                ),
+            )
 
     def render_request(
         self,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -87,3 +87,23 @@ def test_the_attachment_fee_is_the_multiplier_times_the_court_fee_unit() -> None
     table = rate_table()
     assert table.attachment_fee_times(date(2026, 11, 23)) == Decimal("1.21")
     assert table.attachment_fee_on(date(2026, 11, 23)) == Decimal("1589.94")  # 1.21 × 1314
+
+
+def test_a_worker_warns_a_month_before_the_interest_table_runs_out(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from letters.config import Settings
+    from letters.logs import JsonFormatter
+    from letters.rendering.letter_service import LetterService
+
+    service = LetterService(Settings.from_env({}))
+    caplog.clear()  # the service checked today's date when it started
+    end = rate_table().interest_known_until
+    with caplog.at_level("WARNING", logger="letters.rendering"):
+        service._warn_if_the_rates_run_out(end - timedelta(days=40))
+    assert caplog.records == []
+    with caplog.at_level("WARNING", logger="letters.rendering"):
+        service._warn_if_the_rates_run_out(end - timedelta(days=10))
+    [record] = caplog.records
+    assert record.getMessage() == "the interest rate table ends soon"
+    assert f"known until {end.isoformat()}" in JsonFormatter().format(record)
