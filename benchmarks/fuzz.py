@@ -53,6 +53,7 @@ from letters.digests import sha256_hex
 from letters.domain.contract import parse_request
 from letters.domain.kid import KidMethod, make_kid
 from letters.domain.message_body import canonical_uuid
+from letters.domain.pepper import make_pepper_file
 from letters.errors import InvalidRequest
 from letters.ledger import Ledger
 from letters.ledger.schema import dead_letters, letters
@@ -321,6 +322,7 @@ def stack(transport: str, workdir: Path) -> Iterator[dict[str, str]]:
         "LETTERS_BROKER_URL": BROKER_URL,
         "LETTERS_DATABASE_URL": POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}",
         "LETTERS_QUEUE_PREFIX": f"fuzz-{uuid.uuid4().hex[:8]}.",
+        "LETTERS_PASSWORD_PEPPER_FILE": str(make_pepper_file(workdir / "password-pepper")),
     }
     try:
         yield env

@@ -31,6 +31,7 @@ from sqlalchemy import create_engine, insert, select, text
 from letters.clock import utcnow
 from letters.config import PROJECT_ROOT
 from letters.digests import sha256_hex
+from letters.domain.pepper import make_pepper_file
 from letters.ledger import Ledger, LetterStatus
 from letters.ledger.schema import letters
 
@@ -94,6 +95,8 @@ def run(stack: str, count: int, workdir: Path) -> dict[str, Any]:
         env["LETTERS_BROKER_URL"] = BROKER_URL
         env["LETTERS_QUEUE_PREFIX"] = f"bench-{uuid.uuid4().hex[:8]}."
         env["LETTERS_DATABASE_URL"] = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{database}"
+        pepper = make_pepper_file(workdir / stack / "password-pepper")
+        env["LETTERS_PASSWORD_PEPPER_FILE"] = str(pepper)
     try:
         checked(letters_cli(env, "demo"))
         ledger = Ledger(

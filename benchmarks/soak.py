@@ -48,6 +48,7 @@ from sqlalchemy.pool import NullPool
 from channels.digipost.channel import delivery_ids
 from channels.digipost.double.store import DoubleStore
 from letters.config import PROJECT_ROOT, Settings
+from letters.domain.pepper import make_pepper_file
 from letters.ledger import Ledger
 from letters.messaging.broker import Publisher, topology_for
 from tests.support.services import restart_postgres, restart_rabbitmq
@@ -188,6 +189,7 @@ def soak(letters: int, kills: int, fail_rate: float, workdir: Path, seed: int) -
             "LETTERS_DATABASE_URL": database_url,
             "LETTERS_QUEUE_PREFIX": f"soak-{uuid.uuid4().hex[:8]}.",
             "LETTERS_VAR_DIR": str(var),
+            "LETTERS_PASSWORD_PEPPER_FILE": str(make_pepper_file(var / "password-pepper")),
             "LETTERS_RETRY_DELAYS": RETRY_DELAYS,
             "LETTERS_CHANNEL_DIGIPOST": "digipost",
             "LETTERS_CHANNEL_PRINT": "print_post",

@@ -36,6 +36,7 @@ from kombu.connection import Connection
 from sqlalchemy import create_engine, text
 
 from letters.config import PROJECT_ROOT, Settings
+from letters.domain.pepper import make_pepper_file
 from letters.ledger import Ledger
 from letters.messaging.broker import Publisher, topology_for
 from tests.support.stacks import fresh_case
@@ -95,6 +96,7 @@ def run(processes: int, count: int, workdir: Path) -> Result:
         "LETTERS_DATABASE_URL": POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{database}",
         "LETTERS_QUEUE_PREFIX": f"bench-{uuid.uuid4().hex[:8]}.",
         "LETTERS_VAR_DIR": str(workdir / f"var-{processes}"),
+        "LETTERS_PASSWORD_PEPPER_FILE": str(make_pepper_file(workdir / "password-pepper")),
         # The print route's letters count as delivered only with the fake: print and post
         # leaves them batched until the cut-off, which is the print benchmark's business.
         "LETTERS_CHANNEL_PRINT": "fake",

@@ -22,8 +22,9 @@ carries one ``FieldProblem`` per broken rule.
 from letters.config import Settings
 from letters.domain.contract import SCHEMA, ContractRules, parse_request
 from letters.domain.model import LetterRequest
-from letters.domain.otp import PasswordRecord
+from letters.domain.otp import PasswordRecord, Pepper
 from letters.domain.otp import verify as verify_password
+from letters.domain.pepper import load_pepper
 from letters.domain.profile import AgencyProfile, load_profile
 from letters.errors import (
     ConfigurationError,
@@ -49,10 +50,12 @@ __all__ = [
     "LetterRequest",
     "LetterService",
     "PasswordRecord",
+    "Pepper",
     "PermanentError",
     "RenderedLetter",
     "Settings",
     "TransientError",
+    "load_pepper",
     "load_profile",
     "parse_request",
     "verify_login",

@@ -81,6 +81,9 @@ class Settings:
     preview_hosts: tuple[str, ...] = ()
     # Refuse to render with a template version legal has not approved (on in production).
     require_approved_templates: bool = False
+    # The secret key of the one-time password hash (None: made under var/ on the
+    # embedded default; see letters.domain.pepper).
+    password_pepper_file: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -116,6 +119,11 @@ class Settings:
                 h.strip() for h in env.get("LETTERS_PREVIEW_HOSTS", "").split(",") if h.strip()
             ),
             require_approved_templates=_flag(env, "LETTERS_REQUIRE_APPROVED_TEMPLATES", False),
+            password_pepper_file=(
+                Path(env["LETTERS_PASSWORD_PEPPER_FILE"])
+                if env.get("LETTERS_PASSWORD_PEPPER_FILE")
+                else None
+            ),
         )
 
     @property

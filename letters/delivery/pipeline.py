@@ -324,6 +324,7 @@ class Pipeline:
             today_in_norway(self.clock()),
             leaves_on=leaves_on,
             rates=self.service.contract_rules.rates,
+            pepper=self.service.pepper,
         )
         rendered = self.service.renderer.render(composed)
         render_ms = round((time.perf_counter() - started) * 1000)

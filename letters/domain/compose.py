@@ -96,6 +96,8 @@ def compose(
     password: otp.OneTimePassword | None = None,
     leaves_on: date | None = None,
     rates: RateTable | None = None,
+    *,
+    pepper: otp.Pepper,
 ) -> ComposedLetter:
     """Add KID, deadline, one-time password and totals to a validated request.
 
@@ -130,7 +132,7 @@ def compose(
             unit.valid_from,
         )
     password = password or otp.generate()
-    record = otp.hash_password(password, otp.expiry(letter_date, deadline))
+    record = otp.hash_password(password, otp.expiry(letter_date, deadline), pepper)
     return ComposedLetter(
         request=request,
         agency=agency,

@@ -8,6 +8,7 @@ the old letter stops logging in once the new one is on its way.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -19,11 +20,18 @@ from letters.ledger.schema import letters
 from letters.ledger.store import Ledger
 
 
-def verify_login(ledger: Ledger, case_number: str, typed: str, today: date) -> str | None:
+def verify_login(
+    ledger: Ledger,
+    case_number: str,
+    typed: str,
+    today: date,
+    peppers: Sequence[otp.Pepper] = (),
+) -> str | None:
     """The id of the letter whose password ``typed`` is, or None.
 
-    Only letters of ``case_number`` with a live password are tried; the check
-    is slow by design (scrypt), so a case with many letters costs more.
+    Only letters of ``case_number`` with a live password are tried, each
+    against ``peppers`` (the current one and any it replaced; records of
+    earlier releases, hashed with scrypt, need none).
     """
     query = (
         select(letters.c.letter_id, letters.c.otp_hash, letters.c.otp_expires_on)
@@ -36,7 +44,7 @@ def verify_login(ledger: Ledger, case_number: str, typed: str, today: date) -> s
     with ledger.transaction() as conn:
         candidates = conn.execute(query).all()
     for letter_id, hashed, expires_on in candidates:
-        if otp.verify(typed, otp.PasswordRecord(hashed, expires_on), today):
+        if otp.verify(typed, otp.PasswordRecord(hashed, expires_on), today, peppers):
             return str(letter_id)
     return None
 

@@ -15,6 +15,7 @@ from letters.domain.cost_rules import check_costs
 from letters.domain.letter_order import check_order, reported_letters
 from letters.domain.message_body import BodyLimits
 from letters.domain.otp import OneTimePassword
+from letters.domain.pepper import load_pepper
 from letters.domain.profile import AgencyProfile, load_profile
 from letters.domain.rates import RATES_FILE
 from letters.logs import log_event
@@ -45,6 +46,8 @@ class LetterService:
             drawable=drawable(self.renderer.templates.root),
             limits=BodyLimits(settings.max_body_bytes, settings.max_nesting),
         )
+        # The secret key of the password hash; a missing one stops the service here.
+        self.pepper = load_pepper(settings)
         self._warn_if_the_rates_run_out(today_in_norway())
 
     def _warn_if_the_rates_run_out(self, today: date) -> None:
@@ -92,4 +95,4 @@ class LetterService:
             check_order(request, leaves_on, reported_letters(request), self.profile.order)
         rates = self.contract_rules.rates
         check_costs(request, leaves_on, reported_letters(request), rates)
-        return compose(request, self.profile, today, password, rates=rates)
+        return compose(request, self.profile, today, password, rates=rates, pepper=self.pepper)

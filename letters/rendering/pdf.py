@@ -146,6 +146,22 @@ class PdfEngine:
             raise RenderError(f"WeasyPrint: {problems.messages[0]}")
         return document
 
+    @staticmethod
+    def drop_margin_boxes(document: Document, at_keywords: frozenset[str]) -> None:
+        """Take page-margin boxes (``@top-right``…) off every page of a laid-out document.
+
+        Relies on WeasyPrint's ``Page._page_box.children`` holding the margin
+        boxes with their ``at_keyword``; tests/rendering/test_one_pass.py
+        fails if an upgrade changes that.
+        """
+        for page in document.pages:
+            box = page._page_box  # private: pinned by a test, see above
+            box.children = [
+                child
+                for child in box.children
+                if getattr(child, "at_keyword", None) not in at_keywords
+            ]
+
     def write(self, document: Document, meta: PdfMetadata) -> bytes:
         with _weasyprint_problems() as problems:
             raw = document.write_pdf(pdf_variant=PDF_VARIANT)

@@ -266,8 +266,9 @@ def test_a_batch_dispatched_two_working_days_late_is_dated_again_with_a_new_pass
     new_password = password_in(new_text)
     assert new_password != old_password
     case_number = request["case"]["case_number"]
-    assert verify_login(post.ledger, case_number, old_password, date(2027, 3, 24)) is None
-    assert verify_login(post.ledger, case_number, new_password, date(2027, 3, 24)) == (
+    peppers = [post.pipeline.service.pepper]
+    assert verify_login(post.ledger, case_number, old_password, date(2027, 3, 24), peppers) is None
+    assert verify_login(post.ledger, case_number, new_password, date(2027, 3, 24), peppers) == (
         after.letter_id
     )
     # The batch posted carries the new letter, never the stale one.

@@ -37,7 +37,7 @@ def test_a_request_flows_through_to_the_channel_and_leaves_the_queue(
         record.channel == "digipost"
         and record.route_reason == "consented and has a Digipost mailbox"
     )
-    assert record.otp_hash and record.otp_hash.startswith("scrypt$")
+    assert record.otp_hash and record.otp_hash.startswith("hmac-sha256$")
     assert record.template_version and record.template_version.startswith("sha256:")
     pdf = LocalArchive(stack.settings.var_dir / "archive").get(record.archive_key or "")
     assert sha256_hex(pdf) == record.pdf_sha256

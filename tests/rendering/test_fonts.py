@@ -58,4 +58,4 @@ def test_the_renderer_never_embeds_a_system_font(service: LetterService) -> None
         request, recipient=dataclasses.replace(request.recipient, name="Kari 😀 مرحبا")
     )
     with pytest.raises(RenderError, match="fonts that are not bundled: DejaVu"):
-        service.renderer.render(compose(odd, service.profile, TEST_TODAY))
+        service.renderer.render(compose(odd, service.profile, TEST_TODAY, pepper=service.pepper))

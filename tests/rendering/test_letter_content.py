@@ -57,9 +57,9 @@ def test_text_holds_case_kid_password_deadline_and_total(rendered, service) -> N
     assert formatting.money(composed.totals.due, language).replace("\xa0", " ") in text
 
 
-def test_password_in_pdf_verifies_against_the_stored_hash(rendered) -> None:
+def test_password_in_pdf_verifies_against_the_stored_hash(rendered, service) -> None:
     _, letter, password = rendered
-    assert verify(password, letter.password_record, today=letter.letter_date)
+    assert verify(password, letter.password_record, letter.letter_date, [service.pepper])
     assert password.replace("-", "") not in repr(letter)
 
 

@@ -238,7 +238,10 @@ def test_renew_gives_a_new_deadline_and_password_and_the_old_one_stops_working(
     source = harness.record(source_id)
     old_password = password_in(plain_text(harness.pdf(source_id)))
     assert source.letter_date is not None and source.deadline is not None
-    assert verify_login(harness.ledger, source.case_number, old_password, source.letter_date)
+    peppers = [harness.pipeline.service.pepper]
+    assert verify_login(
+        harness.ledger, source.case_number, old_password, source.letter_date, peppers
+    )
 
     later = source.letter_date + timedelta(days=30)
     job = harness.create_job(Selection(letter_ids=(source_id,)), "renew")
@@ -259,11 +262,12 @@ def test_renew_gives_a_new_deadline_and_password_and_the_old_one_stops_working(
     assert renewed.pdf_sha256 != source.pdf_sha256
     assert renewed.kid == source.kid and renewed.case_number == source.case_number
 
-    assert verify_login(harness.ledger, source.case_number, new_password, later) == (
+    assert verify_login(harness.ledger, source.case_number, new_password, later, peppers) == (
         renewed.letter_id
     )
     assert (
-        verify_login(harness.ledger, source.case_number, old_password, source.letter_date) is None
+        verify_login(harness.ledger, source.case_number, old_password, source.letter_date, peppers)
+        is None
     )
     assert harness.record(source_id).otp_revoked_at is not None
     assert "password-revoked" in [e.event for e in harness.ledger.history(source_id)]

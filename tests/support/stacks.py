@@ -29,6 +29,7 @@ from sqlalchemy.pool import NullPool
 from channels.fake import delivered_records, read_attempts
 from letters.config import PROJECT_ROOT, Settings
 from letters.domain.kid import KidMethod, make_kid
+from letters.domain.pepper import make_pepper_file
 from letters.ledger import Ledger
 from letters.messaging.broker import Publisher, topology_for
 from tests.support.events import check_outbox
@@ -287,4 +288,7 @@ def stack_env(tmp_path: Path, *, broker: bool, database_url: str | None) -> dict
         env["LETTERS_QUEUE_PREFIX"] = f"test-{uuid.uuid4().hex[:10]}."
     if database_url:
         env["LETTERS_DATABASE_URL"] = database_url
+        # A shared ledger needs the pepper named, as production does.
+        pepper = make_pepper_file(tmp_path / "secrets" / "password-pepper")
+        env["LETTERS_PASSWORD_PEPPER_FILE"] = str(pepper)
     return env
