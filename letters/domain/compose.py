@@ -69,16 +69,11 @@ class ComposedLetter:
     moved_from: date | None = None
     # Interest per claim and rate period, calculated up to and including the letter date.
     interest_lines: tuple[InterestLine, ...] = ()
+    # The same interest as the templates show it: summed per rate period, and per claim.
+    interest_periods: tuple[InterestPeriod, ...] = ()
+    claim_interest: tuple[Decimal, ...] = ()
     # varsel om rettslig pågang: the fee a request for utlegg would cost.
     attachment_fee: FutureFee | None = None
-
-    @property
-    def interest_periods(self) -> tuple[InterestPeriod, ...]:
-        return interest_periods(self.interest_lines)
-
-    @property
-    def claim_interest(self) -> tuple[Decimal, ...]:
-        return interest_per_claim(self.interest_lines, len(self.request.case.claims))
 
 
 def totals_of(request: LetterRequest, interest: Decimal = Decimal(0)) -> Totals:
@@ -146,5 +141,7 @@ def compose(
         leaves_on=leaves_on,
         moved_from=moved_from,
         interest_lines=lines,
+        interest_periods=interest_periods(lines),
+        claim_interest=interest_per_claim(lines, len(request.case.claims)),
         attachment_fee=attachment_fee,
     )

@@ -94,19 +94,19 @@ class RateTable:
     def court_fee_on(self, day: date) -> Rate:
         return _in_force(self.court_fee_unit, day, "court_fee_unit")
 
+    def attachment_fee_times(self, day: date) -> Decimal:
+        """The fee for a request for utlegg, in rettsgebyr (rettsgebyrloven § 14)."""
+        return _in_force(self.attachment_fee_multiplier, day, "attachment_fee_multiplier").value
+
     def attachment_fee_on(self, day: date) -> Decimal:
         """The fee for a request for utlegg on ``day``, in kroner."""
-        times = _in_force(self.attachment_fee_multiplier, day, "attachment_fee_multiplier")
-        return (times.value * self.court_fee_on(day).value).quantize(Decimal("0.01"))
-
-    def attachment_fee_times(self, day: date) -> Decimal:
-        return _in_force(self.attachment_fee_multiplier, day, "attachment_fee_multiplier").value
+        return (self.attachment_fee_times(day) * self.court_fee_on(day).value).quantize(
+            Decimal("0.01")
+        )
 
     def collection_cost_cap(self, claim: Decimal, day: date, *, higher: bool, vat: bool) -> Decimal:
         """The most a consumer can be charged in collection costs for a claim of this size."""
-        caps = next((c for c in reversed(self.collection_cost_caps) if c.valid_from <= day), None)
-        if caps is None:
-            raise ConfigurationError(f"{RATES_FILE.name}: no collection_cost_caps for {day}")
+        caps = self._caps_on(day)
         bracket = next(b for b in caps.brackets if b.up_to is None or claim <= b.up_to)
         cap = bracket.times * self.collection_rate_on(day).value
         if higher:
@@ -116,8 +116,13 @@ class RateTable:
         return cap.quantize(Decimal("0.01"))
 
     def higher_cap_after_days(self, day: date) -> int:
+        return self._caps_on(day).higher_after_days
+
+    def _caps_on(self, day: date) -> CostCaps:
         caps = next((c for c in reversed(self.collection_cost_caps) if c.valid_from <= day), None)
-        return caps.higher_after_days if caps else 0
+        if caps is None:
+            raise ConfigurationError(f"{RATES_FILE.name}: no collection_cost_caps for {day}")
+        return caps
 
 
 def _in_force(rows: Sequence[Rate], day: date, name: str) -> Rate:

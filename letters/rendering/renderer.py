@@ -119,16 +119,15 @@ class Renderer:
             document = self.engine.layout(markup)
             if len(document.pages) == 1:
                 self.engine.drop_margin_boxes(document, PAGE_NUMBER_BOXES)
-        meta = PdfMetadata(
-            title=_first(_TITLE_RE, markup),
-            subject=_first(_SUBJECT_RE, markup),
-            author=letter.agency.name,
-            language=req.language.value,
-            created=letter.letter_date,
-            letter_id=req.letter_id,
-            template_version=version,
-        )
-        with fewer_collections():
+            meta = PdfMetadata(
+                title=_first(_TITLE_RE, markup),
+                subject=_first(_SUBJECT_RE, markup),
+                author=letter.agency.name,
+                language=req.language.value,
+                created=letter.letter_date,
+                letter_id=req.letter_id,
+                template_version=version,
+            )
             pdf = self.engine.write(document, meta)
         return RenderedLetter(
             letter_id=req.letter_id,
