@@ -53,12 +53,12 @@ from letters.digests import sha256_hex
 from letters.domain.contract import parse_request
 from letters.domain.kid import KidMethod, make_kid
 from letters.domain.message_body import canonical_uuid
-from letters.domain.pepper import make_pepper_file
 from letters.errors import InvalidRequest
 from letters.ledger import Ledger
 from letters.ledger.schema import dead_letters, letters
 from letters.messaging.broker import Publisher, topology_for
 from letters.rendering.letter_service import LetterService
+from tests.support.stacks import secrets_env
 
 BROKER_URL = os.environ.get("LETTERS_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -322,7 +322,7 @@ def stack(transport: str, workdir: Path) -> Iterator[dict[str, str]]:
         "LETTERS_BROKER_URL": BROKER_URL,
         "LETTERS_DATABASE_URL": POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}",
         "LETTERS_QUEUE_PREFIX": f"fuzz-{uuid.uuid4().hex[:8]}.",
-        "LETTERS_PASSWORD_PEPPER_FILE": str(make_pepper_file(workdir / "password-pepper")),
+        **secrets_env(workdir / "secrets"),
     }
     try:
         yield env
@@ -349,7 +349,7 @@ def run(transport: str, bodies: list[Body], workdir: Path, service: LetterServic
                                 cwd=PROJECT_ROOT, timeout=1800)  # fmt: skip
         counts.crashed = int(worker.returncode != 0) + worker.stderr.count("Traceback")
         counts.crashed += worker.stderr.count('"unexpected error"')
-        ledger = Ledger(settings.database_url)
+        ledger = Ledger.for_settings(settings)
         try:
             with ledger.transaction() as conn:
                 dead = {r.body_sha256: r.reason for r in conn.execute(select(dead_letters))}

@@ -48,11 +48,10 @@ from sqlalchemy.pool import NullPool
 from channels.digipost.channel import delivery_ids
 from channels.digipost.double.store import DoubleStore
 from letters.config import PROJECT_ROOT, Settings
-from letters.domain.pepper import make_pepper_file
 from letters.ledger import Ledger
 from letters.messaging.broker import Publisher, topology_for
 from tests.support.services import restart_postgres, restart_rabbitmq
-from tests.support.stacks import fresh_case
+from tests.support.stacks import fresh_case, secrets_env
 
 BROKER_URL = os.environ.get("LETTERS_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -189,7 +188,7 @@ def soak(letters: int, kills: int, fail_rate: float, workdir: Path, seed: int) -
             "LETTERS_DATABASE_URL": database_url,
             "LETTERS_QUEUE_PREFIX": f"soak-{uuid.uuid4().hex[:8]}.",
             "LETTERS_VAR_DIR": str(var),
-            "LETTERS_PASSWORD_PEPPER_FILE": str(make_pepper_file(var / "password-pepper")),
+            **secrets_env(var / "secrets"),
             "LETTERS_RETRY_DELAYS": RETRY_DELAYS,
             "LETTERS_CHANNEL_DIGIPOST": "digipost",
             "LETTERS_CHANNEL_PRINT": "print_post",
@@ -233,7 +232,7 @@ def soak(letters: int, kills: int, fail_rate: float, workdir: Path, seed: int) -
                                  cwd=PROJECT_ROOT, capture_output=True, text=True)  # fmt: skip
             if cut.returncode != 0:
                 print(f"letters print cut failed: {cut.stderr[-2000:]}")
-        ledger = Ledger(database_url)
+        ledger = Ledger.for_settings(Settings.from_env(env))
         try:
             result = count(bodies, double_dir, workdir / "print-drop", ledger)
         finally:

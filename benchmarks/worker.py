@@ -1,20 +1,27 @@
-"""Worker benchmark: RabbitMQ + PostgreSQL ledger, 1 and 2 processes.
+"""Worker benchmark: RabbitMQ + PostgreSQL ledger, 1 and 2 processes, against the renderer.
 
-Consenting sample debtors go to Digipost (the local double each worker
-starts, over HTTP with signing and verification), the others to the fake
-print channel.
+Consenting sample debtors go to Digipost (a local double in a process of its
+own, over HTTP with signing and verification, as Digipost is a service of
+its own), the others to the fake print channel.
 
-    ./dev bench-worker [--letters N]
+    ./dev bench-worker [--letters N] [--memory-letters M]
 
-For each process count, on a fresh queue prefix and a fresh PostgreSQL
-database, with the workers started and consuming first:
+In one run:
 
-1. burst: N letters published at once; letters per second from the first
-   publish to the last delivery recorded in the ledger;
-2. paced: N/2 letters published at 70 % of the burst rate, so that the
-   publish-to-delivered latency (p50, p99) shows the pipeline, not a queue;
-3. where the worker's time goes, from its own log: the share of each
-   message's handling time spent composing and rendering the letter.
+0. the renderer alone: the same mix of requests composed and rendered in a
+   process of its own, letters per second, before and after the worker runs
+   (their mean is the figure the worker is held to);
+1. for each process count, on a fresh queue prefix and a fresh PostgreSQL
+   database, with the workers started and consuming first:
+   - burst: N letters published at once; letters per second from the first
+     publish to the last delivery recorded in the ledger;
+   - paced: N/2 letters published at 70 % of the burst rate, so that the
+     publish-to-delivered latency (p50, p99) shows the pipeline, not a queue;
+   - where the worker's time goes, from its own log: the share of each
+     message's handling time spent composing and rendering the letter;
+2. the ratios: end-to-end per process ÷ the renderer alone, and 2 processes ÷ 1;
+3. with ``--memory-letters M``: M letters through one worker process, its
+   resident memory (RSS) at ten checkpoints.
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -39,7 +48,8 @@ from letters.config import PROJECT_ROOT, Settings
 from letters.domain.pepper import make_pepper_file
 from letters.ledger import Ledger
 from letters.messaging.broker import Publisher, topology_for
-from tests.support.stacks import fresh_case
+from letters.rendering.letter_service import LetterService
+from tests.support.stacks import fresh_case, secrets_env
 
 SAMPLES = sorted((PROJECT_ROOT / "samples").glob("*.json"))
 BROKER_URL = os.environ.get("LETTERS_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
@@ -56,6 +66,7 @@ class Result:
     latency_p99_ms: float
     render_share: float
     mean_handling_ms: float
+    rss_mib: list[float]
 
 
 def requests(count: int) -> list[dict[str, Any]]:
@@ -85,7 +96,54 @@ def delivered_at(ledger: Ledger, letter_ids: list[str]) -> dict[str, float]:
     return {r.letter_id: r.at.timestamp() for r in rows if r.letter_id in wanted}
 
 
-def run(processes: int, count: int, workdir: Path) -> Result:
+def renderer_alone(count: int) -> float:
+    """Letters per second composing and rendering ``count`` of the mix, in a fresh process."""
+    child = subprocess.run(
+        [sys.executable, "-m", "benchmarks.worker", "--renderer-alone", str(count)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(child.stdout.strip().splitlines()[-1])
+
+
+def _render_alone(count: int) -> None:
+    with TemporaryDirectory() as workdir:
+        env = {"LETTERS_PASSWORD_PEPPER_FILE": str(make_pepper_file(Path(workdir) / "pepper"))}
+        service = LetterService(Settings.from_env(env))
+        bodies = [json.dumps(body) for body in requests(count + 2)]
+        for body in bodies[:2]:  # warm-up, as the workers have
+            service.renderer.render(service.compose_request(body))
+        started = time.perf_counter()
+        for body in bodies[2:]:
+            service.renderer.render(service.compose_request(body))
+        print(count / (time.perf_counter() - started))
+
+
+@contextmanager
+def digipost_double(env: dict[str, str], workdir: Path) -> Iterator[str]:
+    """The local Digipost double in a process of its own; its URL."""
+    with open(workdir / "digipost-double.log", "wb") as log:
+        double = subprocess.Popen(
+            [sys.executable, "-m", "letters.cli", "digipost", "serve", "--port", "0"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
+    try:
+        assert double.stdout is not None
+        line = double.stdout.readline()
+        url = line.split(" at ", 1)[1].split(" ", 1)[0] if " at " in line else ""
+        if not url.startswith("http"):
+            raise SystemExit(f"the Digipost double did not start: {line!r}")
+        yield url
+    finally:
+        double.terminate()
+        double.wait(timeout=30)
+
+
+def run(processes: int, count: int, workdir: Path, memory_letters: int = 0) -> Result:
     database = f"letters_bench_{uuid.uuid4().hex[:10]}"
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -95,16 +153,35 @@ def run(processes: int, count: int, workdir: Path) -> Result:
         "LETTERS_BROKER_URL": BROKER_URL,
         "LETTERS_DATABASE_URL": POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{database}",
         "LETTERS_QUEUE_PREFIX": f"bench-{uuid.uuid4().hex[:8]}.",
-        "LETTERS_VAR_DIR": str(workdir / f"var-{processes}"),
-        "LETTERS_PASSWORD_PEPPER_FILE": str(make_pepper_file(workdir / "password-pepper")),
+        "LETTERS_VAR_DIR": str(workdir / f"var-{processes}-{uuid.uuid4().hex[:6]}"),
+        **secrets_env(workdir / "secrets"),
         # The print route's letters count as delivered only with the fake: print and post
         # leaves them batched until the cut-off, which is the print benchmark's business.
         "LETTERS_CHANNEL_PRINT": "fake",
     }
     settings = Settings.from_env(env)
-    log_path = workdir / f"worker-{processes}.log"
-    ledger = Ledger(settings.database_url)
+    log_path = Path(env["LETTERS_VAR_DIR"]) / "worker.log"
+    log_path.parent.mkdir(parents=True)
+    ledger = Ledger.for_settings(settings)
     ledger.upgrade()
+    with digipost_double(env, workdir) as url:
+        env["LETTERS_DIGIPOST_URL"] = url
+        return _run(processes, count, memory_letters, env, settings, ledger, log_path, admin,
+                    database)  # fmt: skip
+
+
+def _run(
+    processes: int,
+    count: int,
+    memory_letters: int,
+    env: dict[str, str],
+    settings: Settings,
+    ledger: Ledger,
+    log_path: Path,
+    admin: Any,
+    database: str,
+) -> Result:
+    rss: list[float] = []
     with open(log_path, "wb") as log:
         worker = subprocess.Popen(
             [sys.executable, "-m", "letters.cli", "worker", "--concurrency", str(processes)],
@@ -140,6 +217,9 @@ def run(processes: int, count: int, workdir: Path) -> Result:
             wait_delivered(ledger, len(warm) + count + len(paced), 1200)
             seen = delivered_at(ledger, list(published))
             latencies = sorted((seen[i] - published[i]) * 1000 for i in published)
+            if memory_letters:
+                done = len(warm) + count + len(paced)
+                rss = memory_checkpoints(publisher, ledger, worker.pid, done, memory_letters)
     finally:
         worker.terminate()
         worker.wait(timeout=60)
@@ -153,8 +233,54 @@ def run(processes: int, count: int, workdir: Path) -> Result:
         letters_per_s=rate,
         latency_p50_ms=statistics.median(latencies),
         latency_p99_ms=latencies[min(len(latencies) - 1, round(len(latencies) * 0.99))],
+        rss_mib=rss,
         **_time_spent(log_path),
     )
+
+
+def memory_checkpoints(
+    publisher: Publisher, ledger: Ledger, pid: int, done: int, total: int, points: int = 10
+) -> list[float]:
+    """Publish ``total`` more letters a tenth at a time; the worker's RSS after each tenth.
+
+    A tenth is published only when the one before is delivered, so the queue
+    stays short and the memory is the worker's, not the messages waiting.
+    """
+    rss = []
+    step = max(1, total // points)
+    sent = 0
+    while sent < total:
+        batch = requests(min(step, total - sent))
+        for body in batch:
+            publisher.publish_request(json.dumps(body).encode())
+        sent += len(batch)
+        wait_delivered(ledger, done + sent, 3600)
+        rss.append(round(_rss_mib(pid), 1))
+        print(f"  {sent:>6} letters: worker RSS {rss[-1]} MiB", flush=True)
+    return rss
+
+
+def _rss_mib(pid: int) -> float:
+    """The RSS of the worker's consuming process: the one process, or a group's largest."""
+    pids = [pid, *_children(pid)]
+    sizes = []
+    for each in pids:
+        try:
+            status = Path(f"/proc/{each}/status").read_text(encoding="ascii")
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                sizes.append(int(line.split()[1]) / 1024)
+    return max(sizes)
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text(encoding="ascii")
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
 
 
 def _time_spent(log_path: Path) -> dict[str, float]:
@@ -183,8 +309,21 @@ def _delete_queues(settings: Settings) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--letters", type=int, default=400)
+    parser.add_argument(
+        "--memory-letters",
+        type=int,
+        default=0,
+        metavar="M",
+        help="then M letters through one process, RSS at ten checkpoints",
+    )
+    parser.add_argument("--renderer-alone", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.renderer_alone:
+        _render_alone(args.renderer_alone)
+        return
     print(f"{args.letters} letters per run, {os.cpu_count()} CPU(s), RabbitMQ + PostgreSQL")
+    alone = [renderer_alone(args.letters)]
+    print(f"renderer alone (compose + render, one process): {alone[0]:6.2f} letters/s")
     results = []
     with TemporaryDirectory() as workdir:
         for processes in (1, 2):
@@ -196,7 +335,21 @@ def main() -> None:
                 f"(paced at 70 % of that rate); {result.mean_handling_ms:.0f} ms per message, "
                 f"{result.render_share:.0%} of it rendering"
             )
-    print(f"speed-up with 2 processes: {results[1].letters_per_s / results[0].letters_per_s:.2f}x")
+        alone.append(renderer_alone(args.letters))
+        print(f"renderer alone, again: {alone[1]:6.2f} letters/s")
+        renderer = statistics.mean(alone)
+        one, two = results
+        print(f"end-to-end per process / renderer alone: {one.letters_per_s / renderer:.0%} "
+              f"({one.letters_per_s:.2f} / {renderer:.2f} letters/s)")  # fmt: skip
+        print(f"speed-up with 2 processes: {two.letters_per_s / one.letters_per_s:.2f}x")
+        if args.memory_letters:
+            print(f"memory: {args.memory_letters} letters through one worker process")
+            memory = run(1, 2, Path(workdir), memory_letters=args.memory_letters)
+            growth = memory.rss_mib[-1] - memory.rss_mib[0]
+            print(
+                f"worker RSS at {len(memory.rss_mib)} checkpoints (MiB): {memory.rss_mib}; "
+                f"growth first to last {growth:+.1f} MiB"
+            )
 
 
 if __name__ == "__main__":

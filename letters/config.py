@@ -84,6 +84,14 @@ class Settings:
     # The secret key of the one-time password hash (None: made under var/ on the
     # embedded default; see letters.domain.pepper).
     password_pepper_file: Path | None = None
+    # The keys of the ledger's personal data (None: made under var/ on the embedded
+    # default; see letters.ledger.keys).
+    ledger_key_file: Path | None = None
+    ledger_kms_key_id: str | None = None
+    ledger_retired_key_files: tuple[Path, ...] = ()
+    ledger_index_key_file: Path | None = None
+    # Days a finished letter's personal data is kept (its re-send window), then erased.
+    retention_days: int = 400
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -119,11 +127,16 @@ class Settings:
                 h.strip() for h in env.get("LETTERS_PREVIEW_HOSTS", "").split(",") if h.strip()
             ),
             require_approved_templates=_flag(env, "LETTERS_REQUIRE_APPROVED_TEMPLATES", False),
-            password_pepper_file=(
-                Path(env["LETTERS_PASSWORD_PEPPER_FILE"])
-                if env.get("LETTERS_PASSWORD_PEPPER_FILE")
-                else None
+            password_pepper_file=_path(env, "LETTERS_PASSWORD_PEPPER_FILE"),
+            ledger_key_file=_path(env, "LETTERS_LEDGER_KEY_FILE"),
+            ledger_kms_key_id=env.get("LETTERS_LEDGER_KMS_KEY_ID") or None,
+            ledger_retired_key_files=tuple(
+                Path(p.strip())
+                for p in env.get("LETTERS_LEDGER_RETIRED_KEY_FILES", "").split(",")
+                if p.strip()
             ),
+            ledger_index_key_file=_path(env, "LETTERS_LEDGER_INDEX_KEY_FILE"),
+            retention_days=_positive_int(env, "LETTERS_RETENTION_DAYS", 400),
         )
 
     @property
@@ -216,6 +229,8 @@ class ResendSettings:
     rate: float
     # A job of more letters than this asks for confirmation (or --yes).
     confirm_over: int
+    # Processes a job renders and sends in when ``letters resend`` is given no --processes.
+    processes: int = 1
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ResendSettings:
@@ -227,6 +242,7 @@ class ResendSettings:
         return cls(
             rate=rate.per_second,
             confirm_over=_positive_int(env, "LETTERS_RESEND_CONFIRM_OVER", 100),
+            processes=_positive_int(env, "LETTERS_RESEND_PROCESSES", 1),
         )
 
 
@@ -380,6 +396,10 @@ def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
     if not (raw.isascii() and raw.isdigit()):
         raise ConfigurationError(f"{name}: must be a whole number of 0 or more, got {raw!r}")
     return int(raw)
+
+
+def _path(env: Mapping[str, str], name: str) -> Path | None:
+    return Path(env[name]) if env.get(name) else None
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:

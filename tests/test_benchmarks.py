@@ -6,6 +6,7 @@ judge a figure (speed is measured by the benchmarks themselves, in one run).
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -45,8 +46,15 @@ def test_the_print_benchmark_runs() -> None:
 
 
 def test_the_resend_benchmark_runs_on_the_embedded_stack() -> None:
-    out = _bench("resend", "--letters", "20", "--stack", "embedded")
-    assert '"stack": "embedded"' in out and '"failed": 0' in out and "letters_per_second" in out
+    out = _bench("resend", "--letters", "20", "--renew", "4", "--ratio-letters", "4",
+                 "--stack", "embedded")  # fmt: skip
+    jobs = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert [(j["job"], j["processes"]) for j in jobs] == [
+        ("copy", 1), ("renew1", 1), ("renew2", 2), ("renew", 2)
+    ]  # fmt: skip
+    assert all(j["sent"] == j["letters"] and j["failed"] == 0 for j in jobs), jobs
+    assert all(j["hours_for_100000"] > 0 for j in jobs), jobs
+    assert "embedded: renew jobs of 4 letters" in out and "speed-up" in out
 
 
 @pytest.mark.services
@@ -55,6 +63,9 @@ def test_the_worker_benchmark_runs_to_its_figures() -> None:
 
     require_rabbitmq()
     require_postgres()
-    out = _bench("worker", "--letters", "4")
+    out = _bench("worker", "--letters", "4", "--memory-letters", "6")
     assert "1 process(es):" in out and "2 process(es):" in out
+    assert "renderer alone (compose + render, one process):" in out
+    assert "end-to-end per process / renderer alone:" in out
     assert "speed-up with 2 processes" in out
+    assert "worker RSS at 6 checkpoints (MiB):" in out

@@ -7,6 +7,7 @@ other failure.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -17,6 +18,7 @@ from letters.cli.demo import DEMO
 from letters.cli.digipost import DIGIPOST
 from letters.cli.events import EVENTS
 from letters.cli.print_post import PRINT
+from letters.cli.privacy import KEYS, PRIVACY
 from letters.cli.queue import DEAD, PUBLISH, QUEUES, RECOVER, WORKER
 from letters.cli.render import RENDER
 from letters.cli.resend import RESEND
@@ -44,6 +46,8 @@ COMMANDS: tuple[Command, ...] = (
     CANCEL,
     PREVIEW,
     APPROVE,
+    PRIVACY,
+    KEYS,
 )
 
 
@@ -64,8 +68,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:
         return EXIT_BAD_INPUT if exit_.code not in (0, None) else EXIT_OK
     run = {command.name: command.run for command in COMMANDS}[args.command]
+    # Ledger files, queued bodies, archived letters and print batches hold debtors'
+    # personal data: everything the service creates is readable by its owner only.
+    previous = os.umask(0o077)
     try:
         return run(args, Settings.from_env())
     except ConfigurationError as err:
         print(f"letters: configuration error: {err}", file=sys.stderr)
         return EXIT_FAILURE
+    finally:
+        os.umask(previous)

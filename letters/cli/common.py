@@ -57,7 +57,7 @@ def write_atomically(target: Path, data: bytes) -> None:
 
 def open_ledger(settings: Settings) -> Ledger:
     """The ledger, migrated to the newest schema (every command may be the first to run)."""
-    ledger = Ledger(settings.database_url)
+    ledger = Ledger.for_settings(settings)
     try:
         ledger.upgrade()
     except BaseException:

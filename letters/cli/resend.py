@@ -38,6 +38,7 @@ from letters.errors import TransientError
 from letters.ledger import TO_DO, Item, ItemStatus, Job, JobExistsError, JobStore, Ledger
 from letters.logs import configure_logging
 from letters.resend.pace import RateLimiter
+from letters.resend.pool import run_in_processes
 from letters.resend.resender import Resender, RunReport
 from letters.resend.selection import (
     MODES,
@@ -82,6 +83,9 @@ def _arguments(resend: argparse.ArgumentParser) -> None:
     resend.add_argument("--rate", type=rate, metavar="N/s",
                         help="at most this many letters per second, per minute (N/min) or "
                         "per hour (N/h) (default LETTERS_RESEND_RATE, 10/s)")  # fmt: skip
+    resend.add_argument("--processes", type=_processes, metavar="N",
+                        help="render and send in N processes, each case's letters in one, "
+                        "sharing the rate (default LETTERS_RESEND_PROCESSES, 1)")  # fmt: skip
     resend.add_argument("--job", metavar="JOB_ID",
                         help="the job's id; an existing job is continued")  # fmt: skip
     resend.add_argument("--dry-run", action="store_true",
@@ -138,9 +142,13 @@ def _run(
 ) -> int:
     configure_logging("WARNING")
     rate = args.rate or Rate(settings.resend.rate)
-    resender = Resender(build_pipeline(settings, ledger), store)
+    processes = args.processes or settings.resend.processes
     with _progress(job, store) as on_item, _stop_on_interrupt() as stopping:
-        report = resender.run(job, RateLimiter(rate), on_item, stopping)
+        if processes > 1:
+            report = run_in_processes(settings, job, store, processes, rate, on_item, stopping)
+        else:
+            resender = Resender(build_pipeline(settings, ledger), store)
+            report = resender.run(job, RateLimiter(rate), on_item, stopping)
     summary = _job_report(store, job, report)
     _emit(args, summary)
     if report.stopped:
@@ -332,6 +340,16 @@ def _emit(args: argparse.Namespace, report: dict[str, Any]) -> None:
                        ("skipped", "skipped_letters")):  # fmt: skip
         for item in report[key]:
             print(f"  {label:<9}{item['letter_id']}  case {item['case_number']}  {item['reason']}")
+
+
+def _processes(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if not 1 <= count <= 64:
+        raise argparse.ArgumentTypeError(f"not a number of processes from 1 to 64: {text!r}")
+    return count
 
 
 def _new_job_id() -> str:

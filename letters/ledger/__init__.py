@@ -28,6 +28,7 @@ from letters.ledger.locks import (
 )
 from letters.ledger.outbox import EVENT_SCHEMA, KINDS, Outbox, OutboxEvent
 from letters.ledger.passwords import revoke_password, verify_login
+from letters.ledger.personal_data import erase_expired, letter_ids_of_person
 from letters.ledger.print_batches import (
     Batch,
     BatchStatus,
@@ -37,6 +38,7 @@ from letters.ledger.print_batches import (
     Placement,
     PrintBatchStore,
 )
+from letters.ledger.privacy_requests import PrivacyRequest, PrivacyRequests
 from letters.ledger.records import (
     FINISHED,
     IN_HAND,
@@ -112,11 +114,15 @@ __all__ = [
     "OverdueLetter",
     "Placement",
     "PrintBatchStore",
+    "PrivacyRequest",
+    "PrivacyRequests",
     "RefusedRequest",
     "Rendering",
     "Resend",
     "UnknownCaseStateError",
+    "erase_expired",
     "find_letters",
+    "letter_ids_of_person",
     "letter_locks",
     "new_letter_id",
     "revoke_password",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
@@ -11,11 +12,20 @@ from sqlalchemy.engine import make_url
 
 from letters.errors import ConfigurationError
 
+# The execution option of a connection that only reads (Ledger.reading).
+READ_ONLY = "letters_read_only"
+
 
 class Transactions(Protocol):
     """What owns a table needs of the ledger: a transaction (``Ledger.transaction``)."""
 
     def transaction(self) -> AbstractContextManager[Connection]: ...
+
+
+class Readings(Transactions, Protocol):
+    """And a read-only transaction, which may run inside another one (``Ledger.reading``)."""
+
+    def reading(self) -> AbstractContextManager[Connection]: ...
 
 
 def create_ledger_engine(url: str) -> Engine:
@@ -25,7 +35,7 @@ def create_ledger_engine(url: str) -> Engine:
         raise ConfigurationError(f"LETTERS_DATABASE_URL: not a database URL: {err}") from err
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _private_file(Path(parsed.database))
         engine = create_engine(parsed, connect_args={"timeout": 60})
 
         @event.listens_for(engine, "connect")
@@ -40,8 +50,10 @@ def create_ledger_engine(url: str) -> Engine:
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Connection) -> None:
             # Take the write lock up front: a deferred transaction that later
-            # writes can fail with "database is locked" instead of waiting.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # writes can fail with "database is locked" instead of waiting. A
+            # read-only one (Ledger.reading) does not wait for the writer.
+            read_only = conn.get_execution_options().get(READ_ONLY, False)
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     if parsed.get_backend_name() == "postgresql":
@@ -50,3 +62,13 @@ def create_ledger_engine(url: str) -> Engine:
         f"LETTERS_DATABASE_URL: {parsed.get_backend_name()} is not supported; "
         "use sqlite:///… or postgresql+psycopg://…"
     )
+
+
+def _private_file(path: Path) -> None:
+    """The SQLite file (and so its WAL and shared-memory files, which SQLite makes with the
+    same mode) readable by its owner only, also when an earlier version made it 644."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    os.close(descriptor)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)

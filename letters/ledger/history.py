@@ -50,13 +50,26 @@ def record(
     """
     if only_if is not None and not values:
         raise ValueError("only_if needs values to set: the condition is checked by the update")
-    if values:
-        statement = update(letters).where(letters.c.letter_id == letter_id)
-        if only_if is not None:
-            statement = statement.where(only_if)
-        if not conn.execute(statement.values(updated_at=now, **values)).rowcount:
+    if not values:
+        append_event(conn, letter_id, event, now, detail)
+        return True
+    statement = update(letters).where(letters.c.letter_id == letter_id)
+    if only_if is not None:
+        statement = statement.where(only_if)
+    statement = statement.values(updated_at=now, **values)
+    if not outbox.is_published(event, False):
+        if not conn.execute(statement).rowcount:
             return False
-    append_event(conn, letter_id, event, now, detail)
+        _insert_event(conn, letter_id, event, now, detail)
+        return True
+    # One statement changes the row and counts its events up (see append_event).
+    row = conn.execute(
+        statement.values(event_sequence=letters.c.event_sequence + 1).returning(*letters.c)
+    ).first()
+    if row is None:
+        return False
+    _insert_event(conn, letter_id, event, now, detail)
+    outbox.stage(conn, dict(row._mapping), event, now, detail)
     return True
 
 
@@ -73,9 +86,7 @@ def append_event(
     in the outbox when it is one the case system hears of. ``channel_event``: a
     channel's own news (Digipost's document events), which changes nothing in the row.
     """
-    conn.execute(
-        insert(letter_events).values(letter_id=letter_id, event=event, at=now, detail=detail)
-    )
+    _insert_event(conn, letter_id, event, now, detail)
     if not outbox.is_published(event, channel_event):
         return
     # Counting the letter's events up locks its row until the transaction ends, so the
@@ -87,3 +98,26 @@ def append_event(
         .returning(*letters.c)
     ).one()
     outbox.stage(conn, dict(row._mapping), event, now, detail, channel_event=channel_event)
+
+
+def _insert_event(
+    conn: Connection, letter_id: str, event: str, now: datetime, detail: str | None
+) -> None:
+    conn.execute(
+        insert(letter_events).values(letter_id=letter_id, event=event, at=now, detail=detail)
+    )
+
+
+def seal_in_place(
+    conn: Connection, letter_id: str, stored: str, sealed: str, nin_index: str | None
+) -> bool:
+    """Replace a request stored in the clear by the same request sealed, if it is still
+    ``stored``: the one change that is no step of the letter's, so it adds no history line
+    (``letters.ledger.personal_data`` seals a ledger from before sealing)."""
+    return bool(
+        conn.execute(
+            update(letters)
+            .where(letters.c.letter_id == letter_id, letters.c.request == stored)
+            .values(request=sealed, nin_index=nin_index)
+        ).rowcount
+    )

@@ -95,6 +95,10 @@ class LetterRecord:
     posted_on: date | None = None
     # How many letters.event/1 events the letter has had (the outbox numbers them).
     event_sequence: int = 0
+    # The blind index of the debtor's national id (letters.ledger.personal_data).
+    nin_index: str | None = field(default=None, repr=False)
+    # When retention erased the request's personal data; None while it is kept.
+    personal_data_erased_at: datetime | None = None
 
     @property
     def finished(self) -> bool:
@@ -179,6 +183,13 @@ class OverdueLetter:
 def record_from_row(row: Any) -> LetterRecord:
     values = dict(row)
     values["status"] = LetterStatus(values["status"])
-    for name in ("retry_at", "created_at", "updated_at", "delivered_at", "otp_revoked_at"):
+    for name in (
+        "retry_at",
+        "created_at",
+        "updated_at",
+        "delivered_at",
+        "otp_revoked_at",
+        "personal_data_erased_at",
+    ):
         values[name] = as_utc(values[name]) if values[name] else None
     return LetterRecord(**values)

@@ -48,7 +48,8 @@ letters = Table(
     Column("provider_ref", String(200)),
     Column("delivery_method", String(20)),
     Column("delivered_at", DateTime(timezone=True)),
-    # The accepted request, so a letter whose message was lost can be resumed.
+    # The accepted request, so a letter whose message was lost can be resumed: sealed
+    # (letters.ledger.sealing), as it holds the debtor's name, address and national id.
     Column("request", Text, nullable=False),
     Column("request_sha256", String(64), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
@@ -65,7 +66,13 @@ letters = Table(
     Column("posted_on", Date),
     # How many letters.event/1 events the letter has had: the next one's sequence - 1.
     Column("event_sequence", Integer, nullable=False, default=0),
+    # The keyed hash of the debtor's national identity number (the blind index), the
+    # only way a letter is found by it; None without one, and once erased.
+    Column("nin_index", String(64)),
+    # When retention erased the personal data from the request (LETTERS_RETENTION_DAYS).
+    Column("personal_data_erased_at", DateTime(timezone=True)),
     Index("ix_letters_status", "status"),
+    Index("ix_letters_nin_index", "nin_index"),
     Index("ix_letters_case_number", "case_number"),
     Index("ix_letters_provider_ref", "provider_ref"),
     Index("ix_letters_origin_letter_id", "origin_letter_id"),
@@ -251,4 +258,30 @@ event_outbox = Table(
     Index("ix_event_outbox_pending", "published_at", "position"),
     Index("ix_event_outbox_case_number", "case_number"),
     Index("ix_event_outbox_at", "at"),
+)
+
+# Data keys, only as the master key wrapped them (letters.ledger.sealing).
+data_keys = Table(
+    "data_keys",
+    metadata,
+    Column("key_id", String(36), primary_key=True),
+    Column("master_key_id", String(200), nullable=False),
+    Column("wrapped", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("rewrapped_at", DateTime(timezone=True)),
+)
+
+# Who asked for what a debtor's data export held, and why (GDPR art. 15); the subject is
+# named by its blind index or case number, never by a national identity number.
+privacy_requests = Table(
+    "privacy_requests",
+    metadata,
+    Column("request_id", String(36), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("action", String(20), nullable=False),
+    Column("subject", String(100), nullable=False),
+    Column("requested_by", String(200), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("letter_count", Integer, nullable=False),
+    Column("sha256", String(64)),
 )

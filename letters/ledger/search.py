@@ -45,6 +45,8 @@ class FoundLetter:
     retry_at: datetime | None
     # The state the case system (or operations) recorded for the case; None: open.
     case_state: str | None
+    # When retention erased its personal data (LETTERS_RETENTION_DAYS); None: kept.
+    personal_data_erased_at: datetime | None = None
 
 
 def find_letters(ledger: Ledger, wanted: LetterQuery) -> Iterator[FoundLetter]:
@@ -61,6 +63,7 @@ def find_letters(ledger: Ledger, wanted: LetterQuery) -> Iterator[FoundLetter]:
             letters.c.archive_key,
             letters.c.retry_at,
             case_states.c.state.label("case_state"),
+            letters.c.personal_data_erased_at,
         )
         .select_from(letters)
         .outerjoin(case_states, case_states.c.case_number == letters.c.case_number)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,10 +28,13 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from letters.clock import as_utc, utcnow
+from letters.config import Settings
 from letters.digests import sha256_hex
-from letters.errors import PermanentError, TransientError
+from letters.errors import ConfigurationError, PermanentError, TransientError
 from letters.ledger import history
-from letters.ledger.engine import create_ledger_engine
+from letters.ledger.engine import READ_ONLY, create_ledger_engine
+from letters.ledger.keys import KEY_FILE_SETTING, LedgerKeys, load_ledger_keys
+from letters.ledger.personal_data import blind_index_of, seal_plain_requests
 from letters.ledger.records import (
     FINISHED,
     IN_HAND,
@@ -46,6 +49,7 @@ from letters.ledger.records import (
     record_from_row,
 )
 from letters.ledger.schema import letter_events, letters
+from letters.ledger.sealing import Sealer, is_sealed
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Any constant will do; it keeps two processes from migrating at once.
@@ -53,9 +57,18 @@ _MIGRATION_LOCK_KEY = 0x4C455454
 
 
 class Ledger:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, keys: LedgerKeys | None = None) -> None:
+        """``keys`` seal the personal data written and open what is read; without them
+        the ledger can be read and advanced, but accepts no new letter."""
         self.url = url
         self.engine = create_ledger_engine(url)
+        self.keys = keys
+        self.sealer = Sealer(keys, self) if keys is not None else None
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> Ledger:
+        """The ledger the settings name, with their keys (``letters.ledger.keys``)."""
+        return cls(settings.database_url, load_ledger_keys(settings))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -69,13 +82,15 @@ class Ledger:
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})")
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
+        if self.sealer is not None:
+            seal_plain_requests(self)
 
     # -- reading ---------------------------------------------------------------
 
     def get(self, letter_id: str) -> LetterRecord | None:
         with self.transaction() as conn:
             row = conn.execute(select(letters).where(letters.c.letter_id == letter_id)).first()
-        return record_from_row(row._mapping) if row else None
+        return self.record_of(row._mapping) if row else None
 
     def history(self, letter_id: str) -> list[LetterEvent]:
         query = (
@@ -91,7 +106,7 @@ class Ledger:
         waiting = [LetterStatus.FAILED, *WAITING_FOR_CASE]
         query = select(letters).where(letters.c.status.not_in([*FINISHED, *waiting]))
         with self.transaction() as conn:
-            return [record_from_row(r._mapping) for r in conn.execute(query)]
+            return [self.record_of(r._mapping) for r in conn.execute(query)]
 
     def overdue(
         self, now: datetime, retry_grace_s: float, stale_after_s: float
@@ -128,7 +143,7 @@ class Ledger:
                         retry_at=retry_at,
                         reason=reason,
                         recoveries=int(row.recoveries),
-                        request=row.request,
+                        request=self.open_request(row.request, row.letter_id),
                     )
                 )
         return found
@@ -164,12 +179,12 @@ class Ledger:
             .order_by(letters.c.created_at, letters.c.letter_id)
         )
         with self.transaction() as conn:
-            return [record_from_row(r._mapping) for r in conn.execute(query)]
+            return [self.record_of(r._mapping) for r in conn.execute(query)]
 
     def letters_in(self, letter_ids: list[str]) -> list[LetterRecord]:
         query = select(letters).where(letters.c.letter_id.in_(letter_ids))
         with self.transaction() as conn:
-            return [record_from_row(r._mapping) for r in conn.execute(query)]
+            return [self.record_of(r._mapping) for r in conn.execute(query)]
 
     # -- writing ---------------------------------------------------------------
 
@@ -191,7 +206,7 @@ class Ledger:
             "language": language,
             "status": LetterStatus.ACCEPTED,
             "attempts": 0,
-            "request": request,
+            **self._personal(request, letter_id),
             "request_sha256": sha256_hex(request.encode()),
             **(resend.columns() if resend else {}),
         }
@@ -236,7 +251,7 @@ class Ledger:
             "letter_id": new_id,
             "status": LetterStatus.ARCHIVED,
             "attempts": 0,
-            "request": request,
+            **self._personal(request, new_id),
             "request_sha256": sha256_hex(request.encode()),
             **{name: getattr(source, name) for name in copied},
             **resend.columns(),
@@ -406,11 +421,53 @@ class Ledger:
                 retry_at=None,
             )
 
+    # -- personal data ----------------------------------------------------------
+
+    def record_of(self, row: Any) -> LetterRecord:
+        """A letter from its row, its request opened."""
+        record = record_from_row(row)
+        return replace(record, request=self.open_request(record.request, record.letter_id))
+
+    def open_request(self, stored: str, letter_id: str) -> str:
+        if not is_sealed(stored):
+            return stored
+        if self.sealer is None:
+            raise ConfigurationError(
+                f"{KEY_FILE_SETTING}: the ledger's personal data is encrypted, and this "
+                "process was given no key to open it"
+            )
+        return self.sealer.open(stored, letter_id)
+
+    def _personal(self, request: str, letter_id: str) -> dict[str, Any]:
+        """The request's columns as stored: sealed, and the blind index of its national id."""
+        if self.sealer is None or self.keys is None:
+            # Never written in the clear for want of a key.
+            raise ConfigurationError(
+                f"{KEY_FILE_SETTING}: a letter's personal data is only written encrypted, and "
+                "this process was given no key (use Ledger.for_settings)"
+            )
+        self.sealer.ready()
+        return {
+            "request": self.sealer.seal(request, letter_id),
+            "nin_index": blind_index_of(self.keys, request),
+        }
+
     # -- plumbing --------------------------------------------------------------
 
     def _advance(self, letter_id: str, status: LetterStatus, detail: str, **values: Any) -> None:
         with self.transaction() as conn:
             history.record(conn, letter_id, status, utcnow(), detail, status=status, **values)
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A read-only transaction; on SQLite it does not wait for a writer, so it may run
+        while this process holds another transaction (the sealer's data keys)."""
+        try:
+            reading = self.engine.connect().execution_options(**{READ_ONLY: True})
+            with reading as conn, conn.begin():
+                yield conn
+        except OperationalError as err:
+            raise TransientError(f"ledger unavailable: {err.orig!r}") from err
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:

@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from kombu.connection import Connection
@@ -42,6 +43,7 @@ from letters.ledger import DeadLetterStore, Ledger, LetterRecord, OverdueLetter,
 from letters.logs import log_event
 from letters.messaging.broker import Publisher
 from letters.messaging.periodic import PeriodicTask
+from letters.messaging.recovery import forget_processed
 from letters.messaging.sweep import SweepReport, sweep
 from letters.messaging.topology import (
     ATTEMPT_HEADER,
@@ -104,6 +106,10 @@ class LetterWorker(ConsumerMixin):
         self.handled = 0
         self._publisher: Publisher | None = None
         self._last_activity = time.monotonic()
+        # The embedded transport's copies of fetched messages (see recovery).
+        options = connection.transport_options or {}
+        kept = options.get("processed_folder") if options.get("store_processed") else None
+        self._kept_copies = Path(kept) if kept else None
 
     # -- kombu hooks -------------------------------------------------------------
 
@@ -213,6 +219,8 @@ class LetterWorker(ConsumerMixin):
         finally:
             self.handled += 1
             self._last_activity = time.monotonic()
+            if self._kept_copies is not None and message.acknowledged:
+                forget_processed(self._kept_copies, _as_bytes(message.body))
 
     def _release(self, released: Sequence[LetterRecord]) -> None:
         """Letters whose case is open again go back to the work queue. Were the broker

@@ -1,5 +1,5 @@
 """Work the first worker process does between messages: the events relay, print
-dispatch, Digipost sync.
+dispatch, Digipost sync, retention.
 
 Each task runs every ``interval_s``; a failure of its own is logged and
 tried again at the next interval, while a configuration error stops the
@@ -18,10 +18,11 @@ from letters.clock import utcnow
 from letters.config import Settings
 from letters.delivery.pipeline import Pipeline
 from letters.errors import PermanentError, TransientError
-from letters.ledger import DeliveryLog, Ledger
+from letters.ledger import DeliveryLog, Ledger, erase_expired
 from letters.logs import log_event
 from letters.messaging.event_relay import open_relay
 
+_DAY_S = 24 * 3600.0
 # The worker's own logger: operators filter on it.
 log = logging.getLogger("letters.worker")
 _RUNNER_LOG = logging.getLogger("letters.runner")
@@ -53,7 +54,19 @@ def periodic_tasks(settings: Settings, ledger: Ledger, pipeline: Pipeline) -> li
         *_event_relay(settings, ledger),
         *_digipost_sync(settings, ledger),
         *_print_dispatch(settings, pipeline),
+        _retention(settings, ledger),
     ]
+
+
+def _retention(settings: Settings, ledger: Ledger) -> PeriodicTask:
+    """Once a day, and at start: erase the personal data of letters past retention."""
+
+    def erase() -> None:
+        erased = erase_expired(ledger, utcnow(), settings.retention_days)
+        if erased:
+            log_event(log, "personal data erased past retention", count=erased)
+
+    return PeriodicTask("retention", _DAY_S, erase)
 
 
 def _event_relay(settings: Settings, ledger: Ledger) -> list[PeriodicTask]:

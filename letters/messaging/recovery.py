@@ -2,7 +2,8 @@
 
 kombu's filesystem transport moves a message out of the queue when a consumer
 fetches it; if that consumer dies, the message is gone. The worker keeps the
-fetched copies (``processed/``) and, before it starts consuming, puts back
+fetched copies (``processed/``) while it handles them (``forget_processed``
+removes each once handled) and, before it starts consuming, puts back
 every one whose letter the ledger has not finished, counting in its headers
 how often a worker stopped with it in hand, then republishes every other
 letter the ledger accepted but did not finish. A message that stopped workers
@@ -70,6 +71,22 @@ def recover(settings: Settings, ledger: Ledger, publisher: Publisher) -> Recover
     if restored or resumed:
         log_event(log, "recovered embedded queue", count=restored + resumed)
     return Recovery(restored, resumed)
+
+
+def forget_processed(folder: Path, body: bytes) -> int:
+    """Remove the kept copies of a message the worker has finished with; how many.
+
+    The copy is only for a worker that dies with the message in hand; once the
+    message is acknowledged, dead-lettered or back in the queue, the ledger (or
+    the queue) has it, and the copy would only keep a debtor's personal data.
+    """
+    removed = 0
+    for path in folder.glob("*.msg"):
+        envelope = _envelope(path)
+        if envelope is not None and _body_of(envelope) == body:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def _envelope(path: Path) -> dict[str, Any] | None:

@@ -46,7 +46,7 @@ def prepare(settings: Settings) -> None:
     or a wrong password stops here, before any worker starts.
     """
     build_channels(settings)
-    ledger = Ledger(settings.database_url)
+    ledger = Ledger.for_settings(settings)
     try:
         ledger.upgrade()
         with Publisher.open(settings) as publisher:
@@ -65,7 +65,7 @@ def run_worker(
     supervisor_gone: Callable[[], bool] = lambda: False,
 ) -> int:
     """One consumer in this process, until SIGTERM (or an empty queue, or no supervisor)."""
-    ledger = Ledger(settings.database_url)
+    ledger = Ledger.for_settings(settings)
     first = name == "worker-1"
     try:
         pipeline = build_pipeline(settings, ledger)
@@ -130,7 +130,7 @@ def run_workers(settings: Settings, concurrency: int, until_empty: bool) -> int:
     prepare(settings)
     code = _run(settings, concurrency, until_empty)
     if until_empty and code == EXIT_OK and settings.events.relay_interval:
-        ledger = Ledger(settings.database_url)
+        ledger = Ledger.for_settings(settings)
         try:
             relay_until_empty(settings, ledger)
         except TransientError as err:

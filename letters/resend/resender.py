@@ -18,7 +18,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -100,10 +100,29 @@ class Resender:
         report = RunReport(job.job_id, self.store.start_run(job.job_id))
         to_do = self.store.items(job.job_id, TO_DO)
         report.done_before = job.item_count - len(to_do)
-        for item in to_do:
+        report.stopped = self.run_items(job, to_do, report, limiter, on_item, should_stop)
+        if not report.stopped and not self.store.items(job.job_id, TO_DO):
+            self.store.finish(job.job_id)
+        report.elapsed_s = time.perf_counter() - started
+        return report
+
+    def run_items(
+        self,
+        job: Job,
+        items: Sequence[Item],
+        report: RunReport,
+        limiter: RateLimiter,
+        on_item: ItemDone = lambda *_: None,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> bool:
+        """Deal with ``items`` in order as part of ``report``'s run; whether told to stop.
+
+        Each item's outcome is recorded in the job before the next one starts, so
+        a run stopped at any point (or killed) leaves the rest to do.
+        """
+        for item in items:
             if should_stop():
-                report.stopped = True
-                break
+                return True
             try:
                 status, detail = self._handle(job, item, limiter)
             except TransientError as err:
@@ -121,10 +140,7 @@ class Resender:
                 status=status.value,
             )
             on_item(item, status, detail)
-        if not report.stopped and not self.store.items(job.job_id, TO_DO):
-            self.store.finish(job.job_id)
-        report.elapsed_s = time.perf_counter() - started
-        return report
+        return False
 
     def _handle(self, job: Job, item: Item, limiter: RateLimiter) -> tuple[ItemStatus, str]:
         existing = self.ledger.get(item.new_letter_id)

@@ -166,6 +166,11 @@ class SelectionResult:
 def _left_out_because(row: FoundLetter, mode: str) -> str | None:
     if row.status not in DONE or (row.status == LetterStatus.FAILED and row.retry_at):
         return f"still on its way ({row.status})"
+    if row.personal_data_erased_at is not None:
+        return (
+            "past retention: the debtor's name and address are erased, so it cannot be sent "
+            "again (its archived PDF is kept: letters archive get)"
+        )
     if mode == "copy" and not row.archive_key:
         return "never archived, so there is no PDF to copy"
     if row.case_state in HOLDING_STATES:

@@ -148,3 +148,28 @@ def test_demo_runs_the_samples_through_the_whole_pipeline(
         assert manifest.with_suffix(".pdf").is_file() and manifest.with_suffix(".csv").is_file()
     assert "print batch " in "\n".join(out)
     assert f"  {len(consenting)} to the local Digipost double's mailbox" in "\n".join(out)
+
+
+def test_keys_rotate_moves_the_data_keys_to_a_new_master_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from letters.ledger.keys import make_key_file
+
+    monkeypatch.setenv("LETTERS_VAR_DIR", str(tmp_path / "var"))
+    request = tmp_path / "request.json"
+    request.write_bytes(REQUEST.read_bytes())
+    assert main(["publish", str(request)]) == 0
+    assert main(["worker", "--until-empty"]) == 0
+    capsys.readouterr()
+    new = make_key_file(tmp_path / "new-master-key")
+    monkeypatch.setenv("LETTERS_LEDGER_KEY_FILE", str(new))
+    old = tmp_path / "var" / "ledger-master-key"
+    monkeypatch.setenv("LETTERS_LEDGER_RETIRED_KEY_FILES", str(old))
+    assert main(["keys", "rotate"]) == 0
+    assert "re-wrapped 1 data key(s)" in capsys.readouterr().out
+    monkeypatch.delenv("LETTERS_LEDGER_RETIRED_KEY_FILES")
+    # Only the new key now, and the letter's request opens.
+    letter_id = json.loads(REQUEST.read_bytes())["letter_id"]
+    assert main(["status", letter_id, "--json"]) == 0
+    assert main(["keys", "rotate"]) == 0
+    assert "re-wrapped 0 data key(s)" in capsys.readouterr().out

@@ -130,7 +130,7 @@ def service() -> LetterService:
 @pytest.fixture
 def post(tmp_path: Path, service: LetterService) -> Iterator[Post]:
     settings = Settings.from_env({"LETTERS_VAR_DIR": str(tmp_path / "var")})
-    ledger = Ledger(settings.database_url)
+    ledger = Ledger.for_settings(settings)
     ledger.upgrade()
     archive = DirectoryStore(tmp_path / "archive")
     digipost, directory = FakeChannel(DIGIPOST), FakeDirectory()

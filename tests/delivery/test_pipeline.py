@@ -33,7 +33,7 @@ from letters.ledger.locks import FileLetterLocks
 from letters.rendering.letter_service import LetterService
 from letters.storage import DirectoryStore
 from tests.support.events import check_outbox
-from tests.support.stacks import sample_request
+from tests.support.stacks import ledger_keys, sample_request
 
 HAPPY = ["accepted", "routed", "rendered", "archived", "delivered"]
 
@@ -70,7 +70,7 @@ def service() -> LetterService:
 def setup(
     tmp_path: Path, service: LetterService, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Setup]:
-    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}", ledger_keys())
     ledger.upgrade()
     digipost, printed = FakeChannel(DIGIPOST), FakeChannel(PRINT)
     archive = DirectoryStore(tmp_path / "archive")

@@ -114,7 +114,7 @@ def test_a_shared_ledger_without_a_pepper_is_a_configuration_error(tmp_path: Pat
         load_pepper(Settings.from_env(env))
     short = tmp_path / "short"
     short.write_bytes(b"too short")
-    with pytest.raises(ConfigurationError, match="holds 9 bytes; a pepper needs at least 32"):
+    with pytest.raises(ConfigurationError, match="holds 9 bytes; at least 32 are needed"):
         load_pepper(Settings.from_env({**env, "LETTERS_PASSWORD_PEPPER_FILE": str(short)}))
     with pytest.raises(ConfigurationError, match="cannot read"):
         load_pepper(

@@ -15,19 +15,19 @@ from sqlalchemy.exc import DBAPIError
 
 from letters.clock import utcnow
 from letters.ledger import FINISHED, MIGRATIONS, DeadLetterStore, Ledger, LetterStatus
-from tests.support.stacks import fresh_postgres_database
+from tests.support.stacks import fresh_postgres_database, ledger_keys
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
 def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
     if request.param == "sqlite":
-        ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+        ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}", ledger_keys())
         ledger.upgrade()
         yield ledger
         ledger.close()
         return
     with fresh_postgres_database() as url:
-        ledger = Ledger(url)
+        ledger = Ledger(url, ledger_keys())
         ledger.upgrade()
         yield ledger
         ledger.close()
@@ -46,7 +46,7 @@ def _accept(ledger: Ledger, letter_id: str = "4f7c2b8e-9a51-4d7e-8a7b-2d3c1e0f9a
 def test_migrations_are_versioned_and_can_run_again(ledger: Ledger) -> None:
     ledger.upgrade()
     with ledger.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0006"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0007"
 
 
 def test_a_ledger_of_the_first_version_upgrades_with_its_letters(ledger: Ledger) -> None:
@@ -99,7 +99,7 @@ def test_history_is_in_order_and_append_only(ledger: Ledger) -> None:
 def test_a_due_retry_is_claimed_by_one_process_only(ledger: Ledger) -> None:
     _accept(ledger, "c")
     ledger.record_failed("c", 1, "digipost down", utcnow() - timedelta(seconds=1))
-    other = Ledger(ledger.url)
+    other = Ledger(ledger.url, ledger.keys)
     try:
         first = ledger.claim_due_retries(utcnow())
         second = other.claim_due_retries(utcnow())

@@ -61,7 +61,9 @@ def test_a_message_fetched_but_never_accepted_is_put_back_on_start(embedded: Sta
     shutil.move(message, folders["processed"] / message.name)
     embedded.run_worker()
     assert [d["letter_id"] for d in embedded.delivered()] == [letter["letter_id"]]
-    assert list(folders["processed"].glob("*.msg"))  # kept until the next start
+    # Once handled, no copy is kept: the ledger has the letter, and a copy would only
+    # keep the debtor's personal data.
+    assert not list(folders["processed"].glob("*.msg"))
 
 
 def test_a_transient_failure_is_retried_from_the_ledger(embedded: Stack) -> None:

@@ -230,6 +230,7 @@ def test_a_relay_killed_between_publishing_and_marking_publishes_again_and_loses
         ]  # fmt: skip
 
 
+@pytest.mark.disruptive
 @pytest.mark.services
 def test_events_committed_while_rabbitmq_is_down_are_published_when_it_is_back(
     rabbit_pg: Stack, listener: Listener

@@ -49,6 +49,7 @@ def test_retry_queues_are_quorum_queues_that_dead_letter_at_least_once(rabbit_pg
         assert queue_type(tier.queue.name) == "quorum"
 
 
+@pytest.mark.disruptive
 def test_letters_waiting_in_a_retry_queue_survive_a_broker_restart(rabbit_pg: Stack) -> None:
     rabbit_pg.env["LETTERS_RETRY_DELAYS"] = "8s"
     letters = [sample_request("purring-nb-plain") for _ in range(10)]
@@ -160,6 +161,7 @@ def test_until_empty_with_an_unrecoverable_overdue_letter_exits_non_zero(
     assert [x["letter_id"] for x in report["unrecoverable"]] == [letter["letter_id"]]
 
 
+@pytest.mark.disruptive
 def test_a_postgresql_restart_during_a_run_delivers_every_letter_once(rabbit_pg: Stack) -> None:
     letters = [sample_request("varsel_rettslig_pagang-nb-plain") for _ in range(40)]
     rabbit_pg.publish(*letters)
@@ -172,6 +174,7 @@ def test_a_postgresql_restart_during_a_run_delivers_every_letter_once(rabbit_pg:
     assert "ledger unavailable" in rabbit_pg.log_file().read_text()
 
 
+@pytest.mark.disruptive
 def test_connections_dropped_by_the_broker_lose_nothing(rabbit_pg: Stack) -> None:
     letters = [sample_request("purring-nb-foreign_address") for _ in range(40)]
     rabbit_pg.publish(*letters)

@@ -281,6 +281,7 @@ def test_publish_reads_json_lines_and_publishes_nothing_from_a_bad_batch(
     assert rabbit_pg.queue_depth(rabbit_pg.topology.work_queue.name) == 2
 
 
+@pytest.mark.disruptive
 def test_rabbitmq_restarted_during_200_letters_all_are_sent_once(rabbit_pg: Stack) -> None:
     kinds = [
         f"{letter_type}-{language}-{variant}"

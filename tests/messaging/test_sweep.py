@@ -32,7 +32,7 @@ def test_a_lost_letter_is_sent_back_with_backoff_then_left_for_operations(
     tmp_path: Path,
 ) -> None:
     settings = Settings.from_env({"LETTERS_VAR_DIR": str(tmp_path)})
-    ledger = Ledger(settings.database_url)
+    ledger = Ledger.for_settings(settings)
     ledger.upgrade()
     letter_id = _accepted(ledger)
     start = utcnow()
@@ -66,7 +66,7 @@ def test_a_lost_letter_is_sent_back_with_backoff_then_left_for_operations(
 
 def test_a_dry_run_sends_nothing_and_marks_nothing(tmp_path: Path) -> None:
     settings = Settings.from_env({"LETTERS_VAR_DIR": str(tmp_path)})
-    ledger = Ledger(settings.database_url)
+    ledger = Ledger.for_settings(settings)
     ledger.upgrade()
     letter_id = _accepted(ledger)
     report = sweep(ledger, None, SETTINGS, utcnow() + timedelta(hours=1))

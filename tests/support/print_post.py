@@ -78,7 +78,7 @@ class PrintHarness:
     def __init__(self, tmp_path: Path, env: dict[str, str] | None = None) -> None:
         self.env = {"LETTERS_VAR_DIR": str(tmp_path / "var"), **(env or {})}
         self.settings = Settings.from_env(self.env)
-        self.ledger = Ledger(self.settings.database_url)
+        self.ledger = Ledger.for_settings(self.settings)
         self.ledger.upgrade()
         self.archive = open_archive(self.settings.archive_url, self.settings.s3)
         self.now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday, 10:00 in Oslo

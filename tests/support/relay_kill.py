@@ -20,7 +20,7 @@ from letters.messaging.event_relay import open_relay
 def main() -> None:
     kill_after = int(sys.argv[1])
     settings = Settings.from_env()
-    ledger = Ledger(settings.database_url)
+    ledger = Ledger.for_settings(settings)
     relay = open_relay(settings, ledger)
     published = 0
 

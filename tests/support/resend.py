@@ -42,7 +42,7 @@ class ResendHarness:
     def __init__(self, tmp_path: Path, env: dict[str, str] | None = None) -> None:
         self.env = {"LETTERS_VAR_DIR": str(tmp_path / "var"), **(env or {})}
         self.settings = Settings.from_env(self.env)
-        self.ledger = Ledger(self.settings.database_url)
+        self.ledger = Ledger.for_settings(self.settings)
         self.ledger.upgrade()
         self.pipeline: Pipeline = build_pipeline(self.settings, self.ledger)
         self.store = JobStore(self.ledger)

@@ -31,6 +31,7 @@ from letters.config import PROJECT_ROOT, Settings
 from letters.domain.kid import KidMethod, make_kid
 from letters.domain.pepper import make_pepper_file
 from letters.ledger import Ledger
+from letters.ledger.keys import KEY_FILE_SETTING, FileMasterKey, LedgerKeys, make_key_file
 from letters.messaging.broker import Publisher, topology_for
 from tests.support.events import check_outbox
 
@@ -142,7 +143,7 @@ class Stack:
     @property
     def ledger(self) -> Ledger:
         if self._ledger is None:
-            self._ledger = Ledger(self.settings.database_url)
+            self._ledger = Ledger.for_settings(self.settings)
             self._ledger.upgrade()
         return self._ledger
 
@@ -288,7 +289,21 @@ def stack_env(tmp_path: Path, *, broker: bool, database_url: str | None) -> dict
         env["LETTERS_QUEUE_PREFIX"] = f"test-{uuid.uuid4().hex[:10]}."
     if database_url:
         env["LETTERS_DATABASE_URL"] = database_url
-        # A shared ledger needs the pepper named, as production does.
-        pepper = make_pepper_file(tmp_path / "secrets" / "password-pepper")
-        env["LETTERS_PASSWORD_PEPPER_FILE"] = str(pepper)
+        # A shared ledger needs its secrets named, as production does.
+        env.update(secrets_env(tmp_path / "secrets"))
     return env
+
+
+def ledger_keys() -> LedgerKeys:
+    """Fresh keys for a ledger a test makes itself (a stack's come from its settings)."""
+    return LedgerKeys(FileMasterKey(os.urandom(32), KEY_FILE_SETTING), os.urandom(32))
+
+
+def secrets_env(folder: Path) -> dict[str, str]:
+    """The settings of a shared ledger's secrets, as files made under ``folder``: the
+    password pepper and the ledger's master and index keys."""
+    return {
+        "LETTERS_PASSWORD_PEPPER_FILE": str(make_pepper_file(folder / "password-pepper")),
+        "LETTERS_LEDGER_KEY_FILE": str(make_key_file(folder / "ledger-master-key")),
+        "LETTERS_LEDGER_INDEX_KEY_FILE": str(make_key_file(folder / "ledger-index-key")),
+    }

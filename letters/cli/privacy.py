@@ -1,0 +1,106 @@
+"""``letters privacy export|erase`` and ``letters keys rotate``: personal data on request and
+on time, and the keys that protect it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from letters.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, Command, open_ledger
+from letters.clock import utcnow
+from letters.config import Settings
+from letters.errors import PermanentError, TransientError
+from letters.ledger import erase_expired
+from letters.privacy.export import Subject, SubjectError, export_personal_data
+from letters.storage import open_archive
+
+
+def _privacy_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    export = actions.add_parser(
+        "export",
+        help="everything held about a person, as a zip (GDPR art. 15)",
+        description="Write each letter's PDF (checked against the ledger), its history, "
+        "delivery events, re-send links and the case states, as JSON plus the PDFs, with a "
+        "README; the request is recorded with who asked and why.",
+    )
+    whose = export.add_mutually_exclusive_group(required=True)
+    whose.add_argument("--national-id", metavar="NUMBER", help="the person's national id")
+    whose.add_argument("--case", metavar="CASE_NUMBER", help="every letter of this case")
+    export.add_argument("-o", "--out", type=Path, required=True, metavar="FILE.zip")
+    export.add_argument("--requested-by", required=True, metavar="WHO",
+                        help="who asks (recorded): the case handler and desk")  # fmt: skip
+    export.add_argument("--reason", required=True, metavar="WHY",
+                        help="why (recorded): the debtor's letter of 2026-11-30")  # fmt: skip
+    erase = actions.add_parser(
+        "erase",
+        help="erase the personal data of letters past retention (LETTERS_RETENTION_DAYS)",
+        description="Erase the name, address and national id from the stored request of "
+        "every letter finished more than LETTERS_RETENTION_DAYS ago; ids, hashes, statuses, "
+        "dates, channel and receipts stay. The worker does this once a day as well.",
+    )
+    erase.add_argument("--json", action="store_true", help="the count as JSON")
+
+
+def privacy_command(args: argparse.Namespace, settings: Settings) -> int:
+    ledger = open_ledger(settings)
+    try:
+        if args.action == "erase":
+            erased = erase_expired(ledger, utcnow(), settings.retention_days)
+            if args.json:
+                print(json.dumps({"erased": erased, "retention_days": settings.retention_days}))
+            else:
+                print(f"erased the personal data of {erased} letter(s) finished more than "
+                      f"{settings.retention_days} days ago")  # fmt: skip
+            return EXIT_OK
+        subject = Subject(args.national_id, args.case)
+        archive = open_archive(settings.archive_url, settings.s3)
+        report = export_personal_data(
+            ledger, archive, subject, args.out, args.requested_by, args.reason, utcnow()
+        )
+        print(f"wrote {report.path}: {report.letters} letter(s), {report.pdfs} PDF(s), "
+              f"sha256 {report.sha256}; recorded as request {report.request_id}")  # fmt: skip
+        return EXIT_OK
+    except SubjectError as err:
+        print(f"letters privacy: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (PermanentError, TransientError) as err:
+        print(f"letters privacy: {err}", file=sys.stderr)
+        return EXIT_FAILURE
+    finally:
+        ledger.close()
+
+
+def _keys_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions.add_parser(
+        "rotate",
+        help="re-wrap every data key under the current master key",
+        description="Re-wrap the ledger's data keys under the master key LETTERS_LEDGER_KEY_FILE "
+        "(or LETTERS_LEDGER_KMS_KEY_ID) names, opening them with the keys in "
+        "LETTERS_LEDGER_RETIRED_KEY_FILES; afterwards the retired keys can be destroyed.",
+    )
+
+
+def keys_command(args: argparse.Namespace, settings: Settings) -> int:
+    ledger = open_ledger(settings)
+    try:
+        assert ledger.sealer is not None  # noqa: S101 - open_ledger gives the keys
+        report = ledger.sealer.rewrap()
+    finally:
+        ledger.close()
+    print(f"re-wrapped {report.data_keys} data key(s) under "
+          f"{ledger.sealer.keys.master.key_id}; {report.already_current} already were")  # fmt: skip
+    return EXIT_OK if args.action == "rotate" else EXIT_FAILURE
+
+
+PRIVACY = Command(
+    "privacy",
+    "a person's data: the access export (GDPR art. 15) and erasure past retention",
+    _privacy_arguments,
+    privacy_command,
+)
+KEYS = Command("keys", "the keys of the ledger's personal data: rotate", _keys_arguments,
+               keys_command)  # fmt: skip

@@ -1,0 +1,215 @@
+"""Everything the service holds about a person, as one zip: their right of access (GDPR art. 15).
+
+The person is found by the blind index of their national identity number
+(``letters.ledger.personal_data``) or by a case number. The zip holds each
+letter's PDF from the archive, checked against the SHA-256 the ledger
+recorded when it was rendered, and ``letters.json``: each letter as the
+ledger holds it (the request with the name, address and national identity
+number, the statuses, dates, channel and receipts), its history, its delivery
+events, the re-send links, and the states of its cases. A README says what
+is in it. Every export is recorded with who asked and why.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from letters.digests import sha256_hex
+from letters.errors import PermanentError
+from letters.ledger import (
+    CaseStates,
+    DeliveryLog,
+    Ledger,
+    LetterRecord,
+    PrivacyRequests,
+    letter_ids_of_person,
+)
+from letters.storage import Archive
+
+# What the ledger keeps that is the service's own secret, not the person's data.
+_NOT_EXPORTED = frozenset({"otp_hash", "nin_index", "request"})
+
+README = """\
+Innsyn etter personvernforordningen artikkel 15 / Access under GDPR article 15
+
+Denne filen inneholder det inkassobyrået har registrert om deg i tjenesten som
+lager og sender brevene: hvert brev (pdf/), og i letters.json opplysningene vi
+fikk fra oppdragsgiveren (navn, adresse, fødselsnummer, kravene), når brevet ble
+laget, sendt og levert, hendelser fra Digipost og sakens status. Engangspassordet
+i brevene lagres ikke; vi lagrer bare en nøkkelbasert hash av det.
+
+This file holds what the debt collection agency has recorded about you in the
+service that makes and sends its letters: each letter (pdf/), and in
+letters.json the data the creditor gave us (name, address, national identity
+number, the claims), when each letter was made, sent and delivered, Digipost's
+events and the case's state. The one-time password in the letters is not kept;
+only a keyed hash of it is.
+
+Subject: {subject}
+Made: {made}
+Letters: {count}
+"""
+
+
+class SubjectError(ValueError):
+    """The export was asked for without exactly one of a national id and a case number."""
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    national_identity_number: str | None = None
+    case_number: str | None = None
+
+    def __post_init__(self) -> None:
+        if bool(self.national_identity_number) == bool(self.case_number):
+            raise SubjectError("give exactly one of --national-id and --case")
+
+
+@dataclass(frozen=True, slots=True)
+class ExportReport:
+    path: Path
+    letters: int
+    pdfs: int
+    sha256: str
+    request_id: str
+
+
+def export_personal_data(
+    ledger: Ledger,
+    archive: Archive,
+    subject: Subject,
+    out: Path,
+    requested_by: str,
+    reason: str,
+    now: datetime,
+) -> ExportReport:
+    """Write the zip to ``out`` (readable by its owner only) and record who asked and why."""
+    if not requested_by.strip() or not reason.strip():
+        raise SubjectError("--requested-by and --reason are both required")
+    records = _letters_of(ledger, subject)
+    described = _describe(ledger, subject)
+    files: dict[str, bytes] = {}
+    letters = []
+    for record in records:
+        entry = _letter(ledger, record)
+        pdf = _pdf(archive, record)
+        if pdf is not None:
+            name = f"pdf/{record.letter_id}.pdf"
+            files[name] = pdf
+            entry["pdf"] = name
+        letters.append(entry)
+    cases = CaseStates(ledger)
+    data = {
+        "subject": described,
+        "made_at": now.isoformat(timespec="seconds"),
+        "letters": letters,
+        "cases": {
+            number: {
+                "state": cases.get(number).state,
+                "history": [_plain(e) for e in cases.history(number)],
+            }
+            for number in sorted({r.case_number for r in records})
+        },
+    }
+    readme = README.format(subject=described, made=now.date().isoformat(), count=len(records))
+    files["README.txt"] = readme.encode()
+    files["letters.json"] = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode()
+    archive_bytes = _zipped(files)
+    _write_private(out, archive_bytes)
+    digest = sha256_hex(archive_bytes)
+    audit = PrivacyRequests(ledger).record(
+        "access export", described, requested_by.strip(), reason.strip(), len(records), digest
+    )
+    return ExportReport(out, len(records), len(files) - 2, digest, audit.request_id)
+
+
+def _letters_of(ledger: Ledger, subject: Subject) -> list[LetterRecord]:
+    if subject.national_identity_number:
+        ids = letter_ids_of_person(ledger, subject.national_identity_number)
+        found = ledger.letters_in(ids) if ids else []
+    else:
+        assert subject.case_number is not None  # noqa: S101 - checked by Subject
+        found = ledger.case_letters(subject.case_number)
+    return sorted(found, key=lambda r: (r.created_at, r.letter_id))
+
+
+def _describe(ledger: Ledger, subject: Subject) -> str:
+    if subject.case_number:
+        return f"case {subject.case_number}"
+    number = subject.national_identity_number or ""
+    assert ledger.keys is not None  # noqa: S101 - found by the blind index, so keys exist
+    return f"national id, blind index {ledger.keys.blind_index(number)}"
+
+
+def _letter(ledger: Ledger, record: LetterRecord) -> dict[str, Any]:
+    entry = {
+        f.name: _plain(getattr(record, f.name))
+        for f in fields(record)
+        if f.name not in _NOT_EXPORTED
+    }
+    entry["request"] = json.loads(record.request)
+    entry["history"] = [_plain(e) for e in ledger.history(record.letter_id)]
+    entry["delivery_events"] = [_plain(e) for e in DeliveryLog(ledger).events(record.letter_id)]
+    entry["re_sent_as"] = [
+        r.letter_id for r in ledger.case_letters(record.case_number)
+        if r.origin_letter_id == record.letter_id
+    ]  # fmt: skip
+    entry["pdf"] = None
+    return entry
+
+
+def _pdf(archive: Archive, record: LetterRecord) -> bytes | None:
+    if not record.archive_key or not record.pdf_sha256:
+        return None
+    pdf = archive.get(record.archive_key)
+    if sha256_hex(pdf) != record.pdf_sha256:
+        raise PermanentError(
+            f"archive {record.archive_key}: the PDF of letter {record.letter_id} differs from "
+            "the one the ledger recorded; nothing was exported"
+        )
+    return pdf
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "__dataclass_fields__"):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _zipped(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for name in sorted(files):
+            bundle.writestr(name, files[name])
+    return buffer.getvalue()
+
+
+def _write_private(out: Path, data: bytes) -> None:
+    """Written whole beside ``out``, readable by its owner only, then renamed into place."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.partial")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(data)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(partial, out)
+
+
+def read_export(path: Path) -> tuple[dict[str, Any], Sequence[str]]:
+    """The ``letters.json`` of an export and the names in it (tests, and a support desk)."""
+    with zipfile.ZipFile(path) as bundle:
+        return json.loads(bundle.read("letters.json")), bundle.namelist()

@@ -1,0 +1,106 @@
+"""A re-send job in several processes: each letter once, each case whole, resumable."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from channels.fake import CRASH_EXIT_CODE
+from letters.ledger import Item, ItemStatus
+from letters.ledger.resend_jobs import JobStore, new_letter_id
+from letters.resend.pool import dealt, process_for
+from tests.support.resend import DIGIPOST_SAMPLES, PRINT_SAMPLES, sample
+from tests.support.stacks import Stack
+
+_ITEMS = st.lists(st.sampled_from([f"2026-{n:05d}" for n in range(12)]), max_size=40)
+
+
+@given(cases=_ITEMS, processes=st.integers(1, 5))
+def test_every_letter_is_dealt_once_and_each_case_stays_whole_in_order(
+    cases: list[str], processes: int
+) -> None:
+    items = [
+        Item(f"source-{n}", f"new-{n}", case, n, ItemStatus.PENDING, None, 0, None)
+        for n, case in enumerate(cases)
+    ]
+    shares = dealt(items, processes)
+    assert len(shares) == processes
+    assert sorted(i.position for share in shares for i in share) == list(range(len(items)))
+    for number, share in enumerate(shares):
+        assert [i.position for i in share] == sorted(i.position for i in share)
+        assert {process_for(i.case_number, processes) for i in share} <= {number}
+
+
+def _sent(stack: Stack, names: list[str]) -> list[str]:
+    requests = [sample(name) for name in names]
+    stack.publish(*requests)
+    stack.run_worker()
+    return [r["letter_id"] for r in requests]
+
+
+def _renew(stack: Stack, ids: list[str], job_id: str) -> subprocess.CompletedProcess[str]:
+    listing = Path(stack.env["LETTERS_VAR_DIR"]) / f"{job_id}.txt"
+    listing.write_text("\n".join(ids), encoding="utf-8")
+    return stack.run("resend", "--letters", str(listing), "--mode", "renew", "--job", job_id,
+                     "--processes", "2", "--rate", "100/s", "--json")  # fmt: skip
+
+
+def test_a_renew_job_in_two_processes_sends_each_renewal_once(embedded: Stack) -> None:
+    ids = _sent(embedded, (DIGIPOST_SAMPLES + PRINT_SAMPLES) * 2)
+    result = _renew(embedded, ids, "pool")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["letters"], report["sent"], report["pending"]) == (10, 10, 0)
+    assert report["this_run"]["handled"] == 10
+
+    renewals = {new_letter_id("pool", i) for i in ids}
+    delivered = [r["letter_id"] for r in embedded.delivered()]
+    assert sorted(set(delivered) & renewals) == sorted(renewals)
+    assert len(delivered) == len(set(delivered))
+    for renewal in renewals:
+        record = embedded.ledger.get(renewal)
+        assert record is not None and record.status in ("delivered", "batched"), record
+        assert record.letter_date is not None
+        # Rendered again, in the process that took it: its own PDF, dated today or later.
+        assert record.pdf_sha256 and record.resend_mode == "renew"
+        assert record.letter_date >= datetime.now().date()
+    # Both processes had a share: the ten cases are not all one process's.
+    cases = {embedded.ledger.get(i).case_number for i in ids}  # type: ignore[union-attr]
+    assert {process_for(c, 2) for c in cases} == {0, 1}
+
+
+def test_a_process_killed_mid_letter_leaves_its_letters_to_do_and_the_rerun_sends_each_once(
+    embedded: Stack,
+) -> None:
+    ids = _sent(embedded, DIGIPOST_SAMPLES * 3)
+    renewals = [new_letter_id("crash", i) for i in ids]
+    # One renewal ends its process at once, as a fatal bug or the OOM killer would.
+    embedded.plan({renewals[0]: ["crash", "ok"]})
+
+    first = _renew(embedded, ids, "crash")
+    assert first.returncode == 1, first.stderr
+    assert f"(exit code {CRASH_EXIT_CODE}); the letters it had not recorded stay to do" in (
+        first.stderr
+    )
+    counts = JobStore(embedded.ledger).counts("crash")
+    assert counts["sent"] < 9 and counts["sent"] + counts["pending"] == 9
+
+    second = _renew(embedded, ids, "crash")
+    assert second.returncode == 0, second.stderr
+    report = json.loads(second.stdout)
+    assert (report["sent"], report["pending"]) == (9, 0)
+    assert report["this_run"]["done_in_earlier_runs"] == counts["sent"]
+
+    delivered = [r["letter_id"] for r in embedded.delivered("digipost")]
+    assert sorted(set(delivered) & set(renewals)) == sorted(renewals)
+    assert len(delivered) == len(set(delivered))
+    tries = Counter(a for a in embedded.attempts(renewals[0]))
+    assert tries == Counter({"crash": 1, "ok": 1})
+    for renewal in renewals:
+        assert embedded.events(renewal).count("delivered") == 1
