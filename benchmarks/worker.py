@@ -6,22 +6,23 @@ its own), the others to the fake print channel.
 
     ./dev bench-worker [--letters N] [--memory-letters M]
 
-In one run:
+In one run, for each process count, on a fresh queue prefix and a fresh
+PostgreSQL database, with the workers started and consuming first:
 
-0. the renderer alone: the same mix of requests composed and rendered in a
-   process of its own, letters per second, before and after the worker runs
-   (their mean is the figure the worker is held to);
-1. for each process count, on a fresh queue prefix and a fresh PostgreSQL
-   database, with the workers started and consuming first:
-   - burst: N letters published at once; letters per second from the first
-     publish to the last delivery recorded in the ledger;
-   - paced: N/2 letters published at 70 % of the burst rate, so that the
-     publish-to-delivered latency (p50, p99) shows the pipeline, not a queue;
-   - where the worker's time goes, from its own log: the share of each
-     message's handling time spent composing and rendering the letter;
-2. the ratios: end-to-end per process ÷ the renderer alone, and 2 processes ÷ 1;
-3. with ``--memory-letters M``: M letters through one worker process, its
-   resident memory (RSS) at ten checkpoints.
+1. bursts: N letters in bursts of N/10, each published at once; letters per
+   second from each burst's first publish to its last delivery recorded in
+   the ledger. With one process, the renderer alone (the same mix composed
+   and rendered in a process of its own) renders as many letters after each
+   burst, so that both are timed in the same stretches of the run: this
+   machine's speed drifts by a quarter over minutes;
+2. paced: N/2 letters published at 70 % of the burst rate, so that the
+   publish-to-delivered latency (p50, p99) shows the pipeline, not a queue;
+3. where the worker's time goes, from its own log: the share of each
+   message's handling time spent composing and rendering the letter.
+
+Then the ratios: end-to-end per process ÷ the renderer alone, and 2
+processes ÷ 1; and with ``--memory-letters M``, M letters through one worker
+process, its resident memory (RSS) at ten checkpoints.
 """
 
 from __future__ import annotations
@@ -45,7 +46,6 @@ from kombu.connection import Connection
 from sqlalchemy import create_engine, text
 
 from letters.config import PROJECT_ROOT, Settings
-from letters.domain.pepper import make_pepper_file
 from letters.ledger import Ledger
 from letters.messaging.broker import Publisher, topology_for
 from letters.rendering.letter_service import LetterService
@@ -96,28 +96,53 @@ def delivered_at(ledger: Ledger, letter_ids: list[str]) -> dict[str, float]:
     return {r.letter_id: r.at.timestamp() for r in rows if r.letter_id in wanted}
 
 
-def renderer_alone(count: int) -> float:
-    """Letters per second composing and rendering ``count`` of the mix, in a fresh process."""
-    child = subprocess.run(
-        [sys.executable, "-m", "benchmarks.worker", "--renderer-alone", str(count)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return float(child.stdout.strip().splitlines()[-1])
+class RendererAlone:
+    """The renderer alone in a process of its own, rendering a share of the mix on demand,
+    so that its turns can be interleaved with the worker's (the machine's speed drifts)."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.worker", "--renderer-alone"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        self.seconds = 0.0
+        self.letters = 0
+
+    def render(self, count: int) -> float:
+        """Seconds to compose and render ``count`` letters."""
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
+        self.process.stdin.write(f"{count}\n")
+        self.process.stdin.flush()
+        seconds = float(self.process.stdout.readline())
+        self.seconds += seconds
+        self.letters += count
+        return seconds
+
+    @property
+    def letters_per_s(self) -> float:
+        return self.letters / self.seconds
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
 
 
-def _render_alone(count: int) -> None:
+def _render_alone() -> None:
     with TemporaryDirectory() as workdir:
-        env = {"LETTERS_PASSWORD_PEPPER_FILE": str(make_pepper_file(Path(workdir) / "pepper"))}
-        service = LetterService(Settings.from_env(env))
-        bodies = [json.dumps(body) for body in requests(count + 2)]
-        for body in bodies[:2]:  # warm-up, as the workers have
-            service.renderer.render(service.compose_request(body))
-        started = time.perf_counter()
-        for body in bodies[2:]:
-            service.renderer.render(service.compose_request(body))
-        print(count / (time.perf_counter() - started))
+        service = LetterService(Settings.from_env(secrets_env(Path(workdir))))
+        for body in requests(2):  # warm-up, as the workers have
+            service.renderer.render(service.compose_request(json.dumps(body)))
+        for line in sys.stdin:
+            bodies = [json.dumps(body) for body in requests(int(line))]
+            started = time.perf_counter()
+            for body in bodies:
+                service.renderer.render(service.compose_request(body))
+            print(time.perf_counter() - started, flush=True)
 
 
 @contextmanager
@@ -143,7 +168,13 @@ def digipost_double(env: dict[str, str], workdir: Path) -> Iterator[str]:
         double.wait(timeout=30)
 
 
-def run(processes: int, count: int, workdir: Path, memory_letters: int = 0) -> Result:
+def run(
+    processes: int,
+    count: int,
+    workdir: Path,
+    memory_letters: int = 0,
+    alone: RendererAlone | None = None,
+) -> Result:
     database = f"letters_bench_{uuid.uuid4().hex[:10]}"
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -167,7 +198,7 @@ def run(processes: int, count: int, workdir: Path, memory_letters: int = 0) -> R
     with digipost_double(env, workdir) as url:
         env["LETTERS_DIGIPOST_URL"] = url
         return _run(processes, count, memory_letters, env, settings, ledger, log_path, admin,
-                    database)  # fmt: skip
+                    database, alone)  # fmt: skip
 
 
 def _run(
@@ -180,6 +211,7 @@ def _run(
     log_path: Path,
     admin: Any,
     database: str,
+    alone: RendererAlone | None,
 ) -> Result:
     rss: list[float] = []
     with open(log_path, "wb") as log:
@@ -197,13 +229,7 @@ def _run(
                 publisher.publish_request(json.dumps(body).encode())
             wait_delivered(ledger, len(warm), 120)
 
-            burst = requests(count)
-            started = time.time()
-            for body in burst:
-                publisher.publish_request(json.dumps(body).encode())
-            wait_delivered(ledger, len(warm) + count, 1200)
-            done = delivered_at(ledger, [b["letter_id"] for b in burst])
-            rate = count / (max(done.values()) - started)
+            rate, handled = _bursts(publisher, ledger, count, len(warm), alone)
 
             paced = requests(max(count // 2, 1))
             interval = 1 / (rate * 0.7)
@@ -214,11 +240,11 @@ def _run(
                 published[body["letter_id"]] = time.time()
                 publisher.publish_request(json.dumps(body).encode())
                 next_at += interval
-            wait_delivered(ledger, len(warm) + count + len(paced), 1200)
+            wait_delivered(ledger, handled + len(paced), 1200)
             seen = delivered_at(ledger, list(published))
             latencies = sorted((seen[i] - published[i]) * 1000 for i in published)
             if memory_letters:
-                done = len(warm) + count + len(paced)
+                done = handled + len(paced)
                 rss = memory_checkpoints(publisher, ledger, worker.pid, done, memory_letters)
     finally:
         worker.terminate()
@@ -236,6 +262,30 @@ def _run(
         rss_mib=rss,
         **_time_spent(log_path),
     )
+
+
+def _bursts(
+    publisher: Publisher, ledger: Ledger, count: int, done: int, alone: RendererAlone | None
+) -> tuple[float, int]:
+    """Letters per second over ``count`` letters in bursts of a tenth, each from its first
+    publish to its last delivery; with ``alone``, the renderer alone renders as many after
+    each burst, so that both are timed in the same stretch of the run. Also the letters
+    the ledger has delivered by then."""
+    step = max(1, count // 10)
+    seconds = 0.0
+    sent = 0
+    while sent < count:
+        burst = requests(min(step, count - sent))
+        started = time.time()
+        for body in burst:
+            publisher.publish_request(json.dumps(body).encode())
+        sent += len(burst)
+        wait_delivered(ledger, done + sent, 1200)
+        delivered = delivered_at(ledger, [b["letter_id"] for b in burst])
+        seconds += max(delivered.values()) - started
+        if alone is not None:
+            alone.render(len(burst))
+    return count / seconds, done + count
 
 
 def memory_checkpoints(
@@ -306,6 +356,15 @@ def _delete_queues(settings: Settings) -> None:
         topology_for(settings).delete(conn.default_channel)
 
 
+def _summary(result: Result) -> str:
+    return (
+        f"{result.processes} process(es): {result.letters_per_s:6.2f} letters/s; latency p50 "
+        f"{result.latency_p50_ms:6.0f} ms, p99 {result.latency_p99_ms:6.0f} ms (paced at 70 % "
+        f"of that rate); {result.mean_handling_ms:.0f} ms per message, "
+        f"{result.render_share:.0%} of it rendering"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--letters", type=int, default=400)
@@ -316,31 +375,33 @@ def main() -> None:
         metavar="M",
         help="then M letters through one process, RSS at ten checkpoints",
     )
-    parser.add_argument("--renderer-alone", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--renderer-alone", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.renderer_alone:
-        _render_alone(args.renderer_alone)
+        _render_alone()
         return
     print(f"{args.letters} letters per run, {os.cpu_count()} CPU(s), RabbitMQ + PostgreSQL")
-    alone = [renderer_alone(args.letters)]
-    print(f"renderer alone (compose + render, one process): {alone[0]:6.2f} letters/s")
     results = []
+    alone = RendererAlone()
     with TemporaryDirectory() as workdir:
-        for processes in (1, 2):
-            result = run(processes, args.letters, Path(workdir))
-            results.append(result)
-            print(
-                f"{processes} process(es): {result.letters_per_s:6.2f} letters/s; "
-                f"latency p50 {result.latency_p50_ms:6.0f} ms, p99 {result.latency_p99_ms:6.0f} ms "
-                f"(paced at 70 % of that rate); {result.mean_handling_ms:.0f} ms per message, "
-                f"{result.render_share:.0%} of it rendering"
-            )
-        alone.append(renderer_alone(args.letters))
-        print(f"renderer alone, again: {alone[1]:6.2f} letters/s")
-        renderer = statistics.mean(alone)
+        try:
+            for processes in (1, 2):
+                # The renderer alone takes turns with the one-process worker.
+                result = run(
+                    processes, args.letters, Path(workdir), alone=alone if processes == 1 else None
+                )
+                results.append(result)
+                print(_summary(result))
+        finally:
+            alone.close()
         one, two = results
-        print(f"end-to-end per process / renderer alone: {one.letters_per_s / renderer:.0%} "
-              f"({one.letters_per_s:.2f} / {renderer:.2f} letters/s)")  # fmt: skip
+        print(
+            f"renderer alone (compose + render, one process, in turns with the 1-process "
+            f"worker's bursts): {alone.letters_per_s:6.2f} letters/s"
+        )
+        share = one.letters_per_s / alone.letters_per_s
+        print(f"end-to-end per process / renderer alone: {share:.0%} "
+              f"({one.letters_per_s:.2f} / {alone.letters_per_s:.2f} letters/s)")  # fmt: skip
         print(f"speed-up with 2 processes: {two.letters_per_s / one.letters_per_s:.2f}x")
         if args.memory_letters:
             print(f"memory: {args.memory_letters} letters through one worker process")

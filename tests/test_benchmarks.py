@@ -65,7 +65,7 @@ def test_the_worker_benchmark_runs_to_its_figures() -> None:
     require_postgres()
     out = _bench("worker", "--letters", "4", "--memory-letters", "6")
     assert "1 process(es):" in out and "2 process(es):" in out
-    assert "renderer alone (compose + render, one process):" in out
+    assert "renderer alone (compose + render, one process, in turns" in out
     assert "end-to-end per process / renderer alone:" in out
     assert "speed-up with 2 processes" in out
     assert "worker RSS at 6 checkpoints (MiB):" in out

@@ -11,7 +11,7 @@ module is the only code that inserts into it, and a test checks that.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,11 +26,19 @@ def insert_letter(
     values: dict[str, Any],
     events: Sequence[tuple[str, str | None]],
     now: datetime,
-) -> None:
-    """A new letter row and its first events; IntegrityError if the letter id is taken."""
-    conn.execute(insert(letters).values(created_at=now, updated_at=now, **values))
+) -> Mapping[str, Any]:
+    """A new letter row and its first events; IntegrityError if the letter id is taken.
+    Returns the row as its events left it."""
+    row: Mapping[str, Any] = dict(
+        conn.execute(
+            insert(letters).values(created_at=now, updated_at=now, **values).returning(*letters.c)
+        )
+        .one()
+        ._mapping
+    )
     for event, detail in events:
-        append_event(conn, values["letter_id"], event, now, detail)
+        row = append_event(conn, values["letter_id"], event, now, detail) or row
+    return row
 
 
 def record(
@@ -81,14 +89,15 @@ def append_event(
     detail: str | None,
     *,
     channel_event: bool = False,
-) -> None:
+) -> Mapping[str, Any] | None:
     """Append ``event`` to the letter's history, and stage its ``letters.event/1`` event
     in the outbox when it is one the case system hears of. ``channel_event``: a
     channel's own news (Digipost's document events), which changes nothing in the row.
+    Returns the row when it was counted up for a staged event.
     """
     _insert_event(conn, letter_id, event, now, detail)
     if not outbox.is_published(event, channel_event):
-        return
+        return None
     # Counting the letter's events up locks its row until the transaction ends, so the
     # sequence numbers of one letter follow the order its changes commit in.
     row = conn.execute(
@@ -97,7 +106,9 @@ def append_event(
         .values(event_sequence=letters.c.event_sequence + 1)
         .returning(*letters.c)
     ).one()
-    outbox.stage(conn, dict(row._mapping), event, now, detail, channel_event=channel_event)
+    counted = dict(row._mapping)
+    outbox.stage(conn, counted, event, now, detail, channel_event=channel_event)
+    return counted
 
 
 def _insert_event(

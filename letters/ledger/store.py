@@ -213,13 +213,15 @@ class Ledger:
         detail = resend.detail() if resend else None
         try:
             with self.transaction() as conn:
-                history.insert_letter(conn, values, [(LetterStatus.ACCEPTED, detail)], utcnow())
-            created = True
+                row = history.insert_letter(
+                    conn, values, [(LetterStatus.ACCEPTED, detail)], utcnow()
+                )
+            return replace(self.record_of(row), request=request), True
         except IntegrityError:
-            created = False
+            pass
         record = self.get(letter_id)
-        assert record is not None  # noqa: S101 - inserted above or by a competitor
-        return record, created
+        assert record is not None  # noqa: S101 - inserted by a competitor
+        return record, False
 
     def create_copy(self, source: LetterRecord, new_id: str, resend: Resend) -> None:
         """A new letter with the original's archived PDF and rendering, ready to route.
