@@ -1,4 +1,5 @@
-"""Secret files: a pepper or a key the platform's secret store mounts, or one made once.
+"""Secret and private files: a pepper or a key the platform's secret store mounts, or one
+made once; files readable by their owner only.
 
 On the embedded default the service makes its own secrets under ``var/``,
 readable by their owner only. A file is created exclusively and written in
@@ -64,3 +65,16 @@ def make_secret_file(path: Path, setting: str, min_bytes: int = 32) -> bytes:
         out.flush()
         os.fsync(out.fileno())
     return read_secret(path, setting, min_bytes)
+
+
+def write_private_file(path: Path, data: bytes) -> None:
+    """``data`` written whole beside ``path``, readable by its owner only, then renamed into
+    place, so that no reader ever sees part of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(data)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(partial, path)

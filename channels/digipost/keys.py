@@ -7,7 +7,6 @@ a PEM private key. Errors name the setting, never the password.
 from __future__ import annotations
 
 import fcntl
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +18,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 from letters.errors import ConfigurationError
+from letters.secret_files import write_private_file
 
 KEY_SETTING = "LETTERS_DIGIPOST_KEY"
 PASSWORD_SETTING = "LETTERS_DIGIPOST_KEY_PASSWORD"  # noqa: S105 - a setting's name
@@ -103,7 +103,7 @@ def write_pkcs12(pair: KeyPair, path: Path, password: str) -> None:
         None,
         serialization.BestAvailableEncryption(password.encode("utf-8")),
     )
-    _write_private(path, data)
+    write_private_file(path, data)
 
 
 def write_pem(pair: KeyPair, key_path: Path, certificate_path: Path) -> None:
@@ -112,7 +112,7 @@ def write_pem(pair: KeyPair, key_path: Path, certificate_path: Path) -> None:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    _write_private(key_path, key)
+    write_private_file(key_path, key)
     certificate_path.write_text(pair.certificate_pem(), encoding="ascii")
 
 
@@ -121,15 +121,6 @@ def load_pem_pair(key_path: Path, certificate_path: Path) -> KeyPair:
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ConfigurationError(f"{key_path}: not an RSA private key")
     return KeyPair(key, x509.load_pem_x509_certificate(certificate_path.read_bytes()))
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.replace(temporary, path)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ other failure.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
 import sys
 from collections.abc import Sequence
@@ -52,13 +53,30 @@ COMMANDS: tuple[Command, ...] = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="letters", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="letters", description=plain(__doc__.splitlines()[0]))
+    parser.add_argument("--version", action="version", version=f"letters {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.arguments(
-            sub.add_parser(command.name, help=command.help, description=command.description)
+            sub.add_parser(
+                command.name,
+                help=plain(command.help),
+                description=plain(command.description) if command.description else None,
+            )
         )
     return parser
+
+
+def plain(text: str) -> str:
+    """Help text without the reStructuredText literals the docstrings it comes from use."""
+    return text.replace("``", "")
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("letters")
+    except importlib.metadata.PackageNotFoundError:
+        return "(not installed)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,13 +7,25 @@ import json
 import sys
 from dataclasses import asdict
 
-from letters.cli.common import EXIT_FAILURE, EXIT_OK, Command, open_ledger
+from letters.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, Command, open_ledger
 from letters.config import Settings
 from letters.domain.message_body import canonical_uuid
-from letters.ledger import DeadLetter, DeadLetterStore, LetterEvent, LetterRecord, LetterStatus
+from letters.ledger import (
+    DeadLetter,
+    DeadLetterStore,
+    LetterEvent,
+    LetterRecord,
+    LetterStatus,
+    letter_ids_of_person,
+)
 
 
 def status_command(args: argparse.Namespace, settings: Settings) -> int:
+    if bool(args.letter_id) == bool(args.national_id):
+        print("letters status: give a LETTER_ID or --national-id", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.national_id:
+        return _person(args, settings)
     letter_id = canonical_uuid(args.letter_id) or args.letter_id
     ledger = open_ledger(settings)
     try:
@@ -44,6 +56,36 @@ def status_command(args: argparse.Namespace, settings: Settings) -> int:
             f"  dead letter {message.dead_id}  {message.dead_at.isoformat(timespec='seconds')}"
             f"{requeued}  {message.reason}"
         )
+    return EXIT_OK
+
+
+def _person(args: argparse.Namespace, settings: Settings) -> int:
+    """The debtor's letters, newest last; the number is never printed back."""
+    ledger = open_ledger(settings)
+    try:
+        found = ledger.letters_in(letter_ids_of_person(ledger, args.national_id))
+    finally:
+        ledger.close()
+    found.sort(key=lambda r: (r.created_at, r.letter_id))
+    if args.json:
+        rows = [
+            {
+                "letter_id": r.letter_id,
+                "case_number": r.case_number,
+                "letter_type": r.letter_type,
+                "language": r.language,
+                "status": r.status.value,
+                "letter_date": r.letter_date.isoformat() if r.letter_date else None,
+                "channel": r.channel,
+            }
+            for r in found
+        ]
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    for r in found:
+        print(f"{r.letter_id}  case {r.case_number:<14} {r.letter_type:<22} {r.language}  "
+              f"{r.status:<13} {r.channel or '-':<9} {r.letter_date or ''}")  # fmt: skip
+    print(f"{len(found)} letter(s)")
     return EXIT_OK
 
 
@@ -122,7 +164,10 @@ def _record_json(
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("letter_id", metavar="LETTER_ID")
+    parser.add_argument("letter_id", metavar="LETTER_ID", nargs="?")
+    parser.add_argument("--national-id", metavar="NUMBER",
+                        help="instead of a letter: every letter of this debtor, found by the "
+                        "blind index (the number itself is not stored)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
@@ -33,6 +32,7 @@ from letters.ledger import (
     PrivacyRequests,
     letter_ids_of_person,
 )
+from letters.secret_files import write_private_file
 from letters.storage import Archive
 
 # What the ledger keeps that is the service's own secret, not the person's data.
@@ -124,7 +124,7 @@ def export_personal_data(
     files["README.txt"] = readme.encode()
     files["letters.json"] = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode()
     archive_bytes = _zipped(files)
-    _write_private(out, archive_bytes)
+    write_private_file(out, archive_bytes)
     digest = sha256_hex(archive_bytes)
     audit = PrivacyRequests(ledger).record(
         "access export", described, requested_by.strip(), reason.strip(), len(records), digest
@@ -195,18 +195,6 @@ def _zipped(files: dict[str, bytes]) -> bytes:
         for name in sorted(files):
             bundle.writestr(name, files[name])
     return buffer.getvalue()
-
-
-def _write_private(out: Path, data: bytes) -> None:
-    """Written whole beside ``out``, readable by its owner only, then renamed into place."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.partial")
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as file:
-        file.write(data)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(partial, out)
 
 
 def read_export(path: Path) -> tuple[dict[str, Any], Sequence[str]]:

@@ -173,3 +173,15 @@ def test_keys_rotate_moves_the_data_keys_to_a_new_master_key(
     assert main(["status", letter_id, "--json"]) == 0
     assert main(["keys", "rotate"]) == 0
     assert "re-wrapped 0 data key(s)" in capsys.readouterr().out
+
+
+def test_version_and_help_in_plain_text(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"letters {version('letters')}"
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "The letters command line" in out and "``" not in out
+    assert main(["resend", "--help"]) == 0
+    assert "``" not in capsys.readouterr().out

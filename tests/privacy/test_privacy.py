@@ -19,7 +19,7 @@ import pytest
 from letters.config import PROJECT_ROOT, Settings
 from letters.digests import sha256_hex
 from letters.domain.otp import ALPHABET
-from letters.ledger import Ledger, PrivacyRequests
+from letters.ledger import Ledger, PrivacyRequests, letter_ids_of_person
 from letters.privacy.export import read_export
 from tests.support.pdf import plain_text
 
@@ -199,3 +199,16 @@ def test_an_export_without_a_reason_is_refused(demo: Demo, tmp_path: Path) -> No
     assert result.returncode == 2
     assert "--reason" in result.stderr
     assert not (tmp_path / "x.zip").exists()
+
+
+def test_a_debtor_s_letters_are_found_by_national_id_without_storing_it(demo: Demo) -> None:
+    listing = demo.run("status", "--national-id", KARI).stdout
+    lines = listing.splitlines()
+    ledger = demo.ledger()
+    try:
+        ids = letter_ids_of_person(ledger, KARI)
+    finally:
+        ledger.close()
+    assert lines[-1] == f"{len(ids)} letter(s)" and len(ids) >= 8
+    assert {line.split()[0] for line in lines[:-1]} == set(ids)
+    assert KARI not in listing
