@@ -18,6 +18,7 @@ recorded to do, and the next run of the job takes them.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import signal
 import time
@@ -178,6 +179,7 @@ def _run_share(
 ) -> None:
     """A child process: its share of the job, each outcome reported to the parent."""
     # The parent decides when to stop (its Ctrl-C or SIGTERM) and says so through ``stop``.
+    parent = os.getppid()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     configure_logging("WARNING")
@@ -192,7 +194,8 @@ def _run_share(
             RunReport(job.job_id, run),
             RateLimiter(rate),
             lambda item, status, detail: reports.put(_ItemDone(item, status, detail)),
-            stop.is_set,
+            # Also when the command is gone (killed): its next run takes the rest.
+            lambda: stop.is_set() or os.getppid() != parent,
         )
     except ConfigurationError as err:
         reports.put(_Failed(number, str(err), configuration=True))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 from collections import Counter
 from datetime import datetime
@@ -12,11 +13,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from channels.fake import CRASH_EXIT_CODE
+from letters.config import PROJECT_ROOT
 from letters.ledger import Item, ItemStatus
 from letters.ledger.resend_jobs import JobStore, new_letter_id
 from letters.resend.pool import dealt, process_for
 from tests.support.resend import DIGIPOST_SAMPLES, PRINT_SAMPLES, sample
-from tests.support.stacks import Stack
+from tests.support.stacks import Stack, wait_for
 
 _ITEMS = st.lists(st.sampled_from([f"2026-{n:05d}" for n in range(12)]), max_size=40)
 
@@ -104,3 +106,43 @@ def test_a_process_killed_mid_letter_leaves_its_letters_to_do_and_the_rerun_send
     assert tries == Counter({"crash": 1, "ok": 1})
     for renewal in renewals:
         assert embedded.events(renewal).count("delivered") == 1
+
+
+def test_a_job_whose_command_is_killed_stops_its_processes_and_resumes_once(
+    embedded: Stack,
+) -> None:
+    ids = _sent(embedded, DIGIPOST_SAMPLES * 2)
+    listing = Path(embedded.env["LETTERS_VAR_DIR"]) / "killed.txt"
+    listing.write_text("\n".join(ids), encoding="utf-8")
+    args = ("resend", "--letters", str(listing), "--mode", "renew", "--job", "killed-parent",
+            "--processes", "2", "--rate", "1/s")  # fmt: skip
+    command = subprocess.Popen(
+        embedded.command(*args), env=embedded.process_env(), stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, cwd=PROJECT_ROOT,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: JobStore(embedded.ledger).counts("killed-parent")["sent"] >= 1,
+                 what="a first renewal")  # fmt: skip
+        assert _running("killed-parent")  # the look below can see them
+        command.send_signal(signal.SIGKILL)
+        command.wait(timeout=30)
+    finally:
+        command.kill()
+    # Its processes notice, finish the letter in hand and stop.
+    wait_for(lambda: not _running("killed-parent"), timeout=60, what="the processes to stop")
+    counts = JobStore(embedded.ledger).counts("killed-parent")
+    assert counts["sent"] < 6 and counts["sent"] + counts["pending"] == 6
+
+    again = _renew(embedded, ids, "killed-parent")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["sent"] == 6
+    renewals = [new_letter_id("killed-parent", i) for i in ids]
+    delivered = [r["letter_id"] for r in embedded.delivered("digipost")]
+    assert sorted(set(delivered) & set(renewals)) == sorted(renewals)
+    assert len(delivered) == len(set(delivered))
+
+
+def _running(job_id: str) -> bool:
+    pattern = f"resend .*job {job_id}"
+    found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, check=False)
+    return found.returncode == 0
