@@ -37,3 +37,21 @@ def test_exceptions_are_logged_by_type_and_place_not_message() -> None:
     data = json.loads(JsonFormatter().format(record))
     assert data["error"] == "KeyError"
     assert "Kari" not in json.dumps(data)
+
+
+def test_logs_go_to_standard_error_as_it_is_when_they_are_written(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+    import logging
+
+    from letters.logs import configure_logging
+
+    configure_logging("INFO")
+    first, later = io.StringIO(), io.StringIO()
+    monkeypatch.setattr("sys.stderr", first)
+    logging.getLogger("letters.test").info("one")
+    monkeypatch.setattr("sys.stderr", later)
+    first.close()  # a test's captured stream, gone: logging must not write to it
+    logging.getLogger("letters.test").info("two")
+    assert '"event": "two"' in later.getvalue()
