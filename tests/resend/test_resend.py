@@ -6,7 +6,7 @@ import json
 import signal
 import subprocess
 from collections import Counter
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -234,8 +234,12 @@ def test_copy_to_print_joins_a_new_batch_with_the_archived_pdf(harness: ResendHa
 def test_renew_gives_a_new_deadline_and_password_and_the_old_one_stops_working(
     harness: ResendHarness,
 ) -> None:
+    # Both letters dated where the rate table has every half-year they reach, whatever
+    # day the suite runs (a letter dated past the table's end is stopped, on purpose).
+    harness.pipeline.clock = lambda: datetime(2026, 11, 2, 9, tzinfo=UTC)
     [source_id] = harness.send(sample("inkassovarsel-en-plain"))
     source = harness.record(source_id)
+    assert source.letter_date == date(2026, 11, 2)
     old_password = password_in(plain_text(harness.pdf(source_id)))
     assert source.letter_date is not None and source.deadline is not None
     peppers = [harness.pipeline.service.pepper]
