@@ -92,6 +92,9 @@ class Settings:
     ledger_index_key_file: Path | None = None
     # Days a finished letter's personal data is kept (its re-send window), then erased.
     retention_days: int = 400
+    # Where the worker group serves /metrics, /healthz and /readyz (None: not served).
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -137,6 +140,8 @@ class Settings:
             ),
             ledger_index_key_file=_path(env, "LETTERS_LEDGER_INDEX_KEY_FILE"),
             retention_days=_positive_int(env, "LETTERS_RETENTION_DAYS", 400),
+            metrics_port=_port(env, "LETTERS_METRICS_PORT"),
+            metrics_host=env.get("LETTERS_METRICS_HOST") or "127.0.0.1",
         )
 
     @property
@@ -400,6 +405,15 @@ def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
 
 def _path(env: Mapping[str, str], name: str) -> Path | None:
     return Path(env[name]) if env.get(name) else None
+
+
+def _port(env: Mapping[str, str], name: str) -> int | None:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise ConfigurationError(f"{name}: must be a TCP port from 1 to 65535, got {raw!r}")
+    return int(raw)
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -39,6 +39,8 @@ ALLOWED_FIELDS = frozenset(
         "batch_id",
         "bytes",
         "job_id",
+        # Where a service of ours listens (the metrics server): never a debtor's.
+        "url",
     }
 )
 _FIELDS_ATTR = "letters_fields"

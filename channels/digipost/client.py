@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from channels.base import ChannelUnavailableError, DeliveryRefusedError, NotAMailboxError
 from channels.digipost import signing, xml
+from letters import metrics
 from letters.errors import ConfigurationError
 
 _T = TypeVar("_T")
@@ -206,11 +207,14 @@ class DigipostApi:
         try:
             response = self._http.request(method, target, content=body, headers=headers)
         except httpx.TimeoutException as err:
+            metrics.digipost_responses.labels("error").inc()
             raise DigipostUnavailableError(f"Digipost timed out ({type(err).__name__})") from err
         except httpx.TransportError as err:
+            metrics.digipost_responses.labels("error").inc()
             raise DigipostUnavailableError(
                 f"Digipost could not be reached ({type(err).__name__})"
             ) from err
+        metrics.digipost_responses.labels(str(response.status_code)).inc()
         self._verify(response, target.path, signed_answer)
         if response.is_success:
             return response

@@ -24,6 +24,7 @@ from kombu.message import Message
 from kombu.messaging import Consumer
 from kombu.mixins import ConsumerMixin
 
+from letters import metrics
 from letters.clock import utcnow
 from letters.config import SweepSettings
 from letters.delivery.pipeline import Pipeline
@@ -132,7 +133,10 @@ class LetterWorker(ConsumerMixin):
 
     def on_decode_error(self, message: Message, exc: Exception) -> None:
         # kombu's default acknowledges and drops the message; never lose one.
-        self._dead_letter(message, f"body cannot be decoded: {type(exc).__name__}", 1, None, None)
+        self._dead_letter(
+            message, f"body cannot be decoded: {type(exc).__name__}", 1, None, None,
+            kind="undecodable",
+        )  # fmt: skip
 
     def on_iteration(self) -> None:
         if self.supervisor_gone():
@@ -197,15 +201,25 @@ class LetterWorker(ConsumerMixin):
             return
         except PermanentError as err:
             reason = shortened(str(err))
-            self._dead_letter(message, reason, attempt, letter_id, None, err.fails_the_letter)
+            self._dead_letter(
+                message, reason, attempt, letter_id, None, err.fails_the_letter,
+                kind=metrics.reason_class(err),
+            )  # fmt: skip
         except TransientError as err:
-            self._retry(message, shortened(str(err)), attempt, letter_id)
+            self._retry(message, shortened(str(err)), attempt, letter_id,
+                        kind=metrics.reason_class(err))  # fmt: skip
         except Exception as err:
             # A bug, not the letter's fault: retry, and dead-letter if it persists.
             log.exception("unexpected error", extra={"letters_fields": {"letter_id": letter_id}})
-            self._retry(message, f"unexpected {type(err).__name__}", attempt, letter_id, bug=True)
+            self._retry(
+                message, f"unexpected {type(err).__name__}", attempt, letter_id, bug=True,
+                kind="unexpected",
+            )  # fmt: skip
         else:
             message.ack()
+            metrics.record_outcome(
+                outcome.letter_type, outcome.language, outcome.channel, outcome.name
+            )
             event = "duplicate; already finished" if outcome.already_finished else "done"
             if outcome.stopped is not None:
                 event = f"{outcome.stopped} for its case"
@@ -217,6 +231,7 @@ class LetterWorker(ConsumerMixin):
                 duration_ms=round((time.perf_counter() - started) * 1000),
             )
         finally:
+            metrics.message_seconds.observe(time.perf_counter() - started)
             self.handled += 1
             self._last_activity = time.monotonic()
             if self._kept_copies is not None and message.acknowledged:
@@ -243,13 +258,15 @@ class LetterWorker(ConsumerMixin):
         attempt: int,
         letter_id: str | None,
         *,
+        kind: str,
         bug: bool = False,
     ) -> None:
         tier = self.topology.retry_tier(attempt)
         if tier is None:
             self._dead_letter(
-                message, f"gave up after {attempt} attempts: {reason}", attempt, letter_id, None
-            )
+                message, f"gave up after {attempt} attempts: {reason}", attempt, letter_id, None,
+                kind="retries_exhausted",
+            )  # fmt: skip
             return
         retry_at = utcnow() + timedelta(seconds=tier.delay_seconds)
         try:
@@ -262,6 +279,7 @@ class LetterWorker(ConsumerMixin):
                     _as_bytes(message.body), _carry(message, {ATTEMPT_HEADER: attempt + 1})
                 )
                 message.ack()
+                metrics.retries.labels(kind).inc()
                 log_event(
                     log, "failed; will retry", level=logging.WARNING, attempt=attempt, reason=reason
                 )
@@ -286,6 +304,7 @@ class LetterWorker(ConsumerMixin):
             self._requeue_later(message, f"{reason}; then {err}")
             return
         message.ack()
+        metrics.retries.labels(kind).inc()
         log_event(
             log,
             "failed; will retry",
@@ -304,6 +323,8 @@ class LetterWorker(ConsumerMixin):
         letter_id: str | None,
         case_number: str | None,
         fails_the_letter: bool = True,
+        *,
+        kind: str,
     ) -> None:
         dead_id = str(uuid.uuid4())
         headers = _carry(
@@ -338,6 +359,11 @@ class LetterWorker(ConsumerMixin):
             self._requeue_later(message, f"{reason}; then {err}")
             return
         message.ack()
+        metrics.dead_letters.labels(kind).inc()
+        if known_letter and record is not None:
+            metrics.record_outcome(
+                record.letter_type, record.language, record.channel or "", "dead_lettered"
+            )
         log_event(
             log,
             "dead-lettered",
@@ -384,10 +410,12 @@ class LetterWorker(ConsumerMixin):
         if self.sweep is None:
             return None
         try:
-            return sweep(self.ledger, self._require_publisher(), self.sweep, utcnow())
+            report = sweep(self.ledger, self._require_publisher(), self.sweep, utcnow())
+            metrics.sweep_recoveries.inc(len(report.recovered))
         except TransientError as err:
             log_event(log, "ledger sweep failed", level=logging.WARNING, reason=str(err))
             return None
+        return report
 
     def _drained(self) -> bool:
         """Nothing left to do: the queues are empty, the sweep found nothing to send back,

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 from types import FrameType
 
 from channels import build_channels
+from letters import metrics
 from letters.config import Settings
 from letters.delivery.pipeline import build_pipeline
 from letters.errors import TransientError
@@ -26,6 +29,7 @@ from letters.logs import configure_logging, log_event
 from letters.messaging.broker import Publisher, connect, topology_for
 from letters.messaging.consumer import LetterWorker
 from letters.messaging.event_relay import relay_until_empty
+from letters.messaging.health import HealthServer
 from letters.messaging.periodic import periodic_tasks
 from letters.messaging.queue_migration import migrate_classic_retry_queues
 from letters.messaging.recovery import recover
@@ -128,7 +132,8 @@ def run_workers(settings: Settings, concurrency: int, until_empty: bool) -> int:
     ``until_empty``, every event of the letters handled is published before it returns
     (unless LETTERS_EVENTS_RELAY_INTERVAL is 0: then another process relays)."""
     prepare(settings)
-    code = _run(settings, concurrency, until_empty)
+    with _serving_health(settings, concurrency):
+        code = _run(settings, concurrency, until_empty)
     if until_empty and code == EXIT_OK and settings.events.relay_interval:
         ledger = Ledger.for_settings(settings)
         try:
@@ -139,6 +144,29 @@ def run_workers(settings: Settings, concurrency: int, until_empty: bool) -> int:
         finally:
             ledger.close()
     return code
+
+
+@contextmanager
+def _serving_health(settings: Settings, concurrency: int) -> Iterator[None]:
+    """/metrics, /healthz and /readyz while the workers run, if LETTERS_METRICS_PORT is set.
+
+    Several worker processes write their values to files that this process reads
+    when scraped: the folder is named in the environment before they start.
+    """
+    if settings.metrics_port is None:
+        yield
+        return
+    previous = os.environ.get(metrics.MULTIPROC_ENV)
+    if concurrency > 1:
+        metrics.start_multiprocess(settings.var_dir / "metrics")
+    try:
+        with HealthServer(settings):
+            yield
+    finally:
+        if previous is None:
+            os.environ.pop(metrics.MULTIPROC_ENV, None)
+        else:
+            os.environ[metrics.MULTIPROC_ENV] = previous
 
 
 def _run(settings: Settings, concurrency: int, until_empty: bool) -> int:

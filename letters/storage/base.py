@@ -57,6 +57,11 @@ class ObjectStore(Protocol):
 
     def exists(self, name: str) -> bool: ...
 
+    def check_reachable(self) -> None:
+        """Raise StoreUnavailableError (or ConfigurationError) if the store cannot be
+        written to now: the readiness check."""
+        ...
+
     def location(self, name: str) -> str:
         """Where ``name`` is, for people: a path or an s3:// URL."""
         ...

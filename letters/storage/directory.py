@@ -60,6 +60,14 @@ class DirectoryStore:
     def exists(self, name: str) -> bool:
         return self._path(name).is_file()
 
+    def check_reachable(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise StoreUnavailableError(f"{self.label} {self.root}: {err.strerror or err}") from err
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise StoreUnavailableError(f"{self.label} {self.root}: not writable")
+
     def location(self, name: str) -> str:
         return str(self._path(name))
 

@@ -180,6 +180,14 @@ class S3Store:
             raise StoreUnavailableError(f"{self.label} {name}: {type(err).__name__}") from err
         return True
 
+    def check_reachable(self) -> None:
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except ClientError as err:
+            raise self._translate(err, "(the bucket)") from err
+        except BotoCoreError as err:
+            raise StoreUnavailableError(f"{self.label}: {type(err).__name__}") from err
+
     def location(self, name: str) -> str:
         return f"s3://{self.bucket}/{self.s3_location.key(name)}"
 

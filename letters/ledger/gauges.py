@@ -1,0 +1,66 @@
+"""What operations watch in the ledger, read when the metrics are scraped.
+
+Counts and ages only: no letter id, case number or anything of a debtor's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from letters.ledger.print_batches import BatchStatus
+from letters.ledger.records import FINISHED, WAITING_FOR_CASE
+from letters.ledger.schema import dead_letters, letters, print_batches
+from letters.ledger.store import Ledger
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerGauges:
+    letters_by_status: dict[str, int]
+    batches_by_status: dict[str, int]
+    # Seconds since the oldest batch still waiting to go was cut (None: none waits).
+    oldest_closed_batch_age_s: float | None
+    # Seconds since the oldest letter the worker has not finished was accepted.
+    oldest_unfinished_letter_age_s: float | None
+    # Dead letters nobody has requeued yet.
+    dead_letters_waiting: int
+
+
+def read_gauges(ledger: Ledger, now: datetime) -> LedgerGauges:
+    not_done = ~letters.c.status.in_([*FINISHED, *WAITING_FOR_CASE])
+    waiting_batch = print_batches.c.status.in_([BatchStatus.CLOSED, BatchStatus.ASSEMBLED])
+    with ledger.reading() as conn:
+        by_status = conn.execute(select(letters.c.status, func.count()).group_by(letters.c.status))
+        batches = conn.execute(
+            select(print_batches.c.status, func.count()).group_by(print_batches.c.status)
+        )
+        batches_by_status = {str(s): int(n) for s, n in batches}
+        letters_by_status = {str(s): int(n) for s, n in by_status}
+        oldest_batch = conn.execute(
+            select(func.min(print_batches.c.closed_at)).where(waiting_batch)
+        ).scalar_one()
+        oldest_letter = conn.execute(
+            select(func.min(letters.c.created_at)).where(not_done)
+        ).scalar_one()
+        waiting = conn.execute(
+            select(func.count())
+            .select_from(dead_letters)
+            .where(dead_letters.c.requeued_at.is_(None))
+        ).scalar_one()
+    return LedgerGauges(
+        letters_by_status=letters_by_status,
+        batches_by_status=batches_by_status,
+        oldest_closed_batch_age_s=_age(now, oldest_batch),
+        oldest_unfinished_letter_age_s=_age(now, oldest_letter),
+        dead_letters_waiting=int(waiting),
+    )
+
+
+def _age(now: datetime, moment: datetime | None) -> float | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:  # SQLite gives naive UTC back
+        moment = moment.replace(tzinfo=now.tzinfo)
+    return max(0.0, (now - moment).total_seconds())
