@@ -151,6 +151,7 @@ def test_a_two_process_group_counts_what_the_ledger_holds(rabbit_pg: Stack) -> N
     ]
 
 
+@pytest.mark.services
 @pytest.mark.disruptive
 def test_readyz_fails_while_rabbitmq_is_stopped_and_recovers(rabbit_pg: Stack) -> None:
     base = _serving(rabbit_pg)
