@@ -31,13 +31,12 @@ class LedgerGauges:
 def read_gauges(ledger: Ledger, now: datetime) -> LedgerGauges:
     not_done = ~letters.c.status.in_([*FINISHED, *WAITING_FOR_CASE])
     waiting_batch = print_batches.c.status.in_([BatchStatus.CLOSED, BatchStatus.ASSEMBLED])
+    letters_by_status = ledger.status_counts()
     with ledger.reading() as conn:
-        by_status = conn.execute(select(letters.c.status, func.count()).group_by(letters.c.status))
         batches = conn.execute(
             select(print_batches.c.status, func.count()).group_by(print_batches.c.status)
         )
         batches_by_status = {str(s): int(n) for s, n in batches}
-        letters_by_status = {str(s): int(n) for s, n in by_status}
         oldest_batch = conn.execute(
             select(func.min(print_batches.c.closed_at)).where(waiting_batch)
         ).scalar_one()

@@ -110,6 +110,7 @@ def test_a_two_process_group_counts_what_the_ledger_holds(rabbit_pg: Stack) -> N
         outcome = _OUTCOME_OF_STATUS[LetterStatus(record.status)]
         in_ledger[(record.letter_type, record.channel or "none", outcome)] += 1
     assert +counted == in_ledger
+    assert {k[2] for k in counted} <= set(metrics.OUTCOMES)
     assert {(k[1], k[2]) for k in in_ledger} == {
         ("digipost", "delivered"),
         ("print", "delivered"),
