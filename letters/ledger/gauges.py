@@ -22,6 +22,8 @@ class LedgerGauges:
     batches_by_status: dict[str, int]
     # Seconds since the oldest batch still waiting to go was cut (None: none waits).
     oldest_closed_batch_age_s: float | None
+    # Seconds past its cut-off of the unsent batch most past it (None: none is late).
+    most_overdue_batch_s: float | None
     # Seconds since the oldest letter the worker has not finished was accepted.
     oldest_unfinished_letter_age_s: float | None
     # Dead letters nobody has requeued yet.
@@ -40,6 +42,11 @@ def read_gauges(ledger: Ledger, now: datetime) -> LedgerGauges:
         oldest_batch = conn.execute(
             select(func.min(print_batches.c.closed_at)).where(waiting_batch)
         ).scalar_one()
+        earliest_cutoff = conn.execute(
+            select(func.min(print_batches.c.cutoff_at))
+            .where(print_batches.c.status != BatchStatus.SENT)
+            .where(print_batches.c.cutoff_at <= now)
+        ).scalar_one()
         oldest_letter = conn.execute(
             select(func.min(letters.c.created_at)).where(not_done)
         ).scalar_one()
@@ -52,6 +59,7 @@ def read_gauges(ledger: Ledger, now: datetime) -> LedgerGauges:
         letters_by_status=letters_by_status,
         batches_by_status=batches_by_status,
         oldest_closed_batch_age_s=_age(now, oldest_batch),
+        most_overdue_batch_s=_age(now, earliest_cutoff),
         oldest_unfinished_letter_age_s=_age(now, oldest_letter),
         dead_letters_waiting=int(waiting),
     )

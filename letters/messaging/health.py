@@ -157,6 +157,11 @@ class ScrapeTimeCollector(Collector):
             gauges.oldest_closed_batch_age_s,
         )
         yield _single(
+            "letters_print_batch_overdue_seconds",
+            "Seconds past its cut-off of the batch not yet at the print house that is most past it",
+            gauges.most_overdue_batch_s,
+        )
+        yield _single(
             "letters_oldest_unfinished_letter_age_seconds",
             "Seconds since the oldest letter the workers have not finished was accepted",
             gauges.oldest_unfinished_letter_age_s,
