@@ -95,6 +95,8 @@ class Settings:
     # Where the worker group serves /metrics, /healthz and /readyz (None: not served).
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
+    # Print a copy of a Digipost letter nobody opened (the profile says which and when).
+    print_when_unread: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -142,6 +144,7 @@ class Settings:
             retention_days=_positive_int(env, "LETTERS_RETENTION_DAYS", 400),
             metrics_port=_port(env, "LETTERS_METRICS_PORT"),
             metrics_host=env.get("LETTERS_METRICS_HOST") or "127.0.0.1",
+            print_when_unread=_flag(env, "LETTERS_PRINT_WHEN_UNREAD", False),
         )
 
     @property

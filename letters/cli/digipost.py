@@ -1,4 +1,5 @@
-"""``letters digipost serve|sync``: the local Digipost double, and fetching delivery news."""
+"""``letters digipost serve|sync|print-unread``: the local Digipost double, delivery news,
+and print-when-unread."""
 
 from __future__ import annotations
 
@@ -16,7 +17,10 @@ from channels.digipost.connect import local_double, open_api
 from channels.digipost.keys import load_certificate
 from channels.digipost.sync import sync_digipost
 from letters.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, Command, open_ledger
+from letters.clock import today_in_norway
 from letters.config import DigipostSettings, Settings
+from letters.delivery.pipeline import build_pipeline
+from letters.delivery.print_when_unread import print_unread
 from letters.errors import LetterError
 from letters.ledger import DeliveryLog
 from letters.logs import configure_logging
@@ -66,12 +70,52 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         "document events since the last sync, and record them in the ledger.",
     )
     sync.add_argument("--json", action="store_true", help="machine-readable output")
+    unread = actions.add_parser(
+        "print-unread",
+        help="print and post copies of Digipost letters nobody opened (print-when-unread), now",
+        description="What the worker does every hour with LETTERS_PRINT_WHEN_UNREAD=true: a "
+        "letter of a type in the profile's [rules.print_when_unread], sent to Digipost at least "
+        "its days ago, not opened and with its deadline still ahead, is copied to print; a copy "
+        "still batched whose original has been opened is taken out of its batch. Run "
+        "`letters digipost sync` first for the newest OPENED events.",
+    )
+    unread.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def digipost_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "serve":
         return _serve(args, settings)
+    if args.action == "print-unread":
+        return _print_unread(args, settings)
     return _sync(args, settings)
+
+
+def _print_unread(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.print_when_unread:
+        print(
+            "letters: print-when-unread is off; set LETTERS_PRINT_WHEN_UNREAD=true to use it",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+    configure_logging(settings.log_level)
+    ledger = open_ledger(settings)
+    try:
+        pipeline = build_pipeline(settings, ledger)
+        rule = pipeline.service.profile.print_when_unread
+        report = print_unread(pipeline, rule, today_in_norway())
+    finally:
+        ledger.close()
+    counts = {"copied": report.copied, "withdrawn": report.withdrawn, "failed": report.failed}
+    if args.json:
+        print(json.dumps(counts))
+    else:
+        types = ", ".join(sorted(t.value for t in rule.letter_types)) or "none"
+        print(
+            f"{report.copied} unread letter(s) copied to print, {report.withdrawn} copy(ies) "
+            f"withdrawn because the original was opened, {report.failed} not sent this time "
+            f"(types: {types}; after {rule.days} days)"
+        )
+    return EXIT_FAILURE if report.failed else EXIT_OK
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:

@@ -18,6 +18,16 @@ from letters.domain.letter_order import OrderRules
 from letters.domain.letter_types import Language, LetterType
 from letters.errors import ConfigurationError
 
+_DEFAULT_UNREAD_DAYS = 7
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadRule:
+    """Print and post a copy of a Digipost letter of these types not opened in ``days``."""
+
+    letter_types: frozenset[LetterType] = frozenset()
+    days: int = _DEFAULT_UNREAD_DAYS
+
 
 @dataclass(frozen=True, slots=True)
 class AgencyProfile:
@@ -43,6 +53,8 @@ class AgencyProfile:
     privacy_policy_url: str = ""
     # Free public debt advice the letters point to (NAV's økonomi- og gjeldsrådgivning).
     debt_help_phone: str = ""
+    # Which letters are printed when unread in Digipost (on with LETTERS_PRINT_WHEN_UNREAD).
+    print_when_unread: UnreadRule = field(default_factory=UnreadRule)
 
     @property
     def contract_rules(self) -> ContractRules:
@@ -115,6 +127,7 @@ def load_profile(path: Path) -> AgencyProfile:
         if not isinstance(value, bool):
             raise fail("rules.order", key, "must be true or false")
     order = OrderRules(**order_raw)
+    unread = _unread_rule(data, fail)
     return AgencyProfile(
         name=str(get("agency", "name")),
         organization_number=org,
@@ -136,4 +149,30 @@ def load_profile(path: Path) -> AgencyProfile:
         privacy_officer_email=str(get("agency.privacy", "officer_email")),
         privacy_policy_url=str(get("agency.privacy", "policy_url")),
         debt_help_phone=str(get("debt_help", "phone")),
+        print_when_unread=unread,
     )
+
+
+def _unread_rule(data: dict[str, Any], fail: Any) -> UnreadRule:
+    rules = data.get("rules", {})
+    raw = rules.get("print_when_unread", {}) if isinstance(rules, dict) else {}
+    section = "rules.print_when_unread"
+    if not isinstance(raw, dict):
+        raise fail("rules", "print_when_unread", "must be a table (letter_types, days)")
+    unknown = set(raw) - {"letter_types", "days"}
+    if unknown:
+        raise fail(section, ", ".join(sorted(unknown)), "is not a setting (letter_types, days)")
+    days = raw.get("days", _DEFAULT_UNREAD_DAYS)
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 60:
+        raise fail(section, "days", "must be a whole number of days from 1 to 60")
+    names = raw.get("letter_types", [])
+    if not isinstance(names, list):
+        raise fail(section, "letter_types", "must be a list of letter types")
+    try:
+        types = frozenset(LetterType(str(name)) for name in names)
+    except ValueError as err:
+        known = ", ".join(t.value for t in LetterType)
+        raise fail(
+            section, "letter_types", f"names a letter type that is not one ({known})"
+        ) from err
+    return UnreadRule(types, days)

@@ -8,17 +8,28 @@ history. ``sync_cursors`` remembers how far a periodic fetch has got.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from letters.clock import as_utc, utcnow
 from letters.ledger import history
-from letters.ledger.records import LetterRecord, LetterStatus, record_from_row
+from letters.ledger.records import (
+    FINISHED,
+    WAITING_FOR_CASE,
+    LetterRecord,
+    LetterStatus,
+    record_from_row,
+)
 from letters.ledger.schema import delivery_events, letters, sync_cursors
 from letters.ledger.store import Ledger
+
+# Digipost's event when the recipient opens the document.
+OPENED = "OPENED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +123,76 @@ class DeliveryLog:
                 DeliveryEvent(r.channel, r.event, as_utc(r.occurred_at), r.detail)
                 for r in conn.execute(query)
             ]
+
+    def unopened(
+        self,
+        channel: str,
+        letter_types: Collection[str],
+        posted_by: date,
+        deadline_from: date,
+        copied_by_job: str,
+        limit: int = 500,
+    ) -> list[LetterRecord]:
+        """Letters handed to ``channel`` on or before ``posted_by`` and never opened there,
+        whose deadline has not passed before ``deadline_from``, and that ``copied_by_job``
+        has not copied yet. A letter the channel itself put on paper (Digipost's own print
+        fallback) is left out: it reached the debtor's letterbox."""
+        copy = aliased(letters)
+        opened = exists().where(
+            and_(
+                delivery_events.c.letter_id == letters.c.letter_id,
+                delivery_events.c.event == OPENED,
+            )
+        )
+        copied = exists().where(
+            and_(
+                copy.c.origin_letter_id == letters.c.letter_id,
+                copy.c.resend_job_id == copied_by_job,
+            )
+        )
+        query = (
+            select(letters)
+            .where(letters.c.channel == channel)
+            .where(letters.c.status.in_([LetterStatus.SENT, LetterStatus.DELIVERED]))
+            .where(letters.c.letter_type.in_(list(letter_types)))
+            .where(letters.c.posted_on <= posted_by)
+            .where(letters.c.deadline >= deadline_from)
+            .where((letters.c.delivery_method.is_(None)) | (letters.c.delivery_method != "PRINT"))
+            .where(~opened)
+            .where(~copied)
+            .order_by(letters.c.posted_on, letters.c.letter_id)
+            .limit(limit)
+        )
+        with self.ledger.transaction() as conn:
+            return [self.ledger.record_of(r._mapping) for r in conn.execute(query)]
+
+    def copies_of_opened(self, job_id: str, status: LetterStatus) -> list[tuple[str, datetime]]:
+        """Copies made by ``job_id`` in ``status`` whose original has since been opened:
+        (the copy's letter id, when the original was opened)."""
+        query = (
+            select(letters.c.letter_id, delivery_events.c.occurred_at)
+            .join(delivery_events, delivery_events.c.letter_id == letters.c.origin_letter_id)
+            .where(letters.c.resend_job_id == job_id)
+            .where(letters.c.status == status)
+            .where(delivery_events.c.event == OPENED)
+            .order_by(letters.c.letter_id, delivery_events.c.occurred_at)
+        )
+        with self.ledger.transaction() as conn:
+            first: dict[str, datetime] = {}
+            for letter_id, occurred_at in conn.execute(query):
+                first.setdefault(letter_id, as_utc(occurred_at))
+        return list(first.items())
+
+    def unfinished_copies(self, job_id: str) -> list[LetterRecord]:
+        """Copies ``job_id`` made that have not gone out yet, nor wait for their case."""
+        query = (
+            select(letters)
+            .where(letters.c.resend_job_id == job_id)
+            .where(~letters.c.status.in_([*FINISHED, *WAITING_FOR_CASE]))
+            .order_by(letters.c.created_at)
+        )
+        with self.ledger.transaction() as conn:
+            return [self.ledger.record_of(r._mapping) for r in conn.execute(query)]
 
     def cursor(self, name: str) -> datetime | None:
         query = select(sync_cursors.c.position).where(sync_cursors.c.name == name)

@@ -66,9 +66,18 @@ def create_ledger_engine(url: str) -> Engine:
 
 def _private_file(path: Path) -> None:
     """The SQLite file (and so its WAL and shared-memory files, which SQLite makes with the
-    same mode) readable by its owner only, also when an earlier version made it 644."""
+    same mode) readable by its owner only, also when an earlier version made it 644.
+
+    An existing file is never opened here: closing any descriptor of a database file
+    drops every POSIX lock this process holds on it, so another process would take its
+    connections for gone and remove the WAL under them (stale reads, then "disk I/O
+    error", and writes lost).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+        return
     os.close(descriptor)
-    if path.stat().st_mode & 0o077:
-        path.chmod(0o600)

@@ -1,5 +1,5 @@
 """Work the first worker process does between messages: the events relay, print
-dispatch, Digipost sync, retention.
+dispatch, Digipost sync, retention, print-when-unread.
 
 Each task runs every ``interval_s``; a failure of its own is logged and
 tried again at the next interval, while a configuration error stops the
@@ -14,15 +14,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from channels.digipost.sync import sync_digipost
-from letters.clock import utcnow
+from letters.clock import today_in_norway, utcnow
 from letters.config import Settings
 from letters.delivery.pipeline import Pipeline
+from letters.delivery.print_when_unread import print_unread
 from letters.errors import PermanentError, TransientError
 from letters.ledger import DeliveryLog, Ledger, erase_expired
 from letters.logs import log_event
 from letters.messaging.event_relay import open_relay
 
-_DAY_S = 24 * 3600.0
+_HOUR_S = 3600.0
+_DAY_S = 24 * _HOUR_S
 # The worker's own logger: operators filter on it.
 log = logging.getLogger("letters.worker")
 _RUNNER_LOG = logging.getLogger("letters.runner")
@@ -55,7 +57,22 @@ def periodic_tasks(settings: Settings, ledger: Ledger, pipeline: Pipeline) -> li
         *_digipost_sync(settings, ledger),
         *_print_dispatch(settings, pipeline),
         _retention(settings, ledger),
+        *_print_when_unread(settings, pipeline),
     ]
+
+
+def _print_when_unread(settings: Settings, pipeline: Pipeline) -> list[PeriodicTask]:
+    """Every hour: copy Digipost letters nobody opened to print (the profile says which)."""
+    rule = pipeline.service.profile.print_when_unread
+    if not settings.print_when_unread or not rule.letter_types:
+        return []
+
+    def copy_unread() -> None:
+        report = print_unread(pipeline, rule, today_in_norway())
+        if report.copied or report.withdrawn or report.failed:
+            log_event(log, "print-when-unread", count=report.copied)
+
+    return [PeriodicTask("print when unread", _HOUR_S, copy_unread)]
 
 
 def _retention(settings: Settings, ledger: Ledger) -> PeriodicTask:

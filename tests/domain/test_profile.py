@@ -79,6 +79,13 @@ def test_an_agency_switches_an_order_rule_off(tmp_path: Path) -> None:
             "[rules.order] one_letter_per_week is not a rule (betalingsoppfordring_before_varsel",
         ),
         ("[agency]", "[agency", "is not valid TOML"),
+        ("days = 7", "days = 0", "[rules.print_when_unread] days must be a whole number"),
+        (
+            '"varsel_rettslig_pagang"]',
+            '"varsel"]',
+            "[rules.print_when_unread] letter_types names a letter type that is not one",
+        ),
+        ("days = 7", "weeks = 1", "[rules.print_when_unread] weeks is not a setting"),
     ],
 )
 def test_profile_mistakes_name_the_key(tmp_path: Path, old: str, new: str, message: str) -> None:

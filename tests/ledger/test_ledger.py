@@ -163,3 +163,33 @@ def test_overdue_letters_are_found_and_recovered_once(ledger: Ledger) -> None:
     assert {o.letter_id for o in ledger.overdue(later, 120, 900)} == {"f3"}
     again = {o.letter_id: o for o in ledger.overdue(later + timedelta(hours=2), 120, 900)}
     assert again["f1"].recoveries == 1 and again["f2"].recoveries == 0
+
+
+def test_opening_the_sqlite_ledger_again_in_a_process_keeps_its_other_connections_working(
+    tmp_path: Path,
+) -> None:
+    """Closing any descriptor of an SQLite file drops the process's locks on it; another
+    process then takes its connections for gone and deletes the WAL under them."""
+    import subprocess
+    import sys
+
+    from letters.ledger.engine import create_ledger_engine
+
+    path = tmp_path / "letters.db"
+    first = create_ledger_engine(f"sqlite:///{path}")
+    with first.begin() as conn:
+        conn.execute(text("CREATE TABLE notes (n INTEGER)"))
+        conn.execute(text("INSERT INTO notes VALUES (1)"))
+    with first.connect() as conn:  # an open connection, as a worker's pool keeps one
+        create_ledger_engine(f"sqlite:///{path}").dispose()  # e.g. a command's second Ledger
+        other = subprocess.run(
+            [sys.executable, "-c",
+             "import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); "
+             "db.execute('INSERT INTO notes VALUES (2)'); db.commit(); db.close()",
+             str(path)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert other.returncode == 0, other.stderr
+        assert path.with_name("letters.db-wal").exists(), "the WAL was removed under us"
+        assert conn.execute(text("SELECT count(*) FROM notes")).scalar_one() == 2
+    first.dispose()

@@ -1,0 +1,119 @@
+"""Print when unread: a Digipost letter nobody opened goes out on paper as well.
+
+For the letter types the agency profile names (``[rules.print_when_unread]``),
+a letter delivered to Digipost and not opened within the profile's days
+(Digipost's ``OPENED`` event, recorded by the Digipost sync) is printed and
+posted as a copy: the same PDF, a new letter in the ledger linked to the
+original (``origin_letter_id``, job ``print-when-unread``), with the reason in
+its history. The copy changes nothing about the letter: its date and deadline
+ran from the day it was sent, and the copy's PDF says so.
+
+A copy still in an open print batch when the original is opened is taken out
+of the batch and cancelled. Copies are made only while the letter's deadline
+has not passed (a copy after it would tell the debtor nothing they can act
+on), and never for a letter Digipost itself printed.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from channels.base import DIGIPOST, PRINT
+from letters.delivery.pipeline import Pipeline
+from letters.delivery.routing import Route
+from letters.domain.profile import UnreadRule
+from letters.errors import PermanentError, TransientError
+from letters.ledger import DeliveryLog, LetterStatus, PrintBatchStore, Resend
+from letters.logs import log_event
+
+log = logging.getLogger("letters.print_when_unread")
+
+# The re-send job id every copy of this kind is recorded under.
+JOB_ID = "print-when-unread"
+_COPY_IDS = uuid.uuid5(uuid.NAMESPACE_URL, "letters:print-when-unread")
+
+
+def copy_id(original_letter_id: str) -> str:
+    """The copy's letter id, the same however often it is made: one copy per letter."""
+    return str(uuid.uuid5(_COPY_IDS, original_letter_id))
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadReport:
+    copied: int  # copies handed to print (batched or sent)
+    withdrawn: int  # copies taken out of their batch because the original was opened
+    failed: int  # copies that could not be made or sent this time (tried again next run)
+
+
+def print_unread(pipeline: Pipeline, rule: UnreadRule, today: date) -> UnreadReport:
+    """One pass: withdraw copies whose original was opened, then copy what is unread.
+
+    Raises ConfigurationError (stop loudly); a letter that fails otherwise is
+    logged and left for the next pass.
+    """
+    deliveries = DeliveryLog(pipeline.ledger)
+    withdrawn = _withdraw_opened(pipeline, deliveries)
+    copied = failed = 0
+    if not rule.letter_types:
+        return UnreadReport(copied, withdrawn, failed)
+    unopened = deliveries.unopened(
+        DIGIPOST,
+        [t.value for t in rule.letter_types],
+        posted_by=today - timedelta(days=rule.days),
+        deadline_from=today,
+        copied_by_job=JOB_ID,
+    )
+    route = Route(PRINT, f"not opened in Digipost within {rule.days} days: printed as well")
+    for original in unopened:
+        resend = Resend(original.letter_id, JOB_ID, "copy")
+        try:
+            pipeline.ledger.create_copy(original, copy_id(original.letter_id), resend)
+        except PermanentError as err:  # never archived: there is no PDF to copy
+            failed += 1
+            _log_failure(original.letter_id, err)
+    # Every copy not yet handed to print: the new ones, and any a stopped process left.
+    for record in deliveries.unfinished_copies(JOB_ID):
+        if _deliver(pipeline, record.letter_id, route):
+            copied += 1
+        else:
+            failed += 1
+    return UnreadReport(copied, withdrawn, failed)
+
+
+def _deliver(pipeline: Pipeline, letter_id: str, route: Route) -> bool:
+    """Whether the copy went to print now. A permanent failure cancels the copy (its
+    history says why); a transient one leaves it for the next pass."""
+    try:
+        outcome = pipeline.deliver(letter_id, route)
+    except PermanentError as err:
+        pipeline.ledger.record_cancelled(letter_id, f"print-when-unread copy not sent: {err}")
+        _log_failure(letter_id, err)
+        return False
+    except TransientError as err:
+        _log_failure(letter_id, err)
+        return False
+    if outcome.receipt is None:
+        return False
+    log_event(log, "unread letter copied to print", letter_id=letter_id, status=outcome.name)
+    return True
+
+
+def _log_failure(letter_id: str, err: Exception) -> None:
+    log_event(
+        log, "print-when-unread copy failed", level=logging.WARNING, letter_id=letter_id,
+        reason=str(err),
+    )  # fmt: skip
+
+
+def _withdraw_opened(pipeline: Pipeline, deliveries: DeliveryLog) -> int:
+    batches = PrintBatchStore(pipeline.ledger)
+    withdrawn = 0
+    for letter_id, opened_at in deliveries.copies_of_opened(JOB_ID, LetterStatus.BATCHED):
+        reason = f"the original was opened in Digipost at {opened_at.isoformat(timespec='seconds')}"
+        if batches.withdraw(letter_id, LetterStatus.CANCELLED, reason) is not None:
+            withdrawn += 1
+            log_event(log, "print copy withdrawn: original opened", letter_id=letter_id)
+    return withdrawn
