@@ -18,6 +18,7 @@ from letters.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, Command
 from letters.cli.demo import DEMO
 from letters.cli.digipost import DIGIPOST
 from letters.cli.events import EVENTS
+from letters.cli.ops import OPS
 from letters.cli.print_post import PRINT
 from letters.cli.privacy import KEYS, PRIVACY
 from letters.cli.queue import DEAD, PUBLISH, QUEUES, RECOVER, WORKER
@@ -38,6 +39,7 @@ COMMANDS: tuple[Command, ...] = (
     DEAD,
     RECOVER,
     QUEUES,
+    OPS,
     DEMO,
     DIGIPOST,
     ARCHIVE,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ import pytest
 
 from letters.config import PROJECT_ROOT
 from letters.review.build import approve
+from tests.support.browser import headless_chromium
 from tests.support.review import (
     ARTIFACTS,
     NB_PURRING_NEW,
@@ -31,19 +31,8 @@ from tests.support.review import (
 )
 from tests.support.stacks import wait_for
 
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 EN_PURRING_OLD = "please ignore this reminder."
 EN_PURRING_NEW = "please ignore this letter."
-
-
-def _require_chromium() -> None:
-    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not shutil.which(p)]
-    if missing:
-        pytest.fail(
-            f"{', '.join(missing)} not installed: the preview's browser tests need Debian's "
-            "chromium and chromium-driver (./dev test installs them)",
-            pytrace=False,
-        )
 
 
 @pytest.fixture(scope="module")
@@ -79,23 +68,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    _require_chromium()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--window-size=1600,1200",
-    ):  # fmt: skip
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
+    with headless_chromium() as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def _loaded(browser: Any, image: Any) -> None:
