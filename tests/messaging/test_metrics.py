@@ -81,7 +81,8 @@ def test_a_two_process_group_counts_what_the_ledger_holds(rabbit_pg: Stack) -> N
     broken = sample_request("purring-nb-plain")
     broken["letter_type"] = "no_such_letter"  # refused by the contract: never in the ledger
     refused = requests[1]["letter_id"]  # the channel refuses it: dead-lettered, in the ledger
-    rabbit_pg.plan({refused: ["permanent"]})
+    flaky = requests[2]["letter_id"]  # fails once, then is delivered after a retry
+    rabbit_pg.plan({refused: ["permanent"], flaky: ["transient", "ok"]})
     rabbit_pg.publish(*requests, broken)
     group = rabbit_pg.start_worker("--concurrency", "2")
     ids = [r["letter_id"] for r in requests]
@@ -119,9 +120,12 @@ def test_a_two_process_group_counts_what_the_ledger_holds(rabbit_pg: Stack) -> N
 
     rendered = sum(v for _, v in found["letters_render_seconds_count"])
     assert rendered == len(requests)
-    assert sum(v for _, v in found["letters_message_seconds_count"]) == len(ids) + 1
+    # Every message handled: each letter's, the refused one, and the flaky letter's retry.
+    assert sum(v for _, v in found["letters_message_seconds_count"]) == len(ids) + 2
     dead = {labels["reason_class"]: v for labels, v in found["letters_dead_letters_total"]}
     assert dead == {"invalid_request": 1.0, "delivery_refused": 1.0}
+    retried = {labels["reason_class"]: v for labels, v in found["letters_retries_total"]}
+    assert retried == {"channel_unavailable": 1.0}
     work_queue = rabbit_pg.topology.work_queue.name
     assert ({"queue": work_queue}, 0.0) in found["letters_queue_messages"]
     assert found["letters_broker_up"] == [({}, 1.0)]

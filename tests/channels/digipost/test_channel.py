@@ -12,6 +12,7 @@ from pathlib import Path
 import pikepdf
 import pytest
 from lxml import etree
+from prometheus_client import REGISTRY
 
 from channels.base import (
     ChannelUnavailableError,
@@ -228,26 +229,38 @@ def test_a_lost_answer_is_retried_with_the_same_ids_and_delivered_once(
 
 
 @pytest.mark.parametrize(
-    "fault",
+    ("fault", "answered"),
     [
-        Fault("error", "/messages", status=500),
-        Fault("error", "/messages", status=503, code="API_UNAVAILABLE"),
-        Fault("error", "/messages", status=429, code="TOO_MANY_REQUESTS", error_type="NONE"),
-        Fault("delay", "/messages", seconds=2),
+        (Fault("error", "/messages", status=500), "500"),
+        (Fault("error", "/messages", status=503, code="API_UNAVAILABLE"), "503"),
+        (
+            Fault("error", "/messages", status=429, code="TOO_MANY_REQUESTS", error_type="NONE"),
+            "429",
+        ),
+        (Fault("delay", "/messages", seconds=2), "error"),
     ],
     ids=["500", "503", "429", "timeout"],
 )
 def test_server_trouble_is_transient_and_a_retry_delivers(
-    double: DoubleHarness, letter_pdf: bytes, fault: Fault
+    double: DoubleHarness, letter_pdf: bytes, fault: Fault, answered: str
 ) -> None:
     letter = outgoing(letter_pdf)
     channel = double.channel(double.api(timeout_s=0.5))
     channel.api.entry_point()  # so that the fault hits the send
     double.double.fail_next(fault)
+    before = _responses(answered), _responses("200")
     with pytest.raises(ChannelUnavailableError):
         channel.send(letter)
     assert channel.send(letter).status is ReceiptStatus.DELIVERED
     assert len(double.double.mailbox()) == 1
+    # letters_digipost_responses_total counts the failed answer and the good one.
+    assert _responses(answered) == before[0] + 1
+    assert _responses("200") >= before[1] + 1
+
+
+def _responses(status: str) -> float:
+    value = REGISTRY.get_sample_value("letters_digipost_responses_total", {"status": status})
+    return value or 0.0
 
 
 def test_a_bad_answer_signature_is_never_a_delivery(
