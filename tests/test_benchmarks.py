@@ -46,7 +46,7 @@ def test_the_print_benchmark_runs() -> None:
 
 
 def test_the_resend_benchmark_runs_on_the_embedded_stack() -> None:
-    out = _bench("resend", "--letters", "20", "--renew", "4", "--ratio-letters", "4",
+    out = _bench("resend", "--letters", "6", "--renew", "4", "--ratio-letters", "4",
                  "--stack", "embedded")  # fmt: skip
     jobs = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert [(j["job"], j["processes"]) for j in jobs] == [
