@@ -12,13 +12,12 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from letters.local_http import allowed_hosts, host_allowed
 from letters.logs import log_event
 from letters.operations.page import render_page
 from letters.operations.snapshot import Snapshot
 
 log = logging.getLogger("letters.operations")
-
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 
 class _PageHandler(BaseHTTPRequestHandler):
@@ -54,9 +53,7 @@ class _PageHandler(BaseHTTPRequestHandler):
     do_PUT = do_DELETE = do_PATCH = do_POST
 
     def _refused(self) -> bool:
-        host = (self.headers.get("Host") or "").strip().lower()
-        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-        if name not in self.allowed_hosts:
+        if not host_allowed(self.headers.get("Host"), self.allowed_hosts):
             self.send_error(421, "Misdirected Request: not a host name of this server")
             return True
         return False
@@ -66,7 +63,7 @@ def page_server(
     take: Callable[[], Snapshot], host: str, port: int, hosts: tuple[str, ...] = ()
 ) -> ThreadingHTTPServer:
     """A server for the page (not started): ``serve_forever()`` it, ``server_close()`` after."""
-    allowed = frozenset(h.lower() for h in (*LOOPBACK_HOSTS, host, *hosts))
+    allowed = allowed_hosts((host,), hosts)
     handler = type(
         "PageHandler", (_PageHandler,), {"take": staticmethod(take), "allowed_hosts": allowed}
     )

@@ -17,15 +17,12 @@ from typing import Any
 
 from letters.config import Settings
 from letters.domain.letter_types import Language, LetterType
+from letters.local_http import allowed_hosts, host_allowed
 from letters.rendering.approvals import SNAPSHOTS_DIR, all_template_keys
 from letters.review.site import SiteReport, build_site
 
 POLL_SECONDS = 0.5
 TemplateKeys = set[tuple[LetterType, Language]]
-
-
-# Names the server answers to when LETTERS_PREVIEW_HOSTS names no others.
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 
 class _SiteHandler(SimpleHTTPRequestHandler):
@@ -57,9 +54,7 @@ class _SiteHandler(SimpleHTTPRequestHandler):
         super().do_HEAD()
 
     def _refused(self) -> bool:
-        host = (self.headers.get("Host") or "").strip().lower()
-        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-        if name not in self.allowed_hosts:
+        if not host_allowed(self.headers.get("Host"), self.allowed_hosts):
             self.send_error(421, "Misdirected Request: not a host name of this server")
             return True
         return False
@@ -82,7 +77,7 @@ class _SiteHandler(SimpleHTTPRequestHandler):
 
 def site_handler(folder: Path, hosts: tuple[str, ...] = ()) -> Callable[..., _SiteHandler]:
     """A handler for ``folder``'s files, for the loopback names and ``hosts``."""
-    allowed = frozenset(h.lower() for h in (*LOOPBACK_HOSTS, *hosts))
+    allowed = allowed_hosts(hosts)
     handler_class = type("SiteHandler", (_SiteHandler,), {"allowed_hosts": allowed})
     return functools.partial(handler_class, directory=str(folder))
 
