@@ -19,12 +19,13 @@ from typing import Any
 from urllib.request import url2pathname
 
 import pikepdf
-from weasyprint import CSS, HTML, Document
+from weasyprint import CSS, Document
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
 from letters.errors import RenderError
 from letters.rendering.fonts import bundled_families, foreign_fonts
+from letters.rendering.html_tree import weasyprint_html
 
 PDF_VERSION = "1.7"
 # Tagged, with a structure tree in reading order, for screen readers (the Digipost app).
@@ -133,9 +134,7 @@ class PdfEngine:
         """Lay the HTML out into pages, failing on any fetch or font problem."""
         try:
             with _weasyprint_problems() as problems:
-                document = HTML(
-                    string=html, base_url=self.base_url, url_fetcher=self.fetcher
-                ).render(
+                document = weasyprint_html(html, self.base_url, self.fetcher).render(
                     stylesheets=[self._css()], font_config=self.font_config, cache=self._image_cache
                 )
         except ForbiddenResourceError as err:
