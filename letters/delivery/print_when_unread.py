@@ -11,7 +11,8 @@ ran from the day it was sent, and the copy's PDF says so.
 A copy still in an open print batch when the original is opened is taken out
 of the batch and cancelled. Copies are made only while the letter's deadline
 has not passed (a copy after it would tell the debtor nothing they can act
-on), and never for a letter Digipost itself printed.
+on), never for a letter Digipost itself printed, and never for a letter that
+a re-send job has copied or renewed already.
 """
 
 from __future__ import annotations
@@ -64,7 +65,6 @@ def print_unread(pipeline: Pipeline, rule: UnreadRule, today: date) -> UnreadRep
         [t.value for t in rule.letter_types],
         posted_by=today - timedelta(days=rule.days),
         deadline_from=today,
-        copied_by_job=JOB_ID,
     )
     route = Route(PRINT, f"not opened in Digipost within {rule.days} days: printed as well")
     for original in unopened:

@@ -130,13 +130,13 @@ class DeliveryLog:
         letter_types: Collection[str],
         posted_by: date,
         deadline_from: date,
-        copied_by_job: str,
         limit: int = 500,
     ) -> list[LetterRecord]:
         """Letters handed to ``channel`` on or before ``posted_by`` and never opened there,
-        whose deadline has not passed before ``deadline_from``, and that ``copied_by_job``
-        has not copied yet. A letter the channel itself put on paper (Digipost's own print
-        fallback) is left out: it reached the debtor's letterbox."""
+        whose deadline has not passed before ``deadline_from``, and that nothing has re-sent
+        yet (a copy made before, or a re-send job's copy or renewal: a renewal replaces the
+        letter's password and deadline). A letter the channel itself put on paper
+        (Digipost's own print fallback) is left out: it reached the debtor's letterbox."""
         copy = aliased(letters)
         opened = exists().where(
             and_(
@@ -144,12 +144,7 @@ class DeliveryLog:
                 delivery_events.c.event == OPENED,
             )
         )
-        copied = exists().where(
-            and_(
-                copy.c.origin_letter_id == letters.c.letter_id,
-                copy.c.resend_job_id == copied_by_job,
-            )
-        )
+        resent = exists().where(copy.c.origin_letter_id == letters.c.letter_id)
         query = (
             select(letters)
             .where(letters.c.channel == channel)
@@ -159,7 +154,7 @@ class DeliveryLog:
             .where(letters.c.deadline >= deadline_from)
             .where((letters.c.delivery_method.is_(None)) | (letters.c.delivery_method != "PRINT"))
             .where(~opened)
-            .where(~copied)
+            .where(~resent)
             .order_by(letters.c.posted_on, letters.c.letter_id)
             .limit(limit)
         )

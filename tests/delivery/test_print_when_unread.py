@@ -4,6 +4,7 @@ copy still batched when its original is opened is withdrawn from the batch."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -18,7 +19,7 @@ from letters.delivery.pipeline import build_pipeline
 from letters.delivery.print_when_unread import JOB_ID, copy_id, print_unread
 from letters.domain.letter_types import LetterType
 from letters.domain.profile import UnreadRule
-from letters.ledger import LetterStatus, PrintBatchStore
+from letters.ledger import LetterStatus, PrintBatchStore, Resend
 from letters.messaging.periodic import periodic_tasks
 from tests.support.digipost import DIGIPOST_USER, DoubleHarness, running_double
 from tests.support.stacks import Stack, sample_request, stack_env
@@ -62,16 +63,20 @@ def opened(stack: Stack, double: DoubleHarness, letter_id: str) -> None:
 def test_an_unread_letter_is_printed_after_the_days_an_opened_one_is_not(
     stack: Stack, double: DoubleHarness
 ) -> None:
-    unread, read, purring = (
+    unread, read, purring, resent = (
         digipost_letter("inkassovarsel-nb-plain"),
         digipost_letter("betalingsoppfordring-nb-plain"),
         digipost_letter("purring-nb-plain"),  # not a type the rule names
+        digipost_letter("inkassovarsel-en-plain"),  # operations re-sent it already
     )
-    stack.publish(unread, read, purring)
+    stack.publish(unread, read, purring, resent)
     stack.run_worker()
-    ids = [r["letter_id"] for r in (unread, read, purring)]
-    assert [stack.ledger.get(i).channel for i in ids] == ["digipost"] * 3  # type: ignore[union-attr]
+    ids = [r["letter_id"] for r in (unread, read, purring, resent)]
+    assert [stack.ledger.get(i).channel for i in ids] == ["digipost"] * 4  # type: ignore[union-attr]
     opened(stack, double, read["letter_id"])
+    earlier = stack.ledger.get(resent["letter_id"])
+    assert earlier is not None
+    stack.ledger.create_copy(earlier, str(uuid.uuid4()), Resend(earlier.letter_id, "job-1", "copy"))
     pipeline = build_pipeline(stack.settings, stack.ledger)
     sent_on = today_in_norway()
 
@@ -99,7 +104,7 @@ def test_an_unread_letter_is_printed_after_the_days_an_opened_one_is_not(
     )
     assert "not opened in Digipost within 7 days" in (copy.route_reason or "")
     assert original.status is LetterStatus.DELIVERED  # the original is left as it was
-    for other in (read, purring):
+    for other in (read, purring, resent):
         assert stack.ledger.get(copy_id(other["letter_id"])) is None
 
     again = print_unread(pipeline, RULE, sent_on + timedelta(days=8))
