@@ -124,3 +124,20 @@ def test_the_page_is_read_only_and_answers_only_its_own_host_names(made: dict[st
     assert httpx.post(url, timeout=30).status_code == 405
     assert httpx.get(url, headers={"Host": "evil.example"}, timeout=30).status_code == 421
     assert httpx.get(url + "etc/passwd", timeout=30).status_code == 404
+
+
+def test_a_broker_that_does_not_answer_is_shown_not_fatal(embedded: Stack) -> None:
+    from letters.operations.page import render_page
+    from letters.operations.snapshot import take_snapshot
+
+    def broker_down() -> dict[str, int]:
+        raise ConnectionRefusedError("[Errno 111] Connection refused")
+
+    assert embedded.ledger.status_counts() == {}  # migrated
+    page = render_page(take_snapshot(embedded.ledger, broker_down))
+    assert 'id="broker-error"' in page and "ConnectionRefusedError" in page
+    assert 'id="queue-table"' not in page
+    # A reason is text, never markup: autoescape.
+    assert "<script>" not in render_page(
+        take_snapshot(embedded.ledger, lambda: {"<script>alert(1)</script>": 1})
+    )
