@@ -76,16 +76,16 @@ def print_unread(pipeline: Pipeline, rule: UnreadRule, today: date) -> UnreadRep
             _log_failure(original.letter_id, err)
     # Every copy not yet handed to print: the new ones, and any a stopped process left.
     for record in deliveries.unfinished_copies(JOB_ID):
-        if _deliver(pipeline, record.letter_id, route):
-            copied += 1
-        else:
-            failed += 1
+        went = _deliver(pipeline, record.letter_id, route)
+        copied += went is True
+        failed += went is False
     return UnreadReport(copied, withdrawn, failed)
 
 
-def _deliver(pipeline: Pipeline, letter_id: str, route: Route) -> bool:
-    """Whether the copy went to print now. A permanent failure cancels the copy (its
-    history says why); a transient one leaves it for the next pass."""
+def _deliver(pipeline: Pipeline, letter_id: str, route: Route) -> bool | None:
+    """True if the copy went to print now, False if it failed, None if its case stopped it
+    (held or cancelled, as any letter of the case). A permanent failure cancels the copy
+    (its history says why); a transient one leaves it for the next pass."""
     try:
         outcome = pipeline.deliver(letter_id, route)
     except PermanentError as err:
@@ -96,7 +96,7 @@ def _deliver(pipeline: Pipeline, letter_id: str, route: Route) -> bool:
         _log_failure(letter_id, err)
         return False
     if outcome.receipt is None:
-        return False
+        return None
     log_event(log, "unread letter copied to print", letter_id=letter_id, status=outcome.name)
     return True
 

@@ -24,7 +24,16 @@ from letters.messaging.periodic import periodic_tasks
 from tests.support.digipost import DIGIPOST_USER, DoubleHarness, running_double
 from tests.support.stacks import Stack, sample_request, stack_env
 
-RULE = UnreadRule(frozenset({LetterType.INKASSOVARSEL, LetterType.BETALINGSOPPFORDRING}), 7)
+RULE = UnreadRule(
+    frozenset(
+        {
+            LetterType.INKASSOVARSEL,
+            LetterType.BETALINGSOPPFORDRING,
+            LetterType.VARSEL_RETTSLIG_PAGANG,
+        }
+    ),
+    7,
+)
 
 
 @pytest.fixture
@@ -63,16 +72,19 @@ def opened(stack: Stack, double: DoubleHarness, letter_id: str) -> None:
 def test_an_unread_letter_is_printed_after_the_days_an_opened_one_is_not(
     stack: Stack, double: DoubleHarness
 ) -> None:
-    unread, read, purring, resent = (
+    unread, read, purring, resent, on_hold = (
         digipost_letter("inkassovarsel-nb-plain"),
         digipost_letter("betalingsoppfordring-nb-plain"),
         digipost_letter("purring-nb-plain"),  # not a type the rule names
         digipost_letter("inkassovarsel-en-plain"),  # operations re-sent it already
+        digipost_letter("varsel_rettslig_pagang-nb-plain"),  # its case is put on hold
     )
-    stack.publish(unread, read, purring, resent)
+    stack.publish(unread, read, purring, resent, on_hold)
     stack.run_worker()
-    ids = [r["letter_id"] for r in (unread, read, purring, resent)]
-    assert [stack.ledger.get(i).channel for i in ids] == ["digipost"] * 4  # type: ignore[union-attr]
+    ids = [r["letter_id"] for r in (unread, read, purring, resent, on_hold)]
+    assert [stack.ledger.get(i).channel for i in ids] == ["digipost"] * 5  # type: ignore[union-attr]
+    held = stack.run("case", on_hold["case"]["case_number"], "--set", "on_hold")
+    assert held.returncode == 0, held.stderr
     opened(stack, double, read["letter_id"])
     earlier = stack.ledger.get(resent["letter_id"])
     assert earlier is not None
@@ -106,6 +118,9 @@ def test_an_unread_letter_is_printed_after_the_days_an_opened_one_is_not(
     assert original.status is LetterStatus.DELIVERED  # the original is left as it was
     for other in (read, purring, resent):
         assert stack.ledger.get(copy_id(other["letter_id"])) is None
+    # The case on hold holds the copy as it holds any letter of the case; not a failure.
+    waiting = stack.ledger.get(copy_id(on_hold["letter_id"]))
+    assert waiting is not None and waiting.status is LetterStatus.HELD
 
     again = print_unread(pipeline, RULE, sent_on + timedelta(days=8))
     assert (again.copied, again.withdrawn, again.failed) == (0, 0, 0)
