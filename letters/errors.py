@@ -4,7 +4,7 @@
     ├── PermanentError          bad input or a refusal: never retried, dead-lettered
     │   ├── InvalidRequest      the request breaks the contract (carries FieldProblems)
     │   ├── TemplateError       a template does not compile or uses an undefined name
-    │   └── RenderError         WeasyPrint or pikepdf could not produce the PDF
+    │   └── RenderError         WeasyPrint could not produce the PDF
     └── TransientError          something we depend on is unavailable: retry later
     ConfigurationError          the service is set up wrongly: stop loudly
 

@@ -13,9 +13,7 @@ import re
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
-from typing import Any
 
-import pikepdf
 from fontTools.ttLib import TTFont, TTLibError
 
 FONTS_DIR = "fonts"
@@ -48,20 +46,18 @@ def bundled_families(templates_dir: Path) -> frozenset[str]:
     return frozenset(_FAMILY.findall(" ".join(_FONT_FACE.findall(css))))
 
 
-def foreign_fonts(pdf: pikepdf.Pdf, families: Iterable[str]) -> list[str]:
-    """The fonts a PDF uses that are none of ``families``.
+def foreign_fonts(font_names: Iterable[str], families: Iterable[str]) -> list[str]:
+    """The fonts among ``font_names`` (PDF base font names) that are none of ``families``.
 
     WeasyPrint names an embedded font after its family, spaces as hyphens and the
-    style after it ("Letters-Sans-Bold"); a font the machine lent for a missing
-    character carries its own family's name ("DejaVuSans").
+    style after it, behind a subset tag ("/ABCDEF+Letters-Sans-Bold"); a font the
+    machine lent for a missing character carries its own family's name ("DejaVuSans").
     """
     prefixes = tuple(family.replace(" ", "-") for family in families)
     found = set()
-    for page in pdf.pages:
-        resources: Any = page.obj.get("/Resources", {})
-        for font in resources.get("/Font", {}).values():
-            name = str(font.get("/BaseFont", "/unnamed")).lstrip("/")
-            plain = name.split("+", 1)[1] if len(name) > 7 and name[6] == "+" else name
-            if not any(plain == p or plain.startswith(f"{p}-") for p in prefixes):
-                found.add(plain)
+    for name in font_names:
+        name = name.lstrip("/")
+        plain = name.split("+", 1)[1] if len(name) > 7 and name[6] == "+" else name
+        if not any(plain == p or plain.startswith(f"{p}-") for p in prefixes):
+            found.add(plain)
     return sorted(found)

@@ -1,4 +1,4 @@
-"""HTML to PDF: WeasyPrint with a locked-down URL fetcher, then pikepdf for metadata.
+"""HTML to PDF: WeasyPrint with a locked-down URL fetcher, metadata set before it writes.
 
 One ``PdfEngine`` lives as long as its process: it keeps one FontConfiguration
 and the parsed stylesheet, which is what makes many renders cheap and keeps
@@ -8,17 +8,15 @@ fonts to a new temporary folder every time).
 
 from __future__ import annotations
 
-import io
 import logging
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.request import url2pathname
 
-import pikepdf
+import pydyf
 from weasyprint import CSS, Document
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
@@ -26,11 +24,17 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherRespons
 from letters.errors import RenderError
 from letters.rendering.fonts import bundled_families, foreign_fonts
 from letters.rendering.html_tree import weasyprint_html
+from letters.rendering.pdf_metadata import PdfMetadata, apply_metadata
+
+__all__ = ["PdfEngine", "PdfMetadata", "RenderError"]
 
 PDF_VERSION = "1.7"
 # Tagged, with a structure tree in reading order, for screen readers (the Digipost app).
 PDF_VARIANT = "pdf/ua-1"
 STYLESHEET = "letter.css"
+# pydyf deflates every stream at level 9: two and a half times the time of
+# level 6 (5.2 against 2.1 ms a letter) for files 2 % smaller.
+DEFLATE_LEVEL = 6
 
 
 class ForbiddenResourceError(FatalURLFetchingError):  # type: ignore[misc]  # untyped base
@@ -72,17 +76,6 @@ class TemplateFolderFetcher(URLFetcher):  # type: ignore[misc]  # untyped base
 
 def _file_url_path(url: str) -> str:
     return url2pathname(url.split("?")[0].split("#")[0].removeprefix("file:"))
-
-
-@dataclass(frozen=True, slots=True)
-class PdfMetadata:
-    title: str
-    subject: str
-    author: str
-    language: str
-    created: date
-    letter_id: str
-    template_version: str
 
 
 class _LogCollector(logging.Handler):
@@ -162,41 +155,40 @@ class PdfEngine:
             ]
 
     def write(self, document: Document, meta: PdfMetadata) -> bytes:
-        with _weasyprint_problems() as problems:
-            raw = document.write_pdf(pdf_variant=PDF_VARIANT)
-        if problems.messages:
-            raise RenderError(f"WeasyPrint: {problems.messages[0]}")
-        return stamp_metadata(raw, meta, bundled_families(self.root))
+        """The finished PDF: tagged, with the letter's metadata, embedding only bundled fonts."""
+        families = bundled_families(self.root)
 
-
-def stamp_metadata(raw: bytes, meta: PdfMetadata, fonts: frozenset[str]) -> bytes:
-    """Set the document metadata and save so that equal input gives equal bytes.
-
-    Refuses a PDF that embeds a font outside ``fonts``: WeasyPrint fell back to a
-    font of the machine for a character the bundled fonts cannot draw.
-    """
-    created = meta.created.strftime("D:%Y%m%d000000")
-    try:
-        with pikepdf.open(io.BytesIO(raw)) as pdf:
-            if foreign := foreign_fonts(pdf, fonts):
+        def finish(document: Document, pdf: pydyf.PDF) -> None:
+            # Refuses a PDF that embeds a font outside the bundled ones: WeasyPrint
+            # fell back to a font of the machine for a character they cannot draw.
+            used = (font.name.decode("latin-1") for font in document.fonts.values())
+            if foreign := foreign_fonts(used, families):
                 raise RenderError(
                     f"the letter would use fonts that are not bundled: {', '.join(foreign)} "
                     "(a character the bundled fonts cannot draw)"
                 )
-            pdf.Root.Lang = pikepdf.String(meta.language)
-            with pdf.open_metadata(set_pikepdf_as_editor=False) as xmp:
-                xmp["dc:title"] = meta.title
-                xmp["dc:description"] = meta.subject
-                xmp["dc:creator"] = [meta.author]
-                xmp["dc:language"] = [meta.language]
-                xmp["dc:identifier"] = meta.letter_id
-                xmp["xmp:CreateDate"] = meta.created.isoformat()
-                xmp["xmp:CreatorTool"] = f"letters {meta.template_version}"
-            pdf.docinfo["/CreationDate"] = created
-            pdf.docinfo["/LetterId"] = meta.letter_id
-            pdf.docinfo["/TemplateVersion"] = meta.template_version
-            out = io.BytesIO()
-            pdf.save(out, deterministic_id=True, min_version=PDF_VERSION, force_version=PDF_VERSION)
-            return out.getvalue()
-    except pikepdf.PdfError as err:
-        raise RenderError(f"pikepdf could not process the PDF: {err}") from err
+            apply_metadata(pdf, meta)
+            deflate_streams(pdf)
+
+        with _weasyprint_problems() as problems:
+            pdf = document.write_pdf(
+                pdf_variant=PDF_VARIANT, pdf_version=PDF_VERSION, finisher=finish
+            )
+        if problems.messages:
+            raise RenderError(f"WeasyPrint: {problems.messages[0]}")
+        return pdf  # type: ignore[no-any-return]  # untyped library
+
+
+def deflate_streams(pdf: pydyf.PDF, level: int = DEFLATE_LEVEL) -> None:
+    """Compress every stream pydyf would compress, at ``level`` instead of its 9.
+
+    Uses the ``stream``, ``extra`` and ``compress`` attributes of ``pydyf.Stream``
+    and its ``_to_bytes``, which joins a stream's parts as pydyf would;
+    tests/rendering/test_pdf_metadata.py pins them.
+    """
+    for obj in pdf.objects:
+        if isinstance(obj, pydyf.Stream) and obj.compress:
+            raw = b"\n".join(pydyf._to_bytes(item) for item in obj.stream)
+            obj.stream = [zlib.compress(raw, level)]
+            obj.extra["Filter"] = "/FlateDecode"
+            obj.compress = False

@@ -17,6 +17,7 @@ from letters.domain.compose import ComposedLetter
 from letters.domain.otp import PasswordRecord
 from letters.domain.postal_address import window_lines
 from letters.rendering.approvals import ApprovalBook
+from letters.rendering.pango_layouts import kept_layouts
 from letters.rendering.pdf import PdfEngine, PdfMetadata
 from letters.rendering.templates import TemplateSet
 
@@ -114,7 +115,7 @@ class Renderer:
         # letter that fits one page loses its page numbers afterwards. Nothing
         # else differs between the two, so this gives the same bytes as laying a
         # one-page letter out without them (tests/rendering/test_one_pass.py).
-        with fewer_collections():
+        with fewer_collections(), kept_layouts():
             markup = self.html(letter, multi_page=True)
             document = self.engine.layout(markup)
             if len(document.pages) == 1:
