@@ -316,6 +316,8 @@ def _job_report(store: JobStore, job: Job, run: RunReport | None) -> dict[str, A
             "seconds": round(run.elapsed_s, 2),
             "letters_per_second": round(run.handled / run.elapsed_s, 1) if run.elapsed_s else None,
         }
+        if run.by_process:
+            report["this_run"]["handled_by_process"] = run.by_process
     return report
 
 
@@ -333,8 +335,10 @@ def _emit(args: argparse.Namespace, report: dict[str, Any]) -> None:
     run = report.get("this_run")
     if run:
         pace = run["letters_per_second"]
+        shares = run.get("handled_by_process")
         print(f"this run: {run['handled']} letter(s) in {run['seconds']} s"
-              f"{f' ({pace} letters/s)' if pace else ''}; "
+              f"{f' ({pace} letters/s)' if pace else ''}"
+              f"{f', by process {shares}' if shares else ''}; "
               f"{run['done_in_earlier_runs']} done in earlier runs")  # fmt: skip
     for label, key in (("failed", "failed_letters"), ("to retry", "retry_letters"),
                        ("skipped", "skipped_letters")):  # fmt: skip

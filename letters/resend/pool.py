@@ -1,11 +1,15 @@
 """A re-send job over several processes: renewals render on every core.
 
 Rendering is what a renewal costs, and a process renders on one core, so
-``letters resend --processes N`` deals the job's letters out to N processes.
-Every letter of a case goes to the same process, in the job's order, so the
-rules on the order of a case's letters see them as one process would. The
-pace is shared: each process goes at 1/N of the job's rate, evenly spaced,
-so the job as a whole never goes faster than its rate.
+``letters resend --processes N`` shares the job's letters out to N processes.
+A case is the unit shared: every letter of a case goes to the same process,
+in the job's order, so the rules on the order of a case's letters see them
+as one process would. A process takes the next case when it has finished
+the last, so every core stays busy to the end of the job, whatever the cases
+cost (a share fixed beforehand left one process idle while the other still
+had a tenth of a small job to do). The pace is shared: each process goes at
+1/N of the job's rate, evenly spaced, so the job as a whole never goes
+faster than its rate.
 
 Exactly-once and resumability are the single process's: each process records
 each letter's outcome in the job before it takes the next, the new letter id
@@ -17,20 +21,24 @@ recorded to do, and the next run of the job takes them.
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
 import queue
 import signal
 import time
-import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from multiprocessing.process import BaseProcess
+from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Event
 
 from channels.digipost.connect import start_embedded_double
+from letters.clock import today_in_norway
 from letters.config import Rate, Settings
 from letters.delivery.pipeline import build_pipeline
+from letters.domain.deadline import next_bank_day
 from letters.errors import ConfigurationError, TransientError
 from letters.ledger import TO_DO, Item, ItemStatus, Job, JobStore, Ledger
 from letters.logs import configure_logging
@@ -39,10 +47,14 @@ from letters.resend.resender import ItemDone, Resender, RunReport
 
 # How often the parent looks at its processes and at a stop while none reports.
 _POLL_S = 0.2
+# Modules a process would otherwise import on its first letter: httpx imports its
+# transport when a client is made, the Digipost body's MIME parts their policy.
+_FIRST_LETTER_MODULES = ("httpcore", "email.policy")
 
 
 @dataclass(frozen=True, slots=True)
 class _ItemDone:
+    process: int
     item: Item
     status: ItemStatus
     detail: str
@@ -63,17 +75,13 @@ class _Failed:
 _Report = _ItemDone | _Finished | _Failed
 
 
-def process_for(case_number: str, processes: int) -> int:
-    """Which of ``processes`` takes the case's letters: the same one in every run."""
-    return zlib.crc32(case_number.encode()) % processes
-
-
-def dealt(items: Sequence[Item], processes: int) -> list[list[Item]]:
-    """``items`` in ``processes`` shares, each case whole and in the job's order."""
-    shares: list[list[Item]] = [[] for _ in range(processes)]
+def case_groups(items: Sequence[Item]) -> list[list[Item]]:
+    """``items`` by case: each case's letters in the job's order, and the cases in the
+    order of their first letter in the job."""
+    groups: dict[str, list[Item]] = {}
     for item in items:
-        shares[process_for(item.case_number, processes)].append(item)
-    return shares
+        groups.setdefault(item.case_number, []).append(item)
+    return list(groups.values())
 
 
 def run_in_processes(
@@ -90,21 +98,27 @@ def run_in_processes(
     report = RunReport(job.job_id, store.start_run(job.job_id))
     to_do = store.items(job.job_id, TO_DO)
     report.done_before = job.item_count - len(to_do)
-    # Forked, the processes start with everything imported and begin at once.
+    groups = case_groups(to_do)
+    # Forked, the processes start with everything imported and begin at once; they
+    # have the groups from the fork and take them in turn by this counter.
     context = multiprocessing.get_context("fork")
     reports: multiprocessing.Queue[_Report] = context.Queue()
     stop = context.Event()
-    each = Rate(rate.per_second / processes)
+    next_group = context.Value("q", 0)
+    count = max(1, min(processes, len(groups)))
+    each = Rate(rate.per_second / count)
     shared = _one_digipost(settings)
+    _load_before_forking(today_in_norway())
+    report.by_process = [0] * count
+    share = _Share(job, groups, next_group, report.run, each)
     children = {
         number: context.Process(
             target=_run_share,
-            args=(shared, store.ledger, job, share, report.run, each, number, reports, stop),
+            args=(shared, store.ledger, share, number, reports, stop),
             name=f"letters-resend-{number}",
             daemon=True,
         )
-        for number, share in enumerate(dealt(to_do, processes))
-        if share
+        for number in range(count)
     }
     for child in children.values():
         child.start()
@@ -123,6 +137,7 @@ def run_in_processes(
                 continue
             if isinstance(news, _ItemDone):
                 report.counts[news.status] += 1
+                report.by_process[news.process] += 1
                 on_item(news.item, news.status, news.detail)
             else:
                 running.discard(news.process)
@@ -141,6 +156,15 @@ def run_in_processes(
     if not report.stopped and not store.items(job.job_id, TO_DO):
         store.finish(job.job_id)
     return report
+
+
+def _load_before_forking(today: date) -> None:
+    """Load once, here, what each process would load on its first letter (about a
+    quarter of a second each): the bank days of this year and the next, whose
+    holidays package imports every country it knows, and some modules."""
+    next_bank_day(date(today.year, 12, 31))  # looks into the next year's holidays too
+    for module in _FIRST_LETTER_MODULES:
+        importlib.import_module(module)
 
 
 def _one_digipost(settings: Settings) -> Settings:
@@ -166,18 +190,33 @@ def _died(children: Mapping[int, BaseProcess], running: set[int]) -> _Failed | N
     return None
 
 
+@dataclass(frozen=True)
+class _Share:
+    """What every process of a run works through: the case groups, taken in turn."""
+
+    job: Job
+    groups: list[list[Item]]
+    next_group: Synchronized[int]  # the index of the next group to take
+    run: int
+    rate: Rate
+
+    def take(self) -> list[Item] | None:
+        with self.next_group.get_lock():
+            index = self.next_group.value
+            self.next_group.value = index + 1
+        return self.groups[index] if index < len(self.groups) else None
+
+
 def _run_share(
     settings: Settings,
     parents: Ledger,
-    job: Job,
-    items: list[Item],
-    run: int,
-    rate: Rate,
+    share: _Share,
     number: int,
     reports: multiprocessing.Queue[_Report],
     stop: Event,
 ) -> None:
-    """A child process: its share of the job, each outcome reported to the parent."""
+    """A child process: cases of the job one after the other until none is left, each
+    letter's outcome reported to the parent."""
     # The parent decides when to stop (its Ctrl-C or SIGTERM) and says so through ``stop``.
     parent = os.getppid()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -186,17 +225,24 @@ def _run_share(
     # The parent's connections are the parent's: this process opens its own.
     parents.engine.dispose(close=False)
     ledger = Ledger.for_settings(settings)
+
+    def stopping() -> bool:
+        # Also when the command is gone (killed): its next run takes the rest.
+        return stop.is_set() or os.getppid() != parent
+
     try:
         resender = Resender(build_pipeline(settings, ledger), JobStore(ledger))
-        resender.run_items(
-            job,
-            items,
-            RunReport(job.job_id, run),
-            RateLimiter(rate),
-            lambda item, status, detail: reports.put(_ItemDone(item, status, detail)),
-            # Also when the command is gone (killed): its next run takes the rest.
-            lambda: stop.is_set() or os.getppid() != parent,
-        )
+        report = RunReport(share.job.job_id, share.run)
+        limiter = RateLimiter(share.rate)
+        while not stopping() and (group := share.take()) is not None:
+            resender.run_items(
+                share.job,
+                group,
+                report,
+                limiter,
+                lambda item, status, detail: reports.put(_ItemDone(number, item, status, detail)),
+                stopping,
+            )
     except ConfigurationError as err:
         reports.put(_Failed(number, str(err), configuration=True))
     except Exception as err:

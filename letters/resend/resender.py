@@ -63,6 +63,8 @@ class RunReport:
     done_before: int = 0
     stopped: bool = False
     elapsed_s: float = 0.0
+    # Letters each process of a run in several processes handled (pool.py).
+    by_process: list[int] = field(default_factory=list)
 
     @property
     def handled(self) -> int:

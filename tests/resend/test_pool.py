@@ -16,27 +16,29 @@ from channels.fake import CRASH_EXIT_CODE
 from letters.config import PROJECT_ROOT
 from letters.ledger import Item, ItemStatus
 from letters.ledger.resend_jobs import JobStore, new_letter_id
-from letters.resend.pool import dealt, process_for
+from letters.resend.pool import case_groups
 from tests.support.resend import DIGIPOST_SAMPLES, PRINT_SAMPLES, sample
 from tests.support.stacks import Stack, wait_for
 
 _ITEMS = st.lists(st.sampled_from([f"2026-{n:05d}" for n in range(12)]), max_size=40)
 
 
-@given(cases=_ITEMS, processes=st.integers(1, 5))
-def test_every_letter_is_dealt_once_and_each_case_stays_whole_in_order(
-    cases: list[str], processes: int
+@given(cases=_ITEMS)
+def test_every_letter_is_in_one_group_and_each_case_stays_whole_in_order(
+    cases: list[str],
 ) -> None:
     items = [
         Item(f"source-{n}", f"new-{n}", case, n, ItemStatus.PENDING, None, 0, None)
         for n, case in enumerate(cases)
     ]
-    shares = dealt(items, processes)
-    assert len(shares) == processes
-    assert sorted(i.position for share in shares for i in share) == list(range(len(items)))
-    for number, share in enumerate(shares):
-        assert [i.position for i in share] == sorted(i.position for i in share)
-        assert {process_for(i.case_number, processes) for i in share} <= {number}
+    groups = case_groups(items)
+    assert sorted(i.position for group in groups for i in group) == list(range(len(items)))
+    for group in groups:
+        assert len({i.case_number for i in group}) == 1
+        assert [i.position for i in group] == sorted(i.position for i in group)
+    assert len(groups) == len(set(cases))
+    # The cases come in the order of their first letter in the job.
+    assert [g[0].position for g in groups] == sorted(g[0].position for g in groups)
 
 
 def _sent(stack: Stack, names: list[str]) -> list[str]:
@@ -60,6 +62,9 @@ def test_a_renew_job_in_two_processes_sends_each_renewal_once(embedded: Stack) -
     report = json.loads(result.stdout)
     assert (report["letters"], report["sent"], report["pending"]) == (10, 10, 0)
     assert report["this_run"]["handled"] == 10
+    # Both processes took cases: one did not do the job while the other stood idle.
+    shares = report["this_run"]["handled_by_process"]
+    assert len(shares) == 2 and sum(shares) == 10 and min(shares) > 0, shares
 
     renewals = {new_letter_id("pool", i) for i in ids}
     delivered = [r["letter_id"] for r in embedded.delivered()]
@@ -72,9 +77,6 @@ def test_a_renew_job_in_two_processes_sends_each_renewal_once(embedded: Stack) -
         # Rendered again, in the process that took it: its own PDF, dated today or later.
         assert record.pdf_sha256 and record.resend_mode == "renew"
         assert record.letter_date >= datetime.now().date()
-    # Both processes had a share: the ten cases are not all one process's.
-    cases = {embedded.ledger.get(i).case_number for i in ids}  # type: ignore[union-attr]
-    assert {process_for(c, 2) for c in cases} == {0, 1}
 
 
 def test_a_process_killed_mid_letter_leaves_its_letters_to_do_and_the_rerun_sends_each_once(
