@@ -9,7 +9,9 @@ uses it as it stands. A layout of justified text is made again as before,
 because drawing adds the justification spacing to it.
 
 The layouts live as long as the laid-out document, which the renderer drops
-when the letter is written, so memory stays flat.
+when the letter is written, so memory stays flat. Two threads rendering at
+once (the review site) stay correct: a layout that one of them finds dropped,
+or kept after the block ended, is made again as WeasyPrint would.
 
 It changes WeasyPrint's ``weasyprint.text.line_break.Layout`` for the time
 of the block only, so that the render benchmark's naive way, in the same

@@ -26,7 +26,7 @@ from letters.rendering.fonts import bundled_families, foreign_fonts
 from letters.rendering.html_tree import weasyprint_html
 from letters.rendering.pdf_metadata import PdfMetadata, apply_metadata
 
-__all__ = ["PdfEngine", "PdfMetadata", "RenderError"]
+__all__ = ["PdfEngine", "PdfMetadata"]
 
 PDF_VERSION = "1.7"
 # Tagged, with a structure tree in reading order, for screen readers (the Digipost app).
