@@ -105,10 +105,12 @@ def run_in_processes(
     reports: multiprocessing.Queue[_Report] = context.Queue()
     stop = context.Event()
     next_group = context.Value("q", 0)
-    count = max(1, min(processes, len(groups)))
-    each = Rate(rate.per_second / count)
+    # No more processes than cases, and none for a job with nothing left to do.
+    count = min(processes, len(groups))
+    each = Rate(rate.per_second / max(1, count))
     shared = _one_digipost(settings)
-    _load_before_forking(today_in_norway())
+    if count:
+        _load_before_forking(today_in_norway())
     report.by_process = [0] * count
     share = _Share(job, groups, next_group, report.run, each)
     children = {
