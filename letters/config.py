@@ -97,6 +97,10 @@ class Settings:
     metrics_host: str = "127.0.0.1"
     # Print a copy of a Digipost letter nobody opened (the profile says which and when).
     print_when_unread: bool = False
+    # The packaged rate table's unchecked rows may be used (the embedded demo only).
+    allow_unchecked_rates: bool = False
+    # The baseline rate table (None: the one packaged with the service).
+    rates_file: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -145,6 +149,8 @@ class Settings:
             metrics_port=_port(env, "LETTERS_METRICS_PORT"),
             metrics_host=env.get("LETTERS_METRICS_HOST") or "127.0.0.1",
             print_when_unread=_flag(env, "LETTERS_PRINT_WHEN_UNREAD", False),
+            allow_unchecked_rates=_unchecked_rates(env),
+            rates_file=_path(env, "LETTERS_RATES_FILE"),
         )
 
     @property
@@ -343,6 +349,20 @@ class DigipostSettings:
             keys_dir=var_dir / "digipost",
             double_dir=Path(env.get("LETTERS_DIGIPOST_DOUBLE_DIR", var_dir / "digipost-double")),
         )
+
+
+def _unchecked_rates(env: Mapping[str, str]) -> bool:
+    """LETTERS_ALLOW_UNCHECKED_RATES, refused anywhere but on the embedded default: a
+    letter in production prints only rates read in the regulation or approved."""
+    allowed = _flag(env, "LETTERS_ALLOW_UNCHECKED_RATES", False)
+    database = env.get("LETTERS_DATABASE_URL") or "sqlite:"
+    shared = bool(env.get("LETTERS_BROKER_URL")) or not database.startswith("sqlite")
+    if allowed and shared:
+        raise ConfigurationError(
+            "LETTERS_ALLOW_UNCHECKED_RATES: only the embedded default (no LETTERS_BROKER_URL, "
+            "a SQLite ledger) may use rates nobody has checked"
+        )
+    return allowed
 
 
 def _seconds(env: Mapping[str, str], name: str, default: str, allow_zero: bool = False) -> float:

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from letters.config import TEMPLATES_DIR, Settings
+from letters.domain import rates
 from letters.rendering.letter_service import LetterService
+from tests.support.rates import test_rates_file
 from tests.support.stacks import (
     Stack,
     current_test,
@@ -17,6 +19,12 @@ from tests.support.stacks import (
     require_rabbitmq,
     stack_env,
 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Every letter the suite makes finds its rates in a table of test data, whatever day
+    # the suite runs on; a test of the packaged table reads it by name.
+    rates.baseline_rates_file = test_rates_file()
 
 
 @pytest.fixture(autouse=True)

@@ -22,6 +22,7 @@ from letters.cli.ops import OPS
 from letters.cli.print_post import PRINT
 from letters.cli.privacy import KEYS, PRIVACY
 from letters.cli.queue import DEAD, PUBLISH, QUEUES, RECOVER, WORKER
+from letters.cli.rates import RATES
 from letters.cli.render import RENDER
 from letters.cli.resend import RESEND
 from letters.cli.review import APPROVE, PREVIEW
@@ -35,6 +36,7 @@ COMMANDS: tuple[Command, ...] = (
     PUBLISH,
     WORKER,
     STATUS,
+    RATES,
     EVENTS,
     DEAD,
     RECOVER,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import os
 import secrets
 import sys
 import uuid
@@ -14,7 +16,7 @@ from typing import Any
 from letters.cli.common import EXIT_FAILURE, EXIT_OK, Command, open_ledger
 from letters.config import PROJECT_ROOT, Settings
 from letters.delivery.pipeline import build_pipeline
-from letters.ledger import Outbox
+from letters.ledger import LetterStatus, Outbox
 from letters.logs import configure_logging
 from letters.messaging.broker import Publisher, topology_for
 from letters.messaging.event_relay import relay_until_empty
@@ -27,6 +29,7 @@ SAMPLES_DIR = PROJECT_ROOT / "samples"
 def demo_command(args: argparse.Namespace, settings: Settings) -> int:
     """The whole pipeline on this machine: samples in, PDFs and delivery records out."""
     configure_logging("WARNING")
+    settings = _demo_rates(settings)
     samples = sorted(args.samples.glob("*.json"))
     if not samples:
         print(f"letters: no sample requests in {args.samples}", file=sys.stderr)
@@ -54,17 +57,22 @@ def demo_command(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         ledger.close()
     finished = 0
+    held: dict[str, int] = {}
     for letter_id in letter_ids:
         record = records.get(letter_id)
         if record is None:
             print(f"{letter_id}  not accepted")
             continue
         finished += record.finished
+        waiting = record.status is LetterStatus.HELD and record.held_for_rates
+        if waiting:
+            held[record.held_for_rates or ""] = held.get(record.held_for_rates or "", 0) + 1
         print(
             f"{record.letter_id}  {record.letter_type:<22} {record.language}  "
-            f"{record.status:<10} {record.channel or '-':<9} {record.archive_key or ''}"
+            f"{record.status:<10} {record.channel or '-':<9} "
+            + (f"waits for: {record.held_for_rates}" if waiting else record.archive_key or "")
         )
-    by_channel = Counter(r.channel or "none" for r in records.values())
+    by_channel = Counter(r.channel or "none" for r in records.values() if r.finished)
     where = {
         "digipost": "the local Digipost double's mailbox in "
         f"{settings.digipost.double_dir / 'documents'}"
@@ -82,9 +90,30 @@ def demo_command(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  {count} to {where.get(channel, channel)}")
     for line in printed:
         print(f"    {line}")
+    if held:
+        print(f"{sum(held.values())} letter(s) held for a rate nobody has checked; each goes on "
+              "when its rates are added and approved (letters rates add, letters rates "
+              "approve), then letters worker --until-empty:")  # fmt: skip
+        for keys, count in sorted(held.items()):
+            print(f"  {count} waiting for {keys}")
+    if settings.allow_unchecked_rates:
+        print("rates: the demo lets letters use packaged rows nobody has checked "
+              "(LETTERS_ALLOW_UNCHECKED_RATES); its history names those used")  # fmt: skip
     shown = _show_events(settings, letter_ids)
-    complete = finished == len(letter_ids) and shown == len(letter_ids)
+    # A letter held for a missing rate is where it should be: waiting, not lost.
+    complete = finished + sum(held.values()) == len(letter_ids) and shown == len(letter_ids)
     return EXIT_OK if code == EXIT_OK and complete else EXIT_FAILURE
+
+
+def _demo_rates(settings: Settings) -> Settings:
+    """On the embedded default the demo may use the packaged rates nobody has checked (the
+    placeholders), unless LETTERS_ALLOW_UNCHECKED_RATES says otherwise; never on a shared
+    broker or database."""
+    embedded = settings.embedded_broker and settings.database_url.startswith("sqlite")
+    if not embedded or "LETTERS_ALLOW_UNCHECKED_RATES" in os.environ:
+        return settings
+    os.environ["LETTERS_ALLOW_UNCHECKED_RATES"] = "1"  # for any process the worker starts
+    return dataclasses.replace(settings, allow_unchecked_rates=True)
 
 
 def _show_events(settings: Settings, letter_ids: list[str]) -> int:

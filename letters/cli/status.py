@@ -16,14 +16,17 @@ from letters.ledger import (
     LetterEvent,
     LetterRecord,
     LetterStatus,
+    RateBook,
     letter_ids_of_person,
 )
 
 
 def status_command(args: argparse.Namespace, settings: Settings) -> int:
-    if bool(args.letter_id) == bool(args.national_id):
-        print("letters status: give a LETTER_ID or --national-id", file=sys.stderr)
+    if args.letter_id and args.national_id:
+        print("letters status: give a LETTER_ID or --national-id, not both", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if not args.letter_id and not args.national_id:
+        return _overview(args, settings)
     if args.national_id:
         return _person(args, settings)
     letter_id = canonical_uuid(args.letter_id) or args.letter_id
@@ -56,6 +59,28 @@ def status_command(args: argparse.Namespace, settings: Settings) -> int:
             f"  dead letter {message.dead_id}  {message.dead_at.isoformat(timespec='seconds')}"
             f"{requeued}  {message.reason}"
         )
+    return EXIT_OK
+
+
+def _overview(args: argparse.Namespace, settings: Settings) -> int:
+    """How many letters are in each status, and what the held ones wait for."""
+    ledger = open_ledger(settings)
+    try:
+        counts = ledger.status_counts()
+        held_for_rates = RateBook(ledger).holding()
+    finally:
+        ledger.close()
+    if args.json:
+        print(json.dumps({"by_status": counts, "held_for_rates": held_for_rates}, indent=2))
+        return EXIT_OK
+    print(f"{sum(counts.values())} letter(s) in the ledger")
+    for status, count in sorted(counts.items()):
+        print(f"  {status:<14}{count}")
+    if held_for_rates:
+        print("held for a rate nobody has checked yet (letters rates list; add and approve it):")
+        for key, count in held_for_rates.items():
+            kind, _, period = key.partition(" ")
+            print(f"  {count} letter(s): no checked {kind} for {period}")
     return EXIT_OK
 
 
@@ -171,4 +196,12 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
-STATUS = Command("status", "a letter's history from the ledger", _arguments, status_command)
+STATUS = Command(
+    "status",
+    "a letter's history from the ledger, or (with no letter) the ledger's counts",
+    _arguments,
+    status_command,
+    description="With a LETTER_ID: the letter and its history. With --national-id: every "
+    "letter of that debtor. With neither: how many letters are in each status, and how "
+    "many each missing rate is holding.",
+)

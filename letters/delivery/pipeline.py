@@ -17,6 +17,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -37,18 +38,20 @@ from letters.clock import today_in_norway, utcnow
 from letters.config import Settings
 from letters.delivery.case_states import CaseOutcome, CaseStateHandler
 from letters.delivery.dating import ledger_letters, needs_new_date
+from letters.delivery.rates import CurrentRates, hold_keys, hold_reason
 from letters.delivery.routing import Route, route
 from letters.digests import sha256_hex
 from letters.domain.case_message import parse_case_message
 from letters.domain.compose import compose
 from letters.domain.contract import parse_request
 from letters.domain.cost_rules import check_costs
-from letters.domain.letter_order import check_order, reported_letters
+from letters.domain.letter_order import PriorLetter, check_order, reported_letters
 from letters.domain.message_body import peek_letter_id, request_object
 from letters.domain.model import LetterRequest
 from letters.domain.posting import letter_date_for
 from letters.domain.profile import AgencyProfile
-from letters.errors import FieldProblem, InvalidRequest, PermanentError
+from letters.domain.rates import MissingRate, RateTable
+from letters.errors import FieldProblem, InvalidRequest, LetterError, PermanentError
 from letters.ledger import (
     CaseStates,
     HeldLock,
@@ -56,6 +59,7 @@ from letters.ledger import (
     LetterLocks,
     LetterRecord,
     LetterStatus,
+    RateBook,
     Rendering,
     letter_locks,
 )
@@ -84,12 +88,14 @@ class Outcome:
     receipt: Receipt | None
     # The ledger already had the letter finished (or waiting for its case); nothing was done.
     already_finished: bool = False
-    # Held or cancelled because of its case, instead of sent.
+    # Held or cancelled because of its case, or held for a rate, instead of sent.
     stopped: LetterStatus | None = None
     # What the metrics count it by: words from fixed sets, never debtor data.
     letter_type: str = ""
     language: str = ""
     channel: str = ""
+    # Why it was stopped: "its case" or "a rate".
+    waiting_for: str = ""
 
     @property
     def name(self) -> str:
@@ -109,6 +115,7 @@ def _outcome(
     *,
     already_finished: bool = False,
     stopped: LetterStatus | None = None,
+    waiting_for: str = "its case",
 ) -> Outcome:
     return Outcome(
         record.letter_id,
@@ -119,6 +126,7 @@ def _outcome(
         letter_type=record.letter_type,
         language=record.language,
         channel=receipt.channel if receipt else record.channel or "",
+        waiting_for=waiting_for if stopped else "",
     )
 
 
@@ -140,6 +148,8 @@ class Pipeline:
         self.clock = clock
         self.cases = CaseStates(ledger)
         self.case_changes = CaseStateHandler(ledger, locks)
+        # The packaged rates with those operations approved in the ledger.
+        self.rates = CurrentRates(service.contract_rules.rates, RateBook(ledger))
 
     def process_case(self, body: bytes | str) -> CaseOutcome:
         """A ``letters.case/1`` message: record the change and apply it to the case's letters.
@@ -212,7 +222,9 @@ class Pipeline:
             request = self._stored_request(record)
             if not needs_new_date(record, request, leaves_on, self.service.profile):
                 return False
-            self._render(record, request, leaves_on, again=True)
+            # A rate the new date needs and nobody has checked: MissingRate, a
+            # TransientError, so the batch waits for it rather than print a guess.
+            self._render(record, request, leaves_on, self.rates.table().recording(), again=True)
             return True
 
     def _advance(
@@ -243,7 +255,10 @@ class Pipeline:
                 route_reason=decision.reason,
             )
         channel: str = record.channel or PRINT  # routed above
-        record, pdf = self._dated_pdf(record, request, channel)
+        try:
+            record, pdf = self._dated_pdf(record, request, channel)
+        except MissingRate as missing:
+            return self._held_for_rates(record, request, channel, missing)
         if stopped := self._stopped_by_case(record):
             return stopped
         # A database restart ends the lock's session: then another worker may have the
@@ -260,7 +275,10 @@ class Pipeline:
             reason = f"Digipost found no mailbox when sending ({err})"
             self.ledger.record_routed(record.letter_id, PRINT, reason)
             log_event(log, "routed", channel=PRINT, **_ids(record))
-            record, pdf = self._dated_pdf(replace(record, channel=PRINT), request, PRINT)
+            try:
+                record, pdf = self._dated_pdf(replace(record, channel=PRINT), request, PRINT)
+            except MissingRate as missing:
+                return self._held_for_rates(record, request, PRINT, missing)
             receipt = self._send(PRINT, _outgoing(record, request, pdf, self.service.profile))
         self._record_receipt(record, receipt)
         return _outcome(record, receipt)
@@ -317,21 +335,61 @@ class Pipeline:
     def _dated_pdf(
         self, record: LetterRecord, request: LetterRequest, channel: str
     ) -> tuple[LetterRecord, bytes]:
-        """The letter's PDF, rendered (or rendered again) for the day it leaves, archived."""
+        """The letter's PDF, rendered (or rendered again) for the day it leaves, archived.
+
+        Raises MissingRate when the letter needs a rate no checked row gives.
+        """
         leaves_on = self.channels.get(channel).sending_day(self.clock())
+        rates = self.rates.table().recording()
         if record.pdf_sha256 is None:
-            prior = reported_letters(request) + ledger_letters(
-                record, self.ledger.case_letters(record.case_number)
-            )
+            prior = self._prior_letters(record, request)
             check_order(request, leaves_on, prior, self.service.profile.order)
             letter_date = letter_date_for(request.letter_date, leaves_on)
-            check_costs(request, letter_date, prior, self.service.contract_rules.rates)
-            return self._render(record, request, leaves_on)
+            check_costs(request, letter_date, prior, rates)
+            return self._render(record, request, leaves_on, rates)
         if needs_new_date(record, request, leaves_on, self.service.profile):
-            return self._render(record, request, leaves_on, again=True)
+            return self._render(record, request, leaves_on, rates, again=True)
         archived = self._archived_pdf(record)
         # Rendered, but the worker stopped before its PDF reached the archive.
-        return archived or self._render(record, request, leaves_on)
+        return archived or self._render(record, request, leaves_on, rates)
+
+    def _prior_letters(self, record: LetterRecord, request: LetterRequest) -> list[PriorLetter]:
+        return reported_letters(request) + ledger_letters(
+            record, self.ledger.case_letters(record.case_number)
+        )
+
+    def _held_for_rates(
+        self, record: LetterRecord, request: LetterRequest, channel: str, first: MissingRate
+    ) -> Outcome:
+        """Hold the letter for every rate it needs that no checked row gives (not only the
+        first one found), so that operations see all of them at once."""
+        leaves_on = self.channels.get(channel).sending_day(self.clock())
+        missing = self._missing_rates(record, request, leaves_on) or [first]
+        self.ledger.record_held(
+            record.letter_id, LetterStatus.HELD, hold_reason(missing), hold_keys(missing)
+        )
+        log_event(log, "held", reason=hold_keys(missing), **_ids(record))
+        return _outcome(record, None, stopped=LetterStatus.HELD, waiting_for="a rate")
+
+    def _missing_rates(
+        self, record: LetterRecord, request: LetterRequest, leaves_on: date
+    ) -> list[MissingRate]:
+        probe = self.rates.table().probing()
+        letter_date = letter_date_for(request.letter_date, leaves_on)
+        # The figures stand in as zero here: what the letter would break with them is
+        # found again when it is made with the real ones.
+        with suppress(LetterError):
+            check_costs(request, letter_date, self._prior_letters(record, request), probe)
+        with suppress(LetterError):
+            compose(
+                request,
+                self.service.profile,
+                today_in_norway(self.clock()),
+                leaves_on=leaves_on,
+                rates=probe,
+                pepper=self.service.pepper,
+            )
+        return list(probe.misses or [])
 
     def _archived_pdf(self, record: LetterRecord) -> tuple[LetterRecord, bytes] | None:
         """The letter's rendered PDF from the archive, recording where it is if needed."""
@@ -353,7 +411,12 @@ class Pipeline:
         return None
 
     def _render(
-        self, record: LetterRecord, request: LetterRequest, leaves_on: date, again: bool = False
+        self,
+        record: LetterRecord,
+        request: LetterRequest,
+        leaves_on: date,
+        rates: RateTable,
+        again: bool = False,
     ) -> tuple[LetterRecord, bytes]:
         started = time.perf_counter()
         composed = compose(
@@ -361,7 +424,7 @@ class Pipeline:
             self.service.profile,
             today_in_norway(self.clock()),
             leaves_on=leaves_on,
-            rates=self.service.contract_rules.rates,
+            rates=rates,
             pepper=self.service.pepper,
         )
         rendered = self.service.renderer.render(composed)
@@ -384,6 +447,7 @@ class Pipeline:
                 f"{rendered.page_count} page(s), template {rendered.template_version}, "
                 f"leaves {leaves_on}{moved}"
             )
+        detail += _unchecked_note(rates)
         self.ledger.record_rendered(record.letter_id, rendering, detail)
         log_event(log, "rendered", render_ms=render_ms, pages=rendered.page_count, **_ids(record))
         key = archive_key(rendered.letter_date, record.letter_id)
@@ -399,6 +463,14 @@ class Pipeline:
 
     def _parse(self, data: dict[str, Any], today: date) -> LetterRequest:
         return parse_request(data, self.service.contract_rules, today)
+
+
+def _unchecked_note(rates: RateTable) -> str:
+    """Which unchecked rows the letter used (only the embedded default may use them)."""
+    unchecked = dict.fromkeys(r for r in rates.used or [] if not r.checked)
+    if not unchecked:
+        return ""
+    return "; UNCHECKED rates used: " + "; ".join(r.describe() for r in unchecked)
 
 
 def rendering_of(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -35,7 +36,7 @@ from letters.domain.model import (
     LetterRequest,
     Recipient,
 )
-from letters.domain.rates import RateTable, rate_table
+from letters.domain.rates import MissingRate, RateTable, rate_table
 from letters.domain.request_shape import (
     SCHEMA,
     WINDOW_LINE_CHARS,
@@ -44,7 +45,7 @@ from letters.domain.request_shape import (
     problem_from_pydantic,
 )
 from letters.domain.text import quote, text_problem
-from letters.errors import ConfigurationError, FieldProblem, InvalidRequest
+from letters.errors import FieldProblem, InvalidRequest
 
 __all__ = ["SCHEMA", "ContractRules", "parse_request"]
 
@@ -86,7 +87,10 @@ def parse_request(
     problems = _cross_field_problems(parsed, rules, today)
     request = _to_domain(parsed)
     letter_date = parsed.letter_date or today
-    problems += cost_problems(request, letter_date, rules.rates)
+    # A cap that needs a rate nobody has checked yet is checked again (``check_costs``)
+    # before the letter is rendered, once the rate is there.
+    with suppress(MissingRate):
+        problems += cost_problems(request, letter_date, rules.rates)
     if not problems and (problem := _nothing_owed(request, letter_date, rules.rates)):
         problems.append(problem)
     if problems:
@@ -100,8 +104,9 @@ def _nothing_owed(
     case = request.case
     try:
         interest = total_interest(interest_lines(case, letter_date, rates))
-    except ConfigurationError:
-        # The rate table ends before the letter date: rendering stops on it loudly.
+    except MissingRate:
+        # A half-year nobody has checked the rate of: the letter waits for it, and
+        # this is checked again when it is rendered.
         interest = Decimal(0)
     total = (
         sum((c.principal for c in case.claims), Decimal(0))

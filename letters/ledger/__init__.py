@@ -39,6 +39,13 @@ from letters.ledger.print_batches import (
     PrintBatchStore,
 )
 from letters.ledger.privacy_requests import PrivacyRequest, PrivacyRequests
+from letters.ledger.rates import (
+    HOLD_KEY_SEPARATOR,
+    RateBook,
+    RateChange,
+    RateChangeRefused,
+    RateEntry,
+)
 from letters.ledger.records import (
     FINISHED,
     IN_HAND,
@@ -72,6 +79,7 @@ __all__ = [
     "EVENT_SCHEMA",
     "FINISHED",
     "HOLDING_STATES",
+    "HOLD_KEY_SEPARATOR",
     "IN_HAND",
     "KINDS",
     "LEFT",
@@ -116,6 +124,10 @@ __all__ = [
     "PrintBatchStore",
     "PrivacyRequest",
     "PrivacyRequests",
+    "RateBook",
+    "RateChange",
+    "RateChangeRefused",
+    "RateEntry",
     "RefusedRequest",
     "Rendering",
     "Resend",

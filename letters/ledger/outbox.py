@@ -53,6 +53,8 @@ KINDS = (
     "withdrawn",
     "cancelled",
     "recovered",
+    # Not a letter's: operations added, approved or withdrew a rate (letters rates).
+    "rates_changed",
 )
 
 # History events that are published, by the kind they are published as (refined by the
@@ -186,6 +188,42 @@ def stage_refusal(
             case_number=case_number,
             sequence=None,
             kind="refused",
+            at=at,
+            body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        )
+    )
+
+
+def stage_rate_change(conn: Connection, now: datetime, details: Mapping[str, Any]) -> None:
+    """The ``rates_changed`` event of a change to an operator's rate row
+    (``letters.ledger.rates``), in the transaction of the change: no letter, so no sequence."""
+    event_id = str(uuid.uuid4())
+    at = as_utc(now)
+    body = {
+        "schema": EVENT_SCHEMA,
+        "event_id": event_id,
+        "kind": "rates_changed",
+        "sequence": None,
+        "at": at.isoformat(timespec="milliseconds"),
+        "letter_id": None,
+        "case_number": None,
+        "letter_type": None,
+        "language": None,
+        "channel": None,
+        "letter_date": None,
+        "deadline": None,
+        "planned_posting_day": None,
+        "posted_on": None,
+        "replay": False,
+        "details": dict(details),
+    }
+    conn.execute(
+        insert(event_outbox).values(
+            event_id=event_id,
+            letter_id=None,
+            case_number=None,
+            sequence=None,
+            kind="rates_changed",
             at=at,
             body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
         )

@@ -99,6 +99,8 @@ class LetterRecord:
     nin_index: str | None = field(default=None, repr=False)
     # When retention erased the request's personal data; None while it is kept.
     personal_data_erased_at: datetime | None = None
+    # The rates it waits for while held for them ("KIND PERIOD, ..."); None otherwise.
+    held_for_rates: str | None = None
 
     @property
     def finished(self) -> bool:

@@ -71,12 +71,16 @@ letters = Table(
     Column("nin_index", String(64)),
     # When retention erased the personal data from the request (LETTERS_RETENTION_DAYS).
     Column("personal_data_erased_at", DateTime(timezone=True)),
+    # Held because a rate it needs has no checked figure: the missing rates, each as
+    # "KIND PERIOD" (letters.domain.rates.MissingRate.key), joined by ", "; None otherwise.
+    Column("held_for_rates", String(200)),
     Index("ix_letters_status", "status"),
     Index("ix_letters_nin_index", "nin_index"),
     Index("ix_letters_case_number", "case_number"),
     Index("ix_letters_provider_ref", "provider_ref"),
     Index("ix_letters_origin_letter_id", "origin_letter_id"),
     Index("ix_letters_letter_date", "letter_date"),
+    Index("ix_letters_held_for_rates", "held_for_rates"),
 )
 
 letter_events = Table(
@@ -284,4 +288,32 @@ privacy_requests = Table(
     Column("reason", Text, nullable=False),
     Column("letter_count", Integer, nullable=False),
     Column("sha256", String(64)),
+)
+
+# The rates operations add (letters.ledger.rates): a row is written once and never
+# changed; what becomes of it (approved, withdrawn) is in rate_changes.
+rate_rows = Table(
+    "rate_rows",
+    metadata,
+    Column("row_id", String(12), primary_key=True),
+    Column("kind", String(40), nullable=False),
+    Column("valid_from", Date, nullable=False),
+    # The figure as it was typed, a decimal string.
+    Column("value", String(20), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("added_by", String(100), nullable=False),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+)
+
+# Every change of an operator's rate row, in order: added, approved, withdrawn.
+rate_changes = Table(
+    "rate_changes",
+    metadata,
+    Column("id", EventId, primary_key=True, autoincrement=True),
+    Column("row_id", String(12), ForeignKey("rate_rows.row_id"), nullable=False),
+    Column("action", String(12), nullable=False),
+    Column("by", String(100), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("note", Text),
+    Index("ix_rate_changes_row_id", "row_id"),
 )

@@ -315,8 +315,15 @@ class Ledger:
                 retry_at=None,
             )
 
-    def record_held(self, letter_id: str, status: LetterStatus, reason: str) -> bool:
-        """The letter waits for its case (``held``, or ``withdrawn`` from a print batch)."""
+    def record_held(
+        self,
+        letter_id: str,
+        status: LetterStatus,
+        reason: str,
+        held_for_rates: str | None = None,
+    ) -> bool:
+        """The letter waits: for its case (``held``, or ``withdrawn`` from a print batch),
+        or for rates nobody has checked yet (``held_for_rates``)."""
         with self.transaction() as conn:
             return history.record(
                 conn,
@@ -327,10 +334,19 @@ class Ledger:
                 only_if=letters.c.status.not_in([*FINISHED]),
                 status=status,
                 retry_at=None,
+                held_for_rates=held_for_rates,
             )
 
-    def record_released(self, letter_id: str, reason: str) -> bool:
-        """A letter that waited for its case goes on (back to the work queue)."""
+    def record_released(
+        self, letter_id: str, reason: str, held_for_rates: str | None = None
+    ) -> bool:
+        """A waiting letter goes on (back to the work queue): one that waited for its case,
+        or, with ``held_for_rates``, one that waited for exactly those rates."""
+        waiting_for = (
+            letters.c.held_for_rates.is_(None)
+            if held_for_rates is None
+            else letters.c.held_for_rates == held_for_rates
+        )
         with self.transaction() as conn:
             return history.record(
                 conn,
@@ -338,8 +354,9 @@ class Ledger:
                 LetterStatus.REQUEUED,
                 utcnow(),
                 reason,
-                only_if=letters.c.status.in_([*WAITING_FOR_CASE]),
+                only_if=and_(letters.c.status.in_([*WAITING_FOR_CASE]), waiting_for),
                 status=LetterStatus.REQUEUED,
+                held_for_rates=None,
             )
 
     def record_cancelled(self, letter_id: str, reason: str) -> bool:

@@ -28,6 +28,7 @@ from letters import metrics
 from letters.clock import utcnow
 from letters.config import SweepSettings
 from letters.delivery.pipeline import Pipeline
+from letters.delivery.rates import release_held
 from letters.digests import sha256_hex
 from letters.domain.letter_types import Language, LetterType
 from letters.domain.message_body import (
@@ -222,7 +223,7 @@ class LetterWorker(ConsumerMixin):
             )
             event = "duplicate; already finished" if outcome.already_finished else "done"
             if outcome.stopped is not None:
-                event = f"{outcome.stopped} for its case"
+                event = f"{outcome.stopped} for {outcome.waiting_for}"
             log_event(
                 log,
                 event,
@@ -238,8 +239,9 @@ class LetterWorker(ConsumerMixin):
                 forget_processed(self._kept_copies, _as_bytes(message.body))
 
     def _release(self, released: Sequence[LetterRecord]) -> None:
-        """Letters whose case is open again go back to the work queue. Were the broker
-        to fail here, the sweep finds them requeued and untouched, and sends them."""
+        """Letters whose case is open again, or whose rate is approved, go back to the work
+        queue. Were the broker to fail here, the sweep finds them requeued and untouched,
+        and sends them."""
         for record in released:
             self._require_publisher().publish_to_work_queue(
                 record.request.encode(), {ATTEMPT_HEADER: record.attempts + 1}
@@ -412,6 +414,10 @@ class LetterWorker(ConsumerMixin):
         try:
             report = sweep(self.ledger, self._require_publisher(), self.sweep, utcnow())
             metrics.sweep_recoveries.inc(len(report.recovered))
+            # Letters held for a rate that operations have approved since go on.
+            released = release_held(self.ledger, self.pipeline.rates).released
+            self._release(released)
+            report.released_for_rates = len(released)
         except TransientError as err:
             log_event(log, "ledger sweep failed", level=logging.WARNING, reason=str(err))
             return None
@@ -426,7 +432,7 @@ class LetterWorker(ConsumerMixin):
         if any(publisher.queue_depth(q.name) for q in queues):
             return False
         report = self._run_sweep()
-        if report is not None and report.recovered:
+        if report is not None and (report.recovered or report.released_for_rates):
             return False
         if report is not None and report.unrecoverable:
             self.unrecoverable = report.unrecoverable

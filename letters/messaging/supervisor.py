@@ -21,8 +21,10 @@ from types import FrameType
 
 from channels import build_channels
 from letters import metrics
+from letters.clock import today_in_norway
 from letters.config import Settings
 from letters.delivery.pipeline import build_pipeline
+from letters.delivery.rates import warn_if_rates_run_out
 from letters.errors import TransientError
 from letters.ledger import Ledger
 from letters.logs import configure_logging, log_event
@@ -95,6 +97,8 @@ def run_worker(
 
         previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         log_event(log, "worker started", worker=name)
+        if first:
+            warn_if_rates_run_out(pipeline.rates.table(), today_in_norway())
         try:
             worker.run(safety_interval=0.25)
         finally:

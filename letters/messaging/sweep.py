@@ -37,6 +37,8 @@ log = logging.getLogger("letters.worker")
 class SweepReport:
     recovered: list[OverdueLetter] = field(default_factory=list)
     unrecoverable: list[OverdueLetter] = field(default_factory=list)
+    # Letters held for a rate that is approved now, sent on (by the worker's sweep).
+    released_for_rates: int = 0
 
 
 def sweep(

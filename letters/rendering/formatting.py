@@ -31,6 +31,14 @@ def money_text(amount: Decimal, language: Language) -> str:
     return money(amount, language)
 
 
+def whole_kroner(amount: Decimal, language: Language) -> str:
+    """A fee in whole kroner, as fees reckoned in rettsgebyr are: "1 589 kr" / "NOK 1,589"."""
+    if amount != amount.to_integral_value():
+        raise ValueError(f"{amount} is not a whole number of kroner")
+    number = format_decimal(amount, "#,##0", locale=_LOCALE[language])
+    return f"{number}\xa0kr" if Language(language) is Language.NB else f"NOK\xa0{number}"
+
+
 def long_date(day: date, language: Language) -> str:
     """ "21. november 2026" / "21 November 2026"."""
     return format_date(day, "long", locale=_LOCALE[language])

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from letters.clock import today_in_norway
@@ -17,16 +16,10 @@ from letters.domain.message_body import BodyLimits
 from letters.domain.otp import OneTimePassword
 from letters.domain.pepper import load_pepper
 from letters.domain.profile import AgencyProfile, load_profile
-from letters.domain.rates import RATES_FILE
-from letters.logs import log_event
+from letters.domain.rates import load_rates
 from letters.rendering.approvals import ApprovalBook
 from letters.rendering.fonts import drawable
 from letters.rendering.renderer import RenderedLetter, Renderer
-
-log = logging.getLogger("letters.rendering")
-# Warn this many days before the interest table runs out: the new half-year's
-# rate is published in the weeks before 1 January and 1 July.
-RATE_TABLE_WARNING_DAYS = 31
 
 
 class LetterService:
@@ -45,24 +38,12 @@ class LetterService:
             self.profile.contract_rules,
             drawable=drawable(self.renderer.templates.root),
             limits=BodyLimits(settings.max_body_bytes, settings.max_nesting),
+            # The packaged baseline only: the worker adds the rows operations approved
+            # (letters.delivery.rates).
+            rates=load_rates(settings.rates_file, allow_unchecked=settings.allow_unchecked_rates),
         )
         # The secret key of the password hash; a missing one stops the service here.
         self.pepper = load_pepper(settings)
-        self._warn_if_the_rates_run_out(today_in_norway())
-
-    def _warn_if_the_rates_run_out(self, today: date) -> None:
-        known_until = self.contract_rules.rates.interest_known_until
-        if (known_until - today).days < RATE_TABLE_WARNING_DAYS:
-            log_event(
-                log,
-                "the interest rate table ends soon",
-                level=logging.WARNING,
-                reason=(
-                    f"late-payment interest is known until {known_until.isoformat()}; add the "
-                    f"rate from {(known_until + timedelta(days=1)).isoformat()} to "
-                    f"{RATES_FILE.name}: letters with interest stop on that day"
-                ),
-            )
 
     def render_request(
         self,

@@ -50,6 +50,7 @@ class TemplateSet:
         self.env.filters.update(
             money=formatting.money,
             money_text=formatting.money_text,
+            whole_kroner=formatting.whole_kroner,
             nowrap=_nowrap,
             long_date=formatting.long_date,
             short_date=formatting.short_date,

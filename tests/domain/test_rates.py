@@ -1,56 +1,182 @@
-"""The rate table shipped as data: every row dated and sourced, interest per half-year."""
+"""The dated rates: the packaged baseline, which rows a letter may use, and what is missing.
+
+The packaged file is read by name here (the rest of the suite runs on a table
+of test data); tables of their own are built from rows for each rule.
+"""
 
 from __future__ import annotations
 
+import math
 import tomllib
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
-from letters.clock import today_in_norway
-from letters.domain.rates import RATES_FILE, parse_rates, rate_table
-from letters.errors import ConfigurationError
+from letters.domain.rates import (
+    PACKAGED_RATES_FILE,
+    MissingRate,
+    Rate,
+    RateKind,
+    RateTable,
+    load_rates,
+    parse_rates,
+    with_rows,
+)
+from letters.errors import ConfigurationError, TransientError
+
+INTEREST, COLLECTION, COURT = (
+    RateKind.LATE_PAYMENT_INTEREST,
+    RateKind.COLLECTION_RATE,
+    RateKind.COURT_FEE,
+)
 
 
 def _data() -> dict:
-    return tomllib.loads(RATES_FILE.read_text(encoding="utf-8"))
+    return tomllib.loads(PACKAGED_RATES_FILE.read_text(encoding="utf-8"))
 
 
-def test_every_row_has_a_valid_from_date_and_a_source() -> None:
+def packaged(allow_unchecked: bool = False) -> RateTable:
+    return load_rates(PACKAGED_RATES_FILE, allow_unchecked=allow_unchecked)
+
+
+def row(
+    kind: RateKind, day: str, value: str, checked: bool = True, row_id: str = "package"
+) -> Rate:
+    return Rate(kind, date.fromisoformat(day), Decimal(value), "test data", checked, row_id)
+
+
+def table(*rows: Rate, allow_unchecked: bool = False) -> RateTable:
+    return RateTable(rows, packaged().collection_cost_caps, allow_unchecked)
+
+
+def test_every_packaged_row_has_a_day_a_source_and_says_whether_it_was_checked() -> None:
     for name, rows in _data().items():
-        for row in rows:
-            assert isinstance(row["valid_from"], date), (name, row)
-            assert row["source"].strip(), (name, row)
-            assert isinstance(row["checked"], bool), (name, row)
+        for entry in rows:
+            assert isinstance(entry["valid_from"], date), (name, entry)
+            assert entry["source"].strip(), (name, entry)
+            assert isinstance(entry["checked"], bool), (name, entry)
 
 
-def test_the_rates_the_review_checked() -> None:
-    table = rate_table()
-    # FOR-2024-12-19-3279: 12.50 % from 1 January 2025.
-    assert table.interest_rate(date(2025, 3, 1)).value == Decimal("12.50")
-    assert table.interest_rate(date(2025, 3, 1)).checked
-    assert table.interest_rate(date(2026, 1, 1)).value == Decimal("12.00")
-    assert table.collection_rate_on(date(2025, 12, 31)).value == Decimal("700.00")
-    assert table.collection_rate_on(date(2026, 1, 1)).value == Decimal("750.00")
+def test_a_packaged_row_is_checked_only_where_it_names_the_regulation_it_was_read_in() -> None:
+    for name, rows in _data().items():
+        for entry in rows:
+            if entry["checked"]:
+                assert "FOR-" in entry["source"] or "forskriften §" in entry["source"], entry
+            if "PLACEHOLDER" in entry["source"] or "derived" in entry["source"]:
+                assert not entry["checked"], (name, entry)
 
 
-def test_the_interest_table_reaches_the_current_half_year() -> None:
-    # Fails on the first day of a half-year nobody has added the rate for: the worker
-    # would stop on the first letter with interest (a configuration error, not a guess).
-    today = today_in_norway()
-    assert rate_table().interest_known_until >= today, (
-        f"add the forsinkelsesrente from {today:%Y-%m-01} to {RATES_FILE.name}"
+def test_production_uses_only_the_checked_packaged_rows() -> None:
+    production, demo = packaged(), packaged(allow_unchecked=True)
+    # FOR-2024-12-19-3279: 12.50 % from 1 January 2025, read in the regulation.
+    assert production.interest_rate(date(2025, 3, 1)).value == Decimal("12.50")
+    assert production.collection_rate_on(date(2025, 12, 31)).value == Decimal("700.00")
+    for rate in production.rows:
+        if not rate.checked:
+            assert not production.in_use(rate), rate
+            assert demo.in_use(rate), rate
+    # The placeholder for the second half of 2026 is never a production figure.
+    with pytest.raises(MissingRate, match="no checked late_payment_interest for 2026-07-01"):
+        production.interest_rate(date(2026, 11, 23))
+    placeholder = demo.interest_rate(date(2026, 11, 23))
+    assert not placeholder.checked and "PLACEHOLDER" in placeholder.source
+
+
+def test_a_half_year_without_a_rate_is_missing_not_guessed() -> None:
+    rates = table(row(INTEREST, "2026-01-01", "12.00"))
+    with pytest.raises(MissingRate) as missing:
+        rates.interest_rate(date(2027, 1, 5))
+    assert str(missing.value) == "no checked late_payment_interest for 2027-01-01"
+    assert missing.value.key == "late_payment_interest 2027-01-01"
+    # The letter waits for it: a transient condition, never a stopped worker.
+    assert isinstance(missing.value, TransientError)
+    assert not rates.covers("late_payment_interest 2027-01-01")
+    assert rates.covers("late_payment_interest 2026-01-01")
+
+
+def test_an_annual_rate_reaches_only_to_the_end_of_the_year_of_its_newest_row() -> None:
+    rates = table(row(COLLECTION, "2017-01-01", "700"), row(COLLECTION, "2026-01-01", "750"))
+    # An older row is in force until the next one starts, over many years.
+    assert rates.collection_rate_on(date(2020, 6, 1)).value == Decimal("700")
+    assert rates.collection_rate_on(date(2026, 12, 31)).value == Decimal("750")
+    with pytest.raises(MissingRate, match=r"no checked collection_rate for 2027$"):
+        rates.collection_rate_on(date(2027, 1, 1))
+    later = with_rows(rates, [row(COLLECTION, "2027-01-01", "750", row_id="R1")])
+    assert later.collection_rate_on(date(2027, 1, 1)).value == Decimal("750")
+    assert later.covers("collection_rate 2027") and not rates.covers("collection_rate 2027")
+
+
+def test_the_court_fee_has_a_year_too() -> None:
+    rates = table(row(COURT, "2025-01-01", "1314"))
+    with pytest.raises(MissingRate, match="no checked court_fee for 2026"):
+        rates.court_fee_on(date(2026, 2, 1))
+
+
+def test_an_operators_row_is_used_once_approved_and_wins_over_the_packaged_one() -> None:
+    base = table(row(INTEREST, "2026-07-01", "12.00", checked=False), allow_unchecked=True)
+    assert base.interest_rate(date(2026, 8, 1)).value == Decimal("12.00")
+    awaiting = with_rows(base, [row(INTEREST, "2026-07-01", "11.75", checked=False, row_id="R1")])
+    # Not approved: not used, even where unchecked packaged rows are allowed.
+    assert awaiting.interest_rate(date(2026, 8, 1)).row_id == "package"
+    approved = with_rows(base, [row(INTEREST, "2026-07-01", "11.75", row_id="R1")])
+    assert approved.interest_rate(date(2026, 8, 1)).value == Decimal("11.75")
+    corrected = with_rows(approved, [row(INTEREST, "2026-07-01", "11.50", row_id="R2")])
+    assert corrected.interest_rate(date(2026, 8, 1)).row_id == "R2"
+    # Production: the packaged placeholder is no figure; the approved row is.
+    production = table(row(INTEREST, "2026-07-01", "12.00", checked=False))
+    with pytest.raises(MissingRate):
+        production.interest_rate(date(2026, 8, 1))
+    assert with_rows(production, [row(INTEREST, "2026-07-01", "11.75", row_id="R1")]).covers(
+        "late_payment_interest 2026-07-01"
     )
 
 
-def test_a_half_year_without_a_rate_is_a_configuration_error() -> None:
-    table = rate_table()
-    after = date(table.interest_known_until.year + 1, 2, 1)
-    with pytest.raises(ConfigurationError, match="no late_payment_interest row for the half-year"):
-        table.interest_rate(after)
-    with pytest.raises(ConfigurationError, match="no late_payment_interest row"):
-        table.interest_rate(date(2022, 12, 31))
+def test_a_row_of_an_unchecked_figure_for_a_year_holds_that_year() -> None:
+    rates = table(row(COURT, "2025-01-01", "1314"), row(COURT, "2026-01-01", "1314", checked=False))
+    assert rates.court_fee_on(date(2025, 5, 1)).value == Decimal("1314")
+    with pytest.raises(MissingRate, match="no checked court_fee for 2026"):
+        rates.court_fee_on(date(2026, 5, 1))
+
+
+def test_probing_finds_every_missing_rate_and_recording_every_row_used() -> None:
+    rates = table(row(INTEREST, "2026-07-01", "12.00"), row(COLLECTION, "2026-01-01", "750"))
+    probe = rates.probing()
+    probe.interest_rate(date(2027, 2, 1))
+    probe.collection_rate_on(date(2027, 2, 1))
+    probe.interest_rate(date(2027, 3, 1))
+    assert [m.key for m in probe.misses or []] == [
+        "late_payment_interest 2027-01-01",
+        "collection_rate 2027",
+    ]
+    recording = rates.recording()
+    recording.interest_rate(date(2026, 8, 1))
+    assert [r.value for r in recording.used or []] == [Decimal("12.00")]
+
+
+def test_the_utlegg_fee_is_whole_kroner_rounded_down() -> None:
+    rates = table(
+        row(COURT, "2026-01-01", "1314"),
+        row(RateKind.ATTACHMENT_FEE_MULTIPLIER, "2022-01-01", "1.21"),
+    )
+    assert rates.attachment_fee_times(date(2026, 11, 23)) == Decimal("1.21")
+    assert rates.attachment_fee_on(date(2026, 11, 23)) == Decimal("1589")  # 1.21 × 1314 = 1589.94
+
+
+def test_how_many_days_ahead_each_table_reaches() -> None:
+    rates = table(
+        row(INTEREST, "2026-07-01", "12.00"),
+        row(INTEREST, "2027-01-01", "12.00"),
+        row(COLLECTION, "2026-01-01", "750"),
+        row(RateKind.ATTACHMENT_FEE_MULTIPLIER, "2022-01-01", "1.21"),
+    )
+    today = date(2026, 12, 5)
+    assert rates.reaches_until(INTEREST, today) == date(2027, 6, 30)
+    assert rates.days_ahead(INTEREST, today) == 207
+    assert rates.days_ahead(COLLECTION, today) == 26
+    assert rates.days_ahead(COURT, today) == -1
+    assert math.isinf(rates.days_ahead(RateKind.ATTACHMENT_FEE_MULTIPLIER, today))
+    assert rates.days_ahead(INTEREST, date(2027, 7, 1)) == -1
 
 
 def test_a_gap_or_a_row_not_starting_a_half_year_is_refused_when_loading() -> None:
@@ -78,32 +204,5 @@ def test_a_gap_or_a_row_not_starting_a_half_year_is_refused_when_loading() -> No
 def test_collection_cost_caps_by_the_claims_size(
     claim: str, day: date, higher: bool, vat: bool, cap: str
 ) -> None:
-    assert rate_table().collection_cost_cap(Decimal(claim), day, higher=higher, vat=vat) == Decimal(
-        cap
-    )
-
-
-def test_the_attachment_fee_is_the_multiplier_times_the_court_fee_unit() -> None:
-    table = rate_table()
-    assert table.attachment_fee_times(date(2026, 11, 23)) == Decimal("1.21")
-    assert table.attachment_fee_on(date(2026, 11, 23)) == Decimal("1589.94")  # 1.21 × 1314
-
-
-def test_a_worker_warns_a_month_before_the_interest_table_runs_out(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    from letters.config import Settings
-    from letters.logs import JsonFormatter
-    from letters.rendering.letter_service import LetterService
-
-    service = LetterService(Settings.from_env({}))
-    caplog.clear()  # the service checked today's date when it started
-    end = rate_table().interest_known_until
-    with caplog.at_level("WARNING", logger="letters.rendering"):
-        service._warn_if_the_rates_run_out(end - timedelta(days=40))
-    assert caplog.records == []
-    with caplog.at_level("WARNING", logger="letters.rendering"):
-        service._warn_if_the_rates_run_out(end - timedelta(days=10))
-    [record] = caplog.records
-    assert record.getMessage() == "the interest rate table ends soon"
-    assert f"known until {end.isoformat()}" in JsonFormatter().format(record)
+    rates = packaged(allow_unchecked=True)  # 750 from 2026 is not read in the regulation yet
+    assert rates.collection_cost_cap(Decimal(claim), day, higher=higher, vat=vat) == Decimal(cap)

@@ -1,31 +1,95 @@
-"""A rate table reaching past the shipped one, for tests whose clock runs in a later year.
+"""A rate table of test data, so that no test depends on today's date against shipped data.
 
-The shipped table stops at the last half-year whose rate is known; a test
-that lets letters leave in 2027 needs interest rows for it. The rows added
-here repeat the last known rate and are marked as test data.
+The suite runs on this table (``conftest`` points the baseline at it, and every
+stack's ``LETTERS_RATES_FILE``): the packaged rows, each marked checked and its
+source prefixed "TEST DATA", then the last figure of each kind repeated for
+every half-year and year up to ``THROUGH``. A letter dated on any day up to then
+finds every rate it needs. Tests of the packaged table itself, and of what
+happens when a rate is missing, read the packaged file or build their own rows.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import atexit
+import shutil
+import tempfile
+import tomllib
 from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
 
-from letters.domain.rates import Rate, RateTable, next_half_year, rate_table
-from letters.rendering.letter_service import LetterService
+from letters.domain import rates
+from letters.domain.rates import PACKAGED_RATES_FILE, UNIT, RateKind, next_half_year
 
-
-def rates_reaching(last_day: date) -> RateTable:
-    table = rate_table()
-    rows = list(table.late_payment_interest)
-    while rows[-1].valid_from <= last_day:
-        start = next_half_year(rows[-1].valid_from)
-        rows.append(Rate(start, rows[-1].value, "test data: the last known rate repeated", False))
-    return dataclasses.replace(table, late_payment_interest=tuple(rows))
+THROUGH = date(2045, 12, 31)
+MARK = "TEST DATA, not a legal rate"
 
 
-def reach_rates(service: LetterService, last_day: date) -> LetterService:
-    """``service`` with interest rates for every half-year up to ``last_day``."""
-    service.contract_rules = dataclasses.replace(
-        service.contract_rules, rates=rates_reaching(last_day)
-    )
-    return service
+@cache
+def test_rates_file() -> Path:
+    """This process's table of test data (made once, removed when the process ends)."""
+    folder = Path(tempfile.mkdtemp(prefix="letters-test-rates-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return write_test_rates(folder / "rates.toml")
+
+
+def test_rates_env() -> dict[str, str]:
+    """The setting that gives a process started with its own environment the test rates."""
+    return {"LETTERS_RATES_FILE": str(test_rates_file())}
+
+
+def use_test_rates() -> None:
+    """This process's letters take their rates from the table of test data (benchmarks,
+    which measure speed on any day and not the law)."""
+    rates.baseline_rates_file = test_rates_file()
+
+
+def write_test_rates(path: Path, through: date = THROUGH) -> Path:
+    packaged = tomllib.loads(PACKAGED_RATES_FILE.read_text(encoding="utf-8"))
+    lines = [f"# {MARK}: the packaged rows, then each last figure repeated to {through}.", ""]
+    for kind in RateKind:
+        rows = [dict(row) for row in packaged.get(kind.value, [])]
+        unit = UNIT[kind]
+        if kind is RateKind.LATE_PAYMENT_INTEREST:
+            while (start := next_half_year(rows[-1]["valid_from"])) <= through:
+                rows.append({"valid_from": start, unit: rows[-1][unit], "source": "repeated"})
+        elif kind in (RateKind.COLLECTION_RATE, RateKind.COURT_FEE):
+            while (year := rows[-1]["valid_from"].year + 1) <= through.year:
+                rows.append(
+                    {"valid_from": date(year, 1, 1), unit: rows[-1][unit], "source": "repeated"}
+                )
+        for row in rows:
+            lines += [
+                f"[[{kind.value}]]",
+                f"valid_from = {row['valid_from'].isoformat()}",
+                f'{unit} = "{row[unit]}"',
+                f'source = "{MARK}: {_escaped(row["source"])}"',
+                "checked = true",
+                "",
+            ]
+    for caps in packaged["collection_cost_caps"]:
+        lines += ["[[collection_cost_caps]]", *_plain_fields(caps), ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def _plain_fields(table: dict[str, Any]) -> list[str]:
+    out = []
+    for key, value in table.items():
+        if key == "brackets":
+            brackets = ", ".join(
+                "{ " + ", ".join(f'{k} = "{v}"' for k, v in b.items()) + " }" for b in value
+            )
+            out.append(f"brackets = [{brackets}]")
+        elif isinstance(value, bool):
+            out.append(f"{key} = {str(value).lower()}")
+        elif isinstance(value, int | date):
+            out.append(f"{key} = {value.isoformat() if isinstance(value, date) else value}")
+        else:
+            out.append(f'{key} = "{_escaped(str(value))}"')
+    return out
+
+
+def _escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
