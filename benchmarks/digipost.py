@@ -30,14 +30,14 @@ from channels.printability import printability_problems
 from letters.config import PROJECT_ROOT, Settings
 from letters.domain.model import Address, Recipient
 from letters.rendering.letter_service import LetterService
-from tests.support.rates import use_test_rates
+from tests.support.rates import use_suite_rates
 
 USER = "03039110015"
 
 
 def main() -> None:
     # Speed on any day: the letters take their rates from the suite's table of test data.
-    use_test_rates()
+    use_suite_rates()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--letters", type=int, default=300)
     args = parser.parse_args()

@@ -58,7 +58,7 @@ from letters.ledger import Ledger
 from letters.ledger.schema import dead_letters, letters
 from letters.messaging.broker import Publisher, topology_for
 from letters.rendering.letter_service import LetterService
-from tests.support.rates import test_rates_env, use_test_rates
+from tests.support.rates import suite_rates_env, use_suite_rates
 from tests.support.stacks import secrets_env
 
 BROKER_URL = os.environ.get("LETTERS_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
@@ -306,7 +306,7 @@ def judge(body: Body, service: LetterService) -> bool:
 def stack(transport: str, workdir: Path) -> Iterator[dict[str, str]]:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("LETTERS_")},
-        **test_rates_env(),
+        **suite_rates_env(),
         "LETTERS_VAR_DIR": str(workdir / transport),
         "LETTERS_CHANNEL_DIGIPOST": "fake",
         "LETTERS_CHANNEL_PRINT": "fake",
@@ -412,7 +412,7 @@ def _accepted(body: Body, kept: dict[str, str]) -> bool:
 
 def main() -> None:
     # Speed on any day: the letters take their rates from the suite's table of test data.
-    use_test_rates()
+    use_suite_rates()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bodies", type=int, default=1000)
     parser.add_argument("--transport", choices=("embedded", "rabbitmq", "both"), default="both")

@@ -31,7 +31,7 @@ from channels.print_post.manifest import BatchFiles, manifest_csv, manifest_json
 from letters.config import PROJECT_ROOT, Settings
 from letters.rendering.letter_service import LetterService
 from letters.storage import DirectoryStore
-from tests.support.rates import use_test_rates
+from tests.support.rates import use_suite_rates
 
 GOLDEN = PROJECT_ROOT / "tests" / "golden"
 TODAY = date(2026, 11, 21)
@@ -81,7 +81,7 @@ def rendered_letters(count: int, processes: int) -> list[bytes]:
 
 def main() -> None:
     # Speed on any day: the letters take their rates from the suite's table of test data.
-    use_test_rates()
+    use_suite_rates()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--letters", type=int, default=1000)
     parser.add_argument("--processes", type=int, default=2)

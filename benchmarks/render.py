@@ -34,7 +34,7 @@ from weasyprint import HTML
 from letters.config import Settings
 from letters.domain.compose import ComposedLetter
 from letters.rendering.letter_service import LetterService
-from tests.support.rates import use_test_rates
+from tests.support.rates import use_suite_rates
 
 GOLDEN = Path(__file__).resolve().parents[1] / "tests" / "golden"
 TODAY = date(2026, 11, 21)
@@ -140,7 +140,7 @@ class Method:
 
 def main() -> None:
     # Speed on any day: the letters take their rates from the suite's table of test data.
-    use_test_rates()
+    use_suite_rates()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--letters", type=int, default=200, help="letters per method")
     parser.add_argument("--turns", type=int, default=10, help="turns each method takes")

@@ -41,7 +41,7 @@ from letters.config import PROJECT_ROOT, Settings
 from letters.digests import sha256_hex
 from letters.ledger import Ledger, LetterStatus
 from letters.ledger.schema import letters
-from tests.support.rates import test_rates_env, use_test_rates
+from tests.support.rates import suite_rates_env, use_suite_rates
 from tests.support.stacks import secrets_env
 
 SAMPLES = sorted((PROJECT_ROOT / "samples").glob("*.json"))
@@ -145,7 +145,7 @@ def run(stack: str, args: argparse.Namespace, workdir: Path) -> list[dict[str, A
     workdir = workdir / stack
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("LETTERS_")},
-        **test_rates_env(),
+        **suite_rates_env(),
         "LETTERS_VAR_DIR": str(workdir),
         "LETTERS_LOG_LEVEL": "WARNING",
     }
@@ -214,7 +214,7 @@ def _drop_queues(env: dict[str, str]) -> None:
 
 def main() -> None:
     # Speed on any day: the letters take their rates from the suite's table of test data.
-    use_test_rates()
+    use_suite_rates()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--letters", type=int, default=10_000, help="the copy job's letters")
     parser.add_argument("--renew", type=int, default=10_000,

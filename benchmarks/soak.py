@@ -50,7 +50,7 @@ from channels.digipost.double.store import DoubleStore
 from letters.config import PROJECT_ROOT, Settings
 from letters.ledger import Ledger
 from letters.messaging.broker import Publisher, topology_for
-from tests.support.rates import test_rates_env, use_test_rates
+from tests.support.rates import suite_rates_env, use_suite_rates
 from tests.support.services import restart_postgres, restart_rabbitmq
 from tests.support.stacks import fresh_case, secrets_env
 
@@ -185,7 +185,7 @@ def soak(letters: int, kills: int, fail_rate: float, workdir: Path, seed: int) -
     with fresh_database() as database_url:
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("LETTERS_")},
-            **test_rates_env(),
+            **suite_rates_env(),
             "LETTERS_BROKER_URL": BROKER_URL,
             "LETTERS_DATABASE_URL": database_url,
             "LETTERS_QUEUE_PREFIX": f"soak-{uuid.uuid4().hex[:8]}.",
@@ -253,7 +253,7 @@ def _delete_queues(settings: Settings) -> None:
 
 def main() -> None:
     # Speed on any day: the letters take their rates from the suite's table of test data.
-    use_test_rates()
+    use_suite_rates()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--letters", type=int, default=300)
     parser.add_argument("--kills", type=int, default=12, help="SIGKILLs of the worker group")

@@ -49,7 +49,7 @@ from letters.config import PROJECT_ROOT, Settings
 from letters.ledger import Ledger
 from letters.messaging.broker import Publisher, topology_for
 from letters.rendering.letter_service import LetterService
-from tests.support.rates import test_rates_env, use_test_rates
+from tests.support.rates import suite_rates_env, use_suite_rates
 from tests.support.stacks import fresh_case, secrets_env
 
 SAMPLES = sorted((PROJECT_ROOT / "samples").glob("*.json"))
@@ -182,7 +182,7 @@ def run(
         conn.execute(text(f'CREATE DATABASE "{database}"'))
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("LETTERS_")},
-        **test_rates_env(),
+        **suite_rates_env(),
         "LETTERS_BROKER_URL": BROKER_URL,
         "LETTERS_DATABASE_URL": POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{database}",
         "LETTERS_QUEUE_PREFIX": f"bench-{uuid.uuid4().hex[:8]}.",
@@ -369,7 +369,7 @@ def _summary(result: Result) -> str:
 
 def main() -> None:
     # Speed on any day: the letters take their rates from the suite's table of test data.
-    use_test_rates()
+    use_suite_rates()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--letters", type=int, default=400)
     parser.add_argument(

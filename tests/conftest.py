@@ -11,7 +11,7 @@ import pytest
 from letters.config import TEMPLATES_DIR, Settings
 from letters.domain import rates
 from letters.rendering.letter_service import LetterService
-from tests.support.rates import test_rates_file
+from tests.support.rates import suite_rates_file
 from tests.support.stacks import (
     Stack,
     current_test,
@@ -24,7 +24,7 @@ from tests.support.stacks import (
 def pytest_configure(config: pytest.Config) -> None:
     # Every letter the suite makes finds its rates in a table of test data, whatever day
     # the suite runs on; a test of the packaged table reads it by name.
-    rates.baseline_rates_file = test_rates_file()
+    rates.baseline_rates_file = suite_rates_file()
 
 
 @pytest.fixture(autouse=True)

@@ -154,3 +154,16 @@ def test_print_settings_have_defaults_and_are_read(tmp_path: Path) -> None:
 def test_bad_print_settings_name_the_variable(name: str, value: str, message: str) -> None:
     with pytest.raises(ConfigurationError, match=f"{name}: .*{message}"):
         Settings.from_env({name: value})
+
+
+def test_unchecked_rates_are_allowed_only_on_the_embedded_default(tmp_path: Path) -> None:
+    embedded = {"LETTERS_VAR_DIR": str(tmp_path)}
+    assert not Settings.from_env(embedded).allow_unchecked_rates
+    allowed = embedded | {"LETTERS_ALLOW_UNCHECKED_RATES": "1"}
+    assert Settings.from_env(allowed).allow_unchecked_rates
+    for shared in (
+        {"LETTERS_BROKER_URL": "amqp://guest:guest@127.0.0.1:5672//"},
+        {"LETTERS_DATABASE_URL": "postgresql+psycopg://letters@db/letters"},
+    ):
+        with pytest.raises(ConfigurationError, match="LETTERS_ALLOW_UNCHECKED_RATES: only the"):
+            Settings.from_env(allowed | shared)

@@ -32,6 +32,8 @@ class LetterLine:
     last_detail: str | None
     origin_letter_id: str | None
     resend_job_id: str | None
+    # Held for rates nobody has checked ("KIND PERIOD, ..."), not for its case.
+    held_for_rates: str | None = None
 
 
 def recent_letters(ledger: Ledger, limit: int = 50) -> list[LetterLine]:
@@ -40,7 +42,8 @@ def recent_letters(ledger: Ledger, limit: int = 50) -> list[LetterLine]:
 
 
 def waiting_for_case(ledger: Ledger, limit: int = 100) -> list[LetterLine]:
-    """Letters held or withdrawn because of their case's state, newest first."""
+    """Letters held or withdrawn because of their case's state or for a missing rate,
+    newest first."""
     return _letter_lines(ledger, sorted(WAITING_FOR_CASE), limit)
 
 
@@ -86,6 +89,7 @@ def _letter_lines(ledger: Ledger, statuses: list[str] | None, limit: int) -> lis
             letters.c.updated_at,
             letters.c.origin_letter_id,
             letters.c.resend_job_id,
+            letters.c.held_for_rates,
         )
         .order_by(desc(letters.c.updated_at), letters.c.letter_id)
         .limit(limit)
@@ -119,6 +123,7 @@ def _letter_lines(ledger: Ledger, statuses: list[str] | None, limit: int) -> lis
             details.get(r.letter_id),
             r.origin_letter_id,
             r.resend_job_id,
+            r.held_for_rates if r.status == "held" else None,
         )
         for r in rows
     ]

@@ -24,8 +24,10 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from channels import build_channels
-from letters.clock import utcnow
+from letters.clock import today_in_norway, utcnow
 from letters.config import Settings
+from letters.delivery.rates import current_rates
+from letters.domain.rates import RateKind
 from letters.ledger import Ledger
 from letters.ledger.gauges import read_gauges
 from letters.logs import log_event
@@ -51,6 +53,7 @@ class ServiceProbe:
         self.settings = settings
         self.topology = topology_for(settings)
         self.ledger = Ledger.for_settings(settings)
+        self.rates = current_rates(settings, self.ledger)
         self._broker_lock = threading.Lock()
 
     def close(self) -> None:
@@ -170,6 +173,29 @@ class ScrapeTimeCollector(Collector):
             "letters_dead_letters_waiting",
             "Dead letters not yet requeued or resolved",
             float(gauges.dead_letters_waiting),
+        )
+        yield from self._rate_gauges()
+
+    def _rate_gauges(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            table = self.probe.rates.table()
+            held = self.probe.rates.book.holding()
+        except Exception as err:  # as the ledger gauges: missing, and logged
+            log_event(log, "rate gauges not read", level=logging.WARNING, reason=str(err)[:200])
+            return
+        today = today_in_norway()
+        yield _labelled(
+            "letters_rate_table_days_ahead",
+            "Days past today that each rate kind has a checked figure for (+Inf: no end; "
+            "-1: not even today)",
+            "kind",
+            {kind.value: table.days_ahead(kind, today) for kind in RateKind},
+        )
+        yield _labelled(
+            "letters_held_for_rate",
+            "Letters held because a rate they need has no checked figure, by missing rate",
+            "rate",
+            held,
         )
 
 

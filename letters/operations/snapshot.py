@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from letters.clock import utcnow
-from letters.ledger import Batch, CaseState, DeadLetter, Ledger, PrintBatchStore
+from letters.ledger import Batch, CaseState, DeadLetter, Ledger, PrintBatchStore, RateBook
 from letters.ledger.overview import (
     LetterLine,
     cases_not_open,
@@ -31,6 +31,8 @@ class Snapshot:
     recent: list[LetterLine]
     waiting_for_case: list[LetterLine]
     cases: list[CaseState]
+    # How many letters each missing rate holds ("KIND PERIOD" -> count).
+    held_for_rates: dict[str, int]
 
 
 def take_snapshot(ledger: Ledger, queue_depths: QueueDepths, recent: int = 50) -> Snapshot:
@@ -50,4 +52,5 @@ def take_snapshot(ledger: Ledger, queue_depths: QueueDepths, recent: int = 50) -
         recent=recent_letters(ledger, recent),
         waiting_for_case=waiting_for_case(ledger),
         cases=cases_not_open(ledger),
+        held_for_rates=RateBook(ledger).holding(),
     )

@@ -81,8 +81,12 @@ class Rendered:
 
 
 def preview_service(settings: Settings) -> LetterService:
-    """A renderer for previews: unapproved templates are exactly what legal must see."""
-    return LetterService(dataclasses.replace(settings, require_approved_templates=False))
+    """A renderer for previews: unapproved templates are exactly what legal must see, and
+    the packaged rates nobody has checked may fill in the figures (a preview is never
+    sent; the scenarios are dated, and their rates are listed by ``letters rates list``)."""
+    return LetterService(
+        dataclasses.replace(settings, require_approved_templates=False, allow_unchecked_rates=True)
+    )
 
 
 def render_scenario(

@@ -12,6 +12,7 @@ import pytest
 
 from letters.cli import main
 from letters.config import PROJECT_ROOT
+from tests.support.rates import suite_rates_env
 from tests.support.rendering import GOLDEN_DIR
 
 REQUEST = GOLDEN_DIR / "varsel_rettslig_pagang/en/foreign_address/request.json"
@@ -110,6 +111,7 @@ def test_the_installed_command_runs(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         check=False,
+        env={**os.environ, **suite_rates_env()},
     )
     assert result.returncode == 0, result.stderr
     assert out.exists()

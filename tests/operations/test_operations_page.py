@@ -9,15 +9,19 @@ import re
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from letters.clock import today_in_norway
 from letters.config import PROJECT_ROOT
+from letters.domain.rates import RateKind
 from letters.ledger import DeadLetterStore, LetterStatus, PrintBatchStore
 from tests.support.browser import headless_chromium
+from tests.support.rates import write_suite_rates
 from tests.support.stacks import Stack, sample_request, stack_env
 
 
@@ -26,6 +30,11 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("operations")
     env = stack_env(tmp, broker=False, database_url=None)
     env["LETTERS_CHANNEL_PRINT"] = "print_post"
+    # No rettsgebyr for this year: a varsel waits for it, the other letters do not.
+    year = today_in_norway().year
+    env["LETTERS_RATES_FILE"] = str(
+        write_suite_rates(tmp / "rates.toml", leave_out_from={RateKind.COURT_FEE: date(year, 1, 1)})
+    )
     stack = Stack(env)
     refused = sample_request(language="sv")  # the contract refuses it: dead-lettered
     printed = sample_request("purring-nb-plain")
@@ -33,7 +42,8 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     held = sample_request("inkassovarsel-nb-plain")
     set_case = stack.run("case", held["case"]["case_number"], "--set", "on_hold", "--note", "x")
     assert set_case.returncode == 0, set_case.stderr
-    stack.publish(refused, printed, held)
+    waits_for_rate = sample_request("varsel_rettslig_pagang-nb-plain")
+    stack.publish(refused, printed, held, waits_for_rate)
     stack.run_worker()
     cut = stack.run("print", "cut")
     assert cut.returncode == 0, cut.stderr
@@ -50,7 +60,10 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             url = found.group(1) if found else None
             time.sleep(0.2)
         assert url, f"the operations page did not start:\n{log.read_text('utf-8')}"
-        yield {"url": url, "stack": stack, "refused": refused, "printed": printed, "held": held}
+        yield {
+            "url": url, "stack": stack, "refused": refused, "printed": printed, "held": held,
+            "waits_for_rate": waits_for_rate, "missing": f"court_fee {year}",
+        }  # fmt: skip
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -104,6 +117,20 @@ def test_the_page_shows_the_held_letter_and_its_case(made: dict[str, Any], brows
     assert case_number in cases and "on_hold" in cases
     queues = browser.find_element("id", "queue-table").text
     assert "letters.dead 1" in queues and "letters.work 0" in queues
+
+
+def test_the_page_counts_the_letters_each_missing_rate_holds(
+    made: dict[str, Any], browser: Any
+) -> None:
+    letter_id, missing = made["waits_for_rate"]["letter_id"], made["missing"]
+    record = made["stack"].ledger.get(letter_id)
+    assert record is not None and record.status is LetterStatus.HELD
+    browser.get(made["url"])
+    [row] = browser.find_elements("css selector", "#rate-table tr.held-for-rate")
+    assert row.text.startswith(f"{missing} 1")
+    assert "letters rates add court_fee" in row.text
+    waiting = browser.find_element("id", "waiting-table").text
+    assert letter_id in waiting and f"goes on when {missing} is approved" in waiting
 
 
 def test_the_page_holds_nothing_of_the_debtors(made: dict[str, Any]) -> None:

@@ -22,6 +22,7 @@ from letters.domain.otp import ALPHABET
 from letters.ledger import Ledger, PrivacyRequests, letter_ids_of_person
 from letters.privacy.export import read_export
 from tests.support.pdf import plain_text
+from tests.support.rates import suite_rates_env
 
 SAMPLES = sorted((PROJECT_ROOT / "samples").glob("*.json"))
 _PASSWORD = re.compile(rf"[{ALPHABET}]{{4}}-[{ALPHABET}]{{4}}-[{ALPHABET}]{{4}}")
@@ -36,6 +37,7 @@ class Demo:
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("LETTERS_")},
             "LETTERS_VAR_DIR": str(var),
+            **suite_rates_env(),
         }
         self.output: list[str] = []
 

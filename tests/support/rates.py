@@ -14,6 +14,7 @@ import atexit
 import shutil
 import tempfile
 import tomllib
+from collections.abc import Mapping
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -27,25 +28,29 @@ MARK = "TEST DATA, not a legal rate"
 
 
 @cache
-def test_rates_file() -> Path:
+def suite_rates_file() -> Path:
     """This process's table of test data (made once, removed when the process ends)."""
     folder = Path(tempfile.mkdtemp(prefix="letters-test-rates-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    return write_test_rates(folder / "rates.toml")
+    return write_suite_rates(folder / "rates.toml")
 
 
-def test_rates_env() -> dict[str, str]:
+def suite_rates_env() -> dict[str, str]:
     """The setting that gives a process started with its own environment the test rates."""
-    return {"LETTERS_RATES_FILE": str(test_rates_file())}
+    return {"LETTERS_RATES_FILE": str(suite_rates_file())}
 
 
-def use_test_rates() -> None:
+def use_suite_rates() -> None:
     """This process's letters take their rates from the table of test data (benchmarks,
     which measure speed on any day and not the law)."""
-    rates.baseline_rates_file = test_rates_file()
+    rates.baseline_rates_file = suite_rates_file()
 
 
-def write_test_rates(path: Path, through: date = THROUGH) -> Path:
+def write_suite_rates(
+    path: Path, through: date = THROUGH, leave_out_from: Mapping[RateKind, date] | None = None
+) -> Path:
+    """The table of test data at ``path``; ``leave_out_from`` leaves out each kind's rows
+    from that day on (a rate nobody has checked yet)."""
     packaged = tomllib.loads(PACKAGED_RATES_FILE.read_text(encoding="utf-8"))
     lines = [f"# {MARK}: the packaged rows, then each last figure repeated to {through}.", ""]
     for kind in RateKind:
@@ -59,6 +64,8 @@ def write_test_rates(path: Path, through: date = THROUGH) -> Path:
                 rows.append(
                     {"valid_from": date(year, 1, 1), unit: rows[-1][unit], "source": "repeated"}
                 )
+        if leave_out_from and kind in leave_out_from:
+            rows = [row for row in rows if row["valid_from"] < leave_out_from[kind]]
         for row in rows:
             lines += [
                 f"[[{kind.value}]]",

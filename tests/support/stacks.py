@@ -36,7 +36,7 @@ from letters.ledger import Ledger
 from letters.ledger.keys import KEY_FILE_SETTING, FileMasterKey, LedgerKeys, make_key_file
 from letters.messaging.broker import Publisher, topology_for
 from tests.support.events import check_outbox
-from tests.support.rates import test_rates_file
+from tests.support.rates import suite_rates_file
 
 RABBITMQ_URL = os.environ.get("LETTERS_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -293,7 +293,7 @@ def stack_env(tmp_path: Path, *, broker: bool, database_url: str | None) -> dict
         "LETTERS_CHANNEL_DIGIPOST": "fake",
         "LETTERS_CHANNEL_PRINT": "fake",
         # Rates of test data for any day (tests/support/rates.py), not today's shipped table.
-        "LETTERS_RATES_FILE": str(test_rates_file()),
+        "LETTERS_RATES_FILE": str(suite_rates_file()),
     }
     if broker:
         env["LETTERS_BROKER_URL"] = RABBITMQ_URL
