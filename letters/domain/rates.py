@@ -246,7 +246,7 @@ class RateTable:
         return days[0]
 
     def reaches_until(self, kind: RateKind, today: date) -> date | None:
-        """The last day from ``today`` on that ``kind`` has a figure for, without a gap (the
+        """The last day from ``today`` on that ``kind`` has a figure for, without a gap (a
         day before ``today`` when today has none); None when its rows never run out."""
         plain = replace(self, misses=None, used=None)
         if kind is RateKind.LATE_PAYMENT_INTEREST:
@@ -272,7 +272,7 @@ class RateTable:
         """How many days past ``today`` the table reaches for ``kind``: +inf when its rows
         do not run out, -1 when today itself has no checked figure."""
         until = self.reaches_until(kind, today)
-        return math.inf if until is None else float((until - today).days)
+        return math.inf if until is None else float(max(-1, (until - today).days))
 
     # -- inside -------------------------------------------------------------------
 

@@ -13,9 +13,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from letters.clock import today_in_norway
 from letters.domain.rates import RateKind, half_year_start
 from letters.ledger import LetterStatus
+from letters.messaging.health import ServiceProbe, health_app
 from tests.support.rates import write_suite_rates
 from tests.support.stacks import Stack, sample_request
 
@@ -40,6 +43,24 @@ def without_interest() -> dict[str, Any]:
     return request
 
 
+def scrape(stack: Stack) -> dict[tuple[str, str], float]:
+    """The rate gauges of /metrics, and that /readyz says ready."""
+    probe = ServiceProbe(stack.settings)
+    try:
+        assert all(check.ok for check in probe.readiness()), probe.readiness()
+        body = b"".join(
+            health_app(probe)({"PATH_INFO": "/metrics", "REQUEST_METHOD": "GET"}, lambda s, h: None)
+        )
+    finally:
+        probe.close()
+    return {
+        (sample.name, next(iter(sample.labels.values()))): sample.value
+        for family in text_string_to_metric_families(body.decode())
+        if family.name in ("letters_held_for_rate", "letters_rate_table_days_ahead")
+        for sample in family.samples
+    }
+
+
 def status_of(stack: Stack, letter_id: str) -> LetterStatus:
     record = stack.ledger.get(letter_id)
     assert record is not None
@@ -59,6 +80,11 @@ def test_a_missing_rate_holds_its_letters_until_a_second_person_approves_it(
     assert status_of(embedded, held["letter_id"]) is LetterStatus.HELD
     overview = embedded.run("status")
     assert overview.returncode == 0, overview.stderr
+    # Ready all the same: a missing rate is a held letter, not an unready service.
+    gauges = scrape(embedded)
+    assert gauges[("letters_held_for_rate", missing)] == 1
+    assert gauges[("letters_rate_table_days_ahead", "late_payment_interest")] == -1
+    assert gauges[("letters_rate_table_days_ahead", "court_fee")] > 31
     assert f"1 letter(s): no checked late_payment_interest for {start.isoformat()}" in (
         overview.stdout
     )

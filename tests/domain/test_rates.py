@@ -177,6 +177,8 @@ def test_how_many_days_ahead_each_table_reaches() -> None:
     assert rates.days_ahead(COURT, today) == -1
     assert math.isinf(rates.days_ahead(RateKind.ATTACHMENT_FEE_MULTIPLIER, today))
     assert rates.days_ahead(INTEREST, date(2027, 7, 1)) == -1
+    assert rates.days_ahead(INTEREST, date(2027, 9, 30)) == -1  # late in a missing half-year
+    assert rates.days_ahead(COLLECTION, date(2027, 3, 1)) == -1
 
 
 def test_a_gap_or_a_row_not_starting_a_half_year_is_refused_when_loading() -> None:
