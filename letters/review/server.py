@@ -144,7 +144,10 @@ class PreviewServer:
     def _watch(self) -> None:
         root = self.settings.templates_dir
         seen = _stamps(root)
-        while not self._stop.wait(POLL_SECONDS):
+        # A plain sleep, not Event.wait(timeout): a timed wait on a condition hangs under
+        # libfaketime, which the suite's date tests run the server under.
+        while not self._stop.is_set():
+            time.sleep(POLL_SECONDS)
             now = _stamps(root)
             changed = {p for p in now.keys() | seen.keys() if now.get(p) != seen.get(p)}
             seen = now
