@@ -161,12 +161,42 @@ def stage_refusal(
     """The ``refused`` event of a request the ledger never accepted (it broke the contract,
     or its letter id was taken by another request): no letter, so no sequence; what
     could be read of the request, each field only if it is a valid value."""
+    _stage_without_sequence(
+        conn,
+        "refused",
+        now,
+        {"reason": reason},
+        letter_id=letter_id,
+        case_number=case_number,
+        letter_type=letter_type,
+        language=language,
+    )
+
+
+def stage_rate_change(conn: Connection, now: datetime, details: Mapping[str, Any]) -> None:
+    """The ``rates_changed`` event of a change to an operator's rate row
+    (``letters.ledger.rates``), in the transaction of the change: no letter's at all."""
+    _stage_without_sequence(conn, "rates_changed", now, dict(details))
+
+
+def _stage_without_sequence(
+    conn: Connection,
+    kind: str,
+    now: datetime,
+    details: dict[str, Any],
+    *,
+    letter_id: str | None = None,
+    case_number: str | None = None,
+    letter_type: str | None = None,
+    language: str | None = None,
+) -> None:
+    """An event of no letter the ledger holds: its letter's fields only as far as known."""
     event_id = str(uuid.uuid4())
     at = as_utc(now)
     body = {
         "schema": EVENT_SCHEMA,
         "event_id": event_id,
-        "kind": "refused",
+        "kind": kind,
         "sequence": None,
         "at": at.isoformat(timespec="milliseconds"),
         "letter_id": letter_id,
@@ -179,7 +209,7 @@ def stage_refusal(
         "planned_posting_day": None,
         "posted_on": None,
         "replay": False,
-        "details": {"reason": reason},
+        "details": details,
     }
     conn.execute(
         insert(event_outbox).values(
@@ -187,43 +217,7 @@ def stage_refusal(
             letter_id=letter_id,
             case_number=case_number,
             sequence=None,
-            kind="refused",
-            at=at,
-            body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-        )
-    )
-
-
-def stage_rate_change(conn: Connection, now: datetime, details: Mapping[str, Any]) -> None:
-    """The ``rates_changed`` event of a change to an operator's rate row
-    (``letters.ledger.rates``), in the transaction of the change: no letter, so no sequence."""
-    event_id = str(uuid.uuid4())
-    at = as_utc(now)
-    body = {
-        "schema": EVENT_SCHEMA,
-        "event_id": event_id,
-        "kind": "rates_changed",
-        "sequence": None,
-        "at": at.isoformat(timespec="milliseconds"),
-        "letter_id": None,
-        "case_number": None,
-        "letter_type": None,
-        "language": None,
-        "channel": None,
-        "letter_date": None,
-        "deadline": None,
-        "planned_posting_day": None,
-        "posted_on": None,
-        "replay": False,
-        "details": dict(details),
-    }
-    conn.execute(
-        insert(event_outbox).values(
-            event_id=event_id,
-            letter_id=None,
-            case_number=None,
-            sequence=None,
-            kind="rates_changed",
+            kind=kind,
             at=at,
             body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
         )

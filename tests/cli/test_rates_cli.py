@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -20,7 +19,7 @@ from letters.domain.rates import RateKind, half_year_start
 from letters.ledger import LetterStatus
 from letters.messaging.health import ServiceProbe, health_app
 from tests.support.rates import write_suite_rates
-from tests.support.stacks import Stack, sample_request
+from tests.support.stacks import Stack, needs_interest, needs_no_interest
 
 
 def missing_this_half_year(stack: Stack, folder: Path) -> date:
@@ -31,16 +30,6 @@ def missing_this_half_year(stack: Stack, folder: Path) -> date:
     )
     stack.env["LETTERS_RATES_FILE"] = str(table)
     return start
-
-
-def with_interest() -> dict[str, Any]:
-    return sample_request("inkassovarsel-nb-plain")
-
-
-def without_interest() -> dict[str, Any]:
-    request = sample_request("purring-nb-plain")
-    del request["case"]["interest"]
-    return request
 
 
 def scrape(stack: Stack) -> dict[tuple[str, str], float]:
@@ -72,7 +61,7 @@ def test_a_missing_rate_holds_its_letters_until_a_second_person_approves_it(
 ) -> None:
     start = missing_this_half_year(embedded, tmp_path)
     missing = f"late_payment_interest {start.isoformat()}"
-    held, free = with_interest(), without_interest()
+    held, free = needs_interest(), needs_no_interest()
     embedded.publish(held, free)
 
     embedded.run_worker()  # exits 0: a missing rate never stops the worker
@@ -141,7 +130,7 @@ def test_a_withdrawn_rate_holds_the_next_letter_again(embedded: Stack, tmp_path:
     ):  # fmt: skip
         result = embedded.run("rates", *args)
         assert result.returncode == 0, result.stderr
-    letter = with_interest()
+    letter = needs_interest()
     embedded.publish(letter)
     embedded.run_worker()
     assert status_of(embedded, letter["letter_id"]) is LetterStatus.HELD

@@ -30,7 +30,7 @@ from letters.rendering.letter_service import LetterService
 from letters.storage import DirectoryStore
 from tests.support.events import check_outbox
 from tests.support.rates import suite_rates_file
-from tests.support.stacks import ledger_keys, sample_request
+from tests.support.stacks import ledger_keys, needs_interest, needs_no_interest, sample_request
 
 H1_2027 = date(2027, 1, 1)
 MISSING = "late_payment_interest 2027-01-01"
@@ -111,18 +111,8 @@ def setup(tmp_path: Path) -> Iterator[Setup]:
         yield s
 
 
-def with_interest() -> dict[str, Any]:
-    return sample_request("inkassovarsel-nb-plain")
-
-
-def without_interest() -> dict[str, Any]:
-    request = sample_request("purring-nb-plain")
-    del request["case"]["interest"]
-    return request
-
-
 def test_a_letter_that_needs_a_missing_rate_is_held_and_says_which(setup: Setup) -> None:
-    request = with_interest()
+    request = needs_interest()
     outcome = setup.process(request)
 
     assert outcome.stopped is LetterStatus.HELD and outcome.waiting_for == "a rate"
@@ -156,7 +146,7 @@ def test_every_missing_rate_is_named_not_only_the_first(tmp_path: Path) -> None:
 
 
 def test_letters_that_need_no_missing_rate_are_delivered_meanwhile(setup: Setup) -> None:
-    held, free = with_interest(), without_interest()
+    held, free = needs_interest(), needs_no_interest()
     setup.process(held)
     outcome = setup.process(free)
 
@@ -169,7 +159,7 @@ def test_letters_that_need_no_missing_rate_are_delivered_meanwhile(setup: Setup)
 def test_a_held_letter_goes_on_once_the_rate_is_approved_dated_by_the_day_it_leaves(
     setup: Setup,
 ) -> None:
-    request = with_interest()
+    request = needs_interest()
     setup.process(request)
     book = RateBook(setup.ledger)
     row_id = book.add(
@@ -202,12 +192,12 @@ def test_a_held_letter_goes_on_once_the_rate_is_approved_dated_by_the_day_it_lea
 
 def test_a_withdrawn_row_stops_being_used(setup: Setup) -> None:
     row_id = setup.approve_interest()
-    first = with_interest()
+    first = needs_interest()
     setup.process(first)
     assert setup.status(first["letter_id"]) is LetterStatus.DELIVERED
 
     RateBook(setup.ledger).withdraw(row_id, "Kari", setup.now[0], "typed wrong")
-    second = with_interest()
+    second = needs_interest()
     setup.process(second)
     assert setup.status(second["letter_id"]) is LetterStatus.HELD
     assert setup.release() == []
@@ -224,7 +214,7 @@ def test_an_unchecked_packaged_row_is_used_only_where_the_setting_allows_it(tmp_
         folder = tmp_path / str(status)
         folder.mkdir()
         with make_setup(folder, rates) as s:
-            request = with_interest()
+            request = needs_interest()
             s.process(request)
             assert s.status(request["letter_id"]) is status
             history = s.ledger.history(request["letter_id"])

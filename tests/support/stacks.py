@@ -117,6 +117,18 @@ def sample_request(name: str = "purring-nb-plain", **changes: Any) -> dict[str, 
     return data
 
 
+def needs_interest() -> dict[str, Any]:
+    """A sample request whose letter needs the interest of the half-year it leaves in."""
+    return sample_request("inkassovarsel-nb-plain")
+
+
+def needs_no_interest() -> dict[str, Any]:
+    """A sample request whose letter needs no interest rate (only the year's inkassosats)."""
+    request = sample_request("purring-nb-plain")
+    del request["case"]["interest"]
+    return request
+
+
 # Case numbers handed out in this process: counted from a random start, so that none
 # comes twice (random draws from 10**7 collide within a few thousand letters, and a
 # second letter of a case meets the order of letters and the cost rules).
