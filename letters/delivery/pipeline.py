@@ -17,7 +17,6 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -38,7 +37,13 @@ from letters.clock import today_in_norway, utcnow
 from letters.config import Settings
 from letters.delivery.case_states import CaseOutcome, CaseStateHandler
 from letters.delivery.dating import ledger_letters, needs_new_date
-from letters.delivery.rates import CurrentRates, hold_keys, hold_reason
+from letters.delivery.rates import (
+    CurrentRates,
+    hold_keys,
+    hold_reason,
+    missing_rates,
+    unchecked_note,
+)
 from letters.delivery.routing import Route, route
 from letters.digests import sha256_hex
 from letters.domain.case_message import parse_case_message
@@ -51,7 +56,7 @@ from letters.domain.model import LetterRequest
 from letters.domain.posting import letter_date_for
 from letters.domain.profile import AgencyProfile
 from letters.domain.rates import MissingRate, RateTable
-from letters.errors import FieldProblem, InvalidRequest, LetterError, PermanentError
+from letters.errors import FieldProblem, InvalidRequest, PermanentError
 from letters.ledger import (
     CaseStates,
     HeldLock,
@@ -364,32 +369,20 @@ class Pipeline:
         """Hold the letter for every rate it needs that no checked row gives (not only the
         first one found), so that operations see all of them at once."""
         leaves_on = self.channels.get(channel).sending_day(self.clock())
-        missing = self._missing_rates(record, request, leaves_on) or [first]
+        missing = missing_rates(
+            self.service,
+            self.rates.table().probing(),
+            request,
+            letter_date_for(request.letter_date, leaves_on),
+            self._prior_letters(record, request),
+            today_in_norway(self.clock()),
+            leaves_on,
+        ) or [first]
         self.ledger.record_held(
             record.letter_id, LetterStatus.HELD, hold_reason(missing), hold_keys(missing)
         )
         log_event(log, "held", reason=hold_keys(missing), **_ids(record))
         return _outcome(record, None, stopped=LetterStatus.HELD, waiting_for="a rate")
-
-    def _missing_rates(
-        self, record: LetterRecord, request: LetterRequest, leaves_on: date
-    ) -> list[MissingRate]:
-        probe = self.rates.table().probing()
-        letter_date = letter_date_for(request.letter_date, leaves_on)
-        # The figures stand in as zero here: what the letter would break with them is
-        # found again when it is made with the real ones.
-        with suppress(LetterError):
-            check_costs(request, letter_date, self._prior_letters(record, request), probe)
-        with suppress(LetterError):
-            compose(
-                request,
-                self.service.profile,
-                today_in_norway(self.clock()),
-                leaves_on=leaves_on,
-                rates=probe,
-                pepper=self.service.pepper,
-            )
-        return list(probe.misses or [])
 
     def _archived_pdf(self, record: LetterRecord) -> tuple[LetterRecord, bytes] | None:
         """The letter's rendered PDF from the archive, recording where it is if needed."""
@@ -447,7 +440,7 @@ class Pipeline:
                 f"{rendered.page_count} page(s), template {rendered.template_version}, "
                 f"leaves {leaves_on}{moved}"
             )
-        detail += _unchecked_note(rates)
+        detail += unchecked_note(rates)
         self.ledger.record_rendered(record.letter_id, rendering, detail)
         log_event(log, "rendered", render_ms=render_ms, pages=rendered.page_count, **_ids(record))
         key = archive_key(rendered.letter_date, record.letter_id)
@@ -463,14 +456,6 @@ class Pipeline:
 
     def _parse(self, data: dict[str, Any], today: date) -> LetterRequest:
         return parse_request(data, self.service.contract_rules, today)
-
-
-def _unchecked_note(rates: RateTable) -> str:
-    """Which unchecked rows the letter used (only the embedded default may use them)."""
-    unchecked = dict.fromkeys(r for r in rates.used or [] if not r.checked)
-    if not unchecked:
-        return ""
-    return "; UNCHECKED rates used: " + "; ".join(r.describe() for r in unchecked)
 
 
 def rendering_of(

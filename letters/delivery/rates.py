@@ -12,13 +12,20 @@ from __future__ import annotations
 
 import logging
 import math
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date
 
 from letters.config import Settings
+from letters.domain.compose import compose
+from letters.domain.cost_rules import check_costs
+from letters.domain.letter_order import PriorLetter
+from letters.domain.model import LetterRequest
 from letters.domain.rates import MissingRate, RateKind, RateTable, load_rates, with_rows
+from letters.errors import LetterError
 from letters.ledger import HOLD_KEY_SEPARATOR, Ledger, LetterRecord, RateBook
 from letters.logs import log_event
+from letters.rendering.letter_service import LetterService
 
 log = logging.getLogger("letters.rates")
 
@@ -48,6 +55,42 @@ def current_rates(settings: Settings, ledger: Ledger) -> CurrentRates:
     """The rates a process of these settings uses (a worker's pipeline keeps its own)."""
     baseline = load_rates(settings.rates_file, allow_unchecked=settings.allow_unchecked_rates)
     return CurrentRates(baseline, RateBook(ledger))
+
+
+def missing_rates(
+    service: LetterService,
+    probe: RateTable,
+    request: LetterRequest,
+    letter_date: date,
+    prior: list[PriorLetter],
+    today: date,
+    leaves_on: date,
+) -> list[MissingRate]:
+    """Every rate the letter needs that ``probe`` (a ``RateTable.probing()``) has no checked
+    figure for, found by checking and composing it as the pipeline does; the figures stand
+    in as zero here, and what the letter would break with them is found again when it is
+    made with the real ones."""
+    with suppress(LetterError):
+        check_costs(request, letter_date, prior, probe)
+    with suppress(LetterError):
+        compose(
+            request,
+            service.profile,
+            today,
+            leaves_on=leaves_on,
+            rates=probe,
+            pepper=service.pepper,
+        )
+    return list(probe.misses or [])
+
+
+def unchecked_note(rates: RateTable) -> str:
+    """Which unchecked rows a letter used (only the embedded default may use them), for the
+    history of its rendering."""
+    unchecked = dict.fromkeys(r for r in rates.used or [] if not r.checked)
+    if not unchecked:
+        return ""
+    return "; UNCHECKED rates used: " + "; ".join(r.describe() for r in unchecked)
 
 
 def hold_reason(missing: list[MissingRate]) -> str:
