@@ -112,7 +112,6 @@ def _demo_rates(settings: Settings) -> Settings:
     embedded = settings.embedded_broker and settings.database_url.startswith("sqlite")
     if not embedded or "LETTERS_ALLOW_UNCHECKED_RATES" in os.environ:
         return settings
-    os.environ["LETTERS_ALLOW_UNCHECKED_RATES"] = "1"  # for any process the worker starts
     return dataclasses.replace(settings, allow_unchecked_rates=True)
 
 
