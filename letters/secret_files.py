@@ -19,11 +19,18 @@ from letters.errors import ConfigurationError
 
 
 def read_secret(path: Path, setting: str, min_bytes: int) -> bytes:
-    """The file's contents, stripped; ConfigurationError naming ``setting`` if unusable."""
+    """The file's contents, stripped; ConfigurationError naming ``setting`` if unusable, or
+    if anyone but its owner may read or change it (as ssh refuses a private key)."""
     try:
+        mode = path.stat().st_mode & 0o777
         raw = path.read_bytes().strip()
     except OSError as err:
         raise ConfigurationError(f"{setting}: cannot read {path}: {err.strerror}") from err
+    if mode & 0o077:
+        raise ConfigurationError(
+            f"{setting}: permissions {mode:04o} for {path} are too open: a secret must be "
+            f"readable by its owner only (chmod 600 {path}; in Kubernetes, defaultMode 0400)"
+        )
     if len(raw) < min_bytes:
         raise ConfigurationError(
             f"{setting}: {path} holds {len(raw)} bytes; at least {min_bytes} are needed "

@@ -11,8 +11,11 @@ from pathlib import Path
 from letters.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, Command, open_ledger
 from letters.clock import utcnow
 from letters.config import Settings
+from letters.domain.pepper import SETTING as PEPPER_SETTING
+from letters.domain.pepper import load_pepper
 from letters.errors import PermanentError, TransientError
-from letters.ledger import erase_expired
+from letters.ledger import DeadLetterStore, Ledger, accept_secret, erase_expired
+from letters.ledger.keys import INDEX_SETTING, load_ledger_keys
 from letters.privacy.export import Subject, SubjectError, export_personal_data
 from letters.storage import open_archive
 
@@ -26,9 +29,10 @@ def _privacy_arguments(parser: argparse.ArgumentParser) -> None:
         "delivery events, re-send links and the case states, as JSON plus the PDFs, with a "
         "README; the request is recorded with who asked and why.",
     )
-    whose = export.add_mutually_exclusive_group(required=True)
-    whose.add_argument("--national-id", metavar="NUMBER", help="the person's national id")
-    whose.add_argument("--case", metavar="CASE_NUMBER", help="every letter of this case")
+    export.add_argument("--national-id", metavar="NUMBER", help="the person's national id")
+    export.add_argument("--case", metavar="CASE_NUMBER",
+                        help="the case's letters (to one person; with --national-id, that "
+                        "person's letters in the case)")  # fmt: skip
     export.add_argument("-o", "--out", type=Path, required=True, metavar="FILE.zip")
     export.add_argument("--requested-by", required=True, metavar="WHO",
                         help="who asks (recorded): the case handler and desk")  # fmt: skip
@@ -48,12 +52,16 @@ def privacy_command(args: argparse.Namespace, settings: Settings) -> int:
     ledger = open_ledger(settings)
     try:
         if args.action == "erase":
-            erased = erase_expired(ledger, utcnow(), settings.retention_days)
+            now = utcnow()
+            erased = erase_expired(ledger, now, settings.retention_days)
+            dead = DeadLetterStore(ledger).erase_expired(now, settings.retention_days)
             if args.json:
-                print(json.dumps({"erased": erased, "retention_days": settings.retention_days}))
+                print(json.dumps({"erased": erased, "dead_letters_erased": dead,
+                                  "retention_days": settings.retention_days}))  # fmt: skip
             else:
                 print(f"erased the personal data of {erased} letter(s) finished more than "
-                      f"{settings.retention_days} days ago")  # fmt: skip
+                      f"{settings.retention_days} days ago, and the messages of {dead} dead "
+                      "letter(s) older than that")  # fmt: skip
             return EXIT_OK
         subject = Subject(args.national_id, args.case)
         archive = open_archive(settings.archive_url, settings.s3)
@@ -82,9 +90,20 @@ def _keys_arguments(parser: argparse.ArgumentParser) -> None:
         "(or LETTERS_LEDGER_KMS_KEY_ID) names, opening them with the keys in "
         "LETTERS_LEDGER_RETIRED_KEY_FILES; afterwards the retired keys can be destroyed.",
     )
+    accept = actions.add_parser(
+        "accept",
+        help="accept a replaced index key or password pepper as the ledger's from now on",
+        description="A process refuses to start with another index key or pepper than the "
+        "ledger was written with. After replacing one on purpose (every letter found by the "
+        "old index key, or hashed with the old pepper, stops being found or logging in), "
+        "record the new one.",
+    )
+    accept.add_argument("setting", choices=sorted(_ACCEPTABLE))
 
 
 def keys_command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "accept":
+        return _accept(args.setting, settings)
     ledger = open_ledger(settings)
     try:
         assert ledger.sealer is not None  # noqa: S101 - open_ledger gives the keys
@@ -96,11 +115,28 @@ def keys_command(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK if args.action == "rotate" else EXIT_FAILURE
 
 
+_ACCEPTABLE = {INDEX_SETTING: "the index key", PEPPER_SETTING: "the password pepper"}
+
+
+def _accept(setting: str, settings: Settings) -> int:
+    keys = load_ledger_keys(settings)
+    secret = keys.index_key if setting == INDEX_SETTING else load_pepper(settings).secret
+    # Opened without the check that would refuse the very secret being accepted.
+    ledger = Ledger(settings.database_url)
+    try:
+        ledger.upgrade()
+        accept_secret(ledger, setting, secret)
+    finally:
+        ledger.close()
+    print(f"{setting}: {_ACCEPTABLE[setting]} the settings name is the ledger's from now on")
+    return EXIT_OK
+
+
 PRIVACY = Command(
     "privacy",
     "a person's data: the access export (GDPR art. 15) and erasure past retention",
     _privacy_arguments,
     privacy_command,
 )
-KEYS = Command("keys", "the keys of the ledger's personal data: rotate", _keys_arguments,
+KEYS = Command("keys", "the keys of the ledger's personal data: rotate, accept", _keys_arguments,
                keys_command)  # fmt: skip

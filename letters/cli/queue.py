@@ -84,30 +84,37 @@ def worker_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def dead_command(args: argparse.Namespace, settings: Settings) -> int:
-    if args.action == "list":
-        dead = list_dead(settings)
-        for message in dead:
-            print(
-                f"{message.dead_id or '-':<36}  {message.letter_id or '-':<36}  "
-                f"attempts {message.attempts}  {message.reason}"
-            )
-        print(f"{len(dead)} dead letter(s)")
-        return EXIT_OK
-    if not args.all and not args.ids:
+    if args.action == "retry" and not args.all and not args.ids:
         print("letters: say which letters to retry (LETTER_ID…) or --all", file=sys.stderr)
         return EXIT_BAD_INPUT
     ledger = open_ledger(settings)
     try:
+        if args.action == "list":
+            dead = list_dead(settings, ledger)
+            for message in dead:
+                print(
+                    f"{message.dead_id:<36}  {message.letter_id or '-':<36}  "
+                    f"attempts {message.attempts}  {message.reason}"
+                )
+            print(f"{len(dead)} dead letter(s)")
+            return EXIT_OK
         retried = retry_dead(settings, ledger, None if args.all else set(args.ids))
     finally:
         ledger.close()
-    for message in retried:
+    for message in retried.requeued:
         print(f"requeued {message.letter_id or message.dead_id}")
-    missing = set(args.ids) - {m.letter_id for m in retried} - {m.dead_id for m in retried}
+    for message in retried.without_body:
+        print(
+            f"letters: {message.dead_id}: the ledger no longer holds its message (erased by "
+            "retention, or dead-lettered before messages were kept); it stays dead",
+            file=sys.stderr,
+        )
+    found = [*retried.requeued, *retried.without_body]
+    missing = set(args.ids) - {m.letter_id for m in found} - {m.dead_id for m in found}
     for wanted in sorted(missing):
         print(f"letters: {wanted} is not in the dead-letter queue", file=sys.stderr)
-    print(f"{len(retried)} dead letter(s) requeued")
-    return EXIT_FAILURE if missing else EXIT_OK
+    print(f"{len(retried.requeued)} dead letter(s) requeued")
+    return EXIT_FAILURE if missing or retried.without_body else EXIT_OK
 
 
 def recover_command(args: argparse.Namespace, settings: Settings) -> int:

@@ -9,6 +9,7 @@ from dataclasses import asdict
 
 from letters.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, Command, open_ledger
 from letters.config import Settings
+from letters.domain.contract import valid_national_identity_number
 from letters.domain.message_body import canonical_uuid
 from letters.ledger import (
     DeadLetter,
@@ -86,6 +87,13 @@ def _overview(args: argparse.Namespace, settings: Settings) -> int:
 
 def _person(args: argparse.Namespace, settings: Settings) -> int:
     """The debtor's letters, newest last; the number is never printed back."""
+    if not valid_national_identity_number(args.national_id):
+        print(
+            "letters status: --national-id must be a valid Norwegian national identity number "
+            "or D-number (11 digits, both check digits)",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
     ledger = open_ledger(settings)
     try:
         found = ledger.letters_in(letter_ids_of_person(ledger, args.national_id))

@@ -53,6 +53,7 @@ from letters.domain.cost_rules import check_costs
 from letters.domain.letter_order import PriorLetter, check_order, reported_letters
 from letters.domain.message_body import peek_letter_id, request_object
 from letters.domain.model import LetterRequest
+from letters.domain.pepper import SETTING as PEPPER_SETTING
 from letters.domain.posting import letter_date_for
 from letters.domain.profile import AgencyProfile
 from letters.domain.rates import MissingRate, RateTable
@@ -66,6 +67,7 @@ from letters.ledger import (
     LetterStatus,
     RateBook,
     Rendering,
+    check_secret,
     letter_locks,
 )
 from letters.logs import log_event
@@ -515,8 +517,11 @@ def _ids(record: LetterRecord) -> _Ids:
 
 
 def build_pipeline(settings: Settings, ledger: Ledger) -> Pipeline:
+    service = LetterService(settings)
+    # Passwords hashed with another pepper than the ledger's would not log in.
+    check_secret(ledger, PEPPER_SETTING, service.pepper.secret)
     return Pipeline(
-        service=LetterService(settings),
+        service=service,
         ledger=ledger,
         archive=open_archive(settings.archive_url, settings.s3),
         channels=build_channels(settings),

@@ -25,7 +25,7 @@ from letters.domain.request_shape import (
     case_number_problem,
     problem_from_pydantic,
 )
-from letters.domain.text import quote
+from letters.domain.text import got, got_schema
 from letters.errors import FieldProblem, InvalidRequest
 
 STATES = ("open", "paid", "closed", "disputed", "on_hold")
@@ -39,15 +39,15 @@ def _moment(value: object) -> datetime:
         raise ValueError("must be an ISO 8601 time string with an offset")
     if not _TIME_RE.fullmatch(value):
         raise ValueError(
-            "must be an ISO 8601 time with an offset, such as 2026-11-24T10:15:00+01:00, "
-            f"got {quote(value)}"
+            "must be an ISO 8601 time with an offset, such as 2026-11-24T10:15:00+01:00"
+            f"{got(value)}"
         )
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"is not a time that exists: {quote(value)}") from None
+        raise ValueError(f"is not a time that exists{got(value)}") from None
     if not EARLIEST_DATE <= moment.date() <= LATEST_DATE:
-        raise ValueError(f"must be from {EARLIEST_DATE} to {LATEST_DATE}, got {value}")
+        raise ValueError(f"must be from {EARLIEST_DATE} to {LATEST_DATE}")
     return moment.astimezone(UTC)
 
 
@@ -93,8 +93,8 @@ def _with_states(problem: FieldProblem, data: Any) -> FieldProblem:
     if problem.path == "state":
         return FieldProblem("state", f"must be one of {', '.join(STATES)}")
     if problem.path == "schema":
-        got = f", got {quote(data.get('schema'))}" if "schema" in data else ""
-        return FieldProblem("schema", f'must be "{CASE_SCHEMA}"{got}')
+        came = got_schema(data.get("schema")) if "schema" in data else ""
+        return FieldProblem("schema", f'must be "{CASE_SCHEMA}"{came}')
     if problem.rule == "is not a field of letters.request/1":
         return FieldProblem(problem.path, f"is not a field of {CASE_SCHEMA}")
     return problem

@@ -44,7 +44,7 @@ from letters.domain.request_shape import (
     case_number_problem,
     problem_from_pydantic,
 )
-from letters.domain.text import quote, text_problem
+from letters.domain.text import got, got_schema, text_problem
 from letters.errors import FieldProblem, InvalidRequest
 
 __all__ = ["SCHEMA", "ContractRules", "parse_request"]
@@ -65,6 +65,19 @@ class ContractRules:
     rates: RateTable = field(default_factory=rate_table)
 
 
+def valid_national_identity_number(text: str) -> bool:
+    """A fødselsnummer or D-number: 11 digits (spaces and hyphens between them allowed) with
+    both check digits right."""
+    digits = text.replace(" ", "").replace("-", "")
+    if not re.fullmatch(r"[0-9]{11}", digits):
+        return False
+    try:
+        fodselsnummer.validate(digits)
+    except StdnumError:
+        return False
+    return True
+
+
 def parse_request(
     raw: bytes | str | dict[str, Any], rules: ContractRules, today: date
 ) -> LetterRequest:
@@ -78,8 +91,8 @@ def parse_request(
         raise InvalidRequest([FieldProblem("", "body must be a JSON object")])
     if data.get("schema") != SCHEMA and "schema" in data:
         # An unknown schema version is reported alone: its other fields mean something else.
-        got = quote(data.get("schema"))
-        raise InvalidRequest([FieldProblem("schema", f'must be "{SCHEMA}", got {got}')])
+        rule = f'must be "{SCHEMA}"{got_schema(data.get("schema"))}'
+        raise InvalidRequest([FieldProblem("schema", rule)])
     try:
         parsed = RequestShape.model_validate(data)
     except ValidationError as err:
@@ -216,19 +229,14 @@ def _cross_field_problems(
             )
 
     nin = recipient.national_identity_number
-    if nin is not None:
-        try:
-            if not re.fullmatch(r"[0-9]{11}", nin):
-                raise StdnumError
-            fodselsnummer.validate(nin)
-        except StdnumError:
-            add(
-                FieldProblem(
-                    "recipient.national_identity_number",
-                    "must be a valid Norwegian national identity number or D-number "
-                    "(11 digits, both check digits; spaces and hyphens between them are allowed)",
-                )
+    if nin is not None and not valid_national_identity_number(nin):
+        add(
+            FieldProblem(
+                "recipient.national_identity_number",
+                "must be a valid Norwegian national identity number or D-number "
+                "(11 digits, both check digits; spaces and hyphens between them are allowed)",
             )
+        )
 
     address = recipient.address
     if address.country_code not in ASSIGNED:
@@ -236,7 +244,7 @@ def _cross_field_problems(
             FieldProblem(
                 "recipient.address.country_code",
                 "must be an ISO 3166-1 alpha-2 country code in capitals, assigned to a country, "
-                f"such as NO; got {quote(address.country_code)}",
+                f"such as NO{got(address.country_code)}",
             )
         )
     elif address.country_code == "NO":

@@ -19,7 +19,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 from letters.domain.letter_types import Language, LetterType
 from letters.domain.message_body import canonical_uuid
 from letters.domain.model import CostCode
-from letters.domain.text import nfc, quote, text_problem
+from letters.domain.text import got, got_schema, nfc, shape, text_problem
 from letters.errors import FieldProblem
 
 SCHEMA = "letters.request/1"
@@ -51,9 +51,9 @@ def _iso_date(value: object) -> date:
             raise ValueError
         day = date.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"must be an ISO 8601 date (YYYY-MM-DD), got {quote(value)}") from None
+        raise ValueError(f"must be an ISO 8601 date (YYYY-MM-DD){got(value)}") from None
     if not EARLIEST_DATE <= day <= LATEST_DATE:
-        raise ValueError(f"must be a date from {EARLIEST_DATE} to {LATEST_DATE}, got {value}")
+        raise ValueError(f"must be a date from {EARLIEST_DATE} to {LATEST_DATE}")
     return day
 
 
@@ -61,11 +61,11 @@ def _amount(value: object) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str):
         raise ValueError('must be a decimal string such as "1249.00", not a JSON number')
     if not _AMOUNT_RE.fullmatch(value):
-        raise ValueError(f'must be a decimal string such as "1249.00", got {quote(value)}')
+        raise ValueError(f'must be a decimal string such as "1249.00"{got(value)}')
     try:
         amount = Decimal(value)
     except InvalidOperation:
-        raise ValueError(f"is not a decimal number: {quote(value)}") from None
+        raise ValueError(f"is not a decimal number{got(value)}") from None
     if amount < 0:
         raise ValueError("must not be negative")
     if -amount.as_tuple().exponent > 2:  # type: ignore[operator]
@@ -80,7 +80,7 @@ def _uuid(value: object) -> str:
         raise ValueError("must be a UUID string")
     canonical = canonical_uuid(value)
     if canonical is None:
-        raise ValueError(f"must be a UUID, got {quote(value)}")
+        raise ValueError(f"must be a UUID{got(value)}")
     return canonical
 
 
@@ -218,13 +218,19 @@ _TYPE_MESSAGES = {
 }
 
 
+# A field name is repeated in a refusal only if it looks like one: a key such as
+# "Kari Nordmann" or "01017012345" is somebody's data sent as a name.
+_FIELD_NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")
+
+
 def field_path(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + part
+            name = part if _FIELD_NAME_RE.fullmatch(part) else f"<a name of {shape(part)}>"
+            out += ("." if out else "") + name
     return out
 
 
@@ -235,9 +241,9 @@ def problem_from_pydantic(error: Any) -> FieldProblem:
     if kind == "value_error":
         rule = str(ctx.get("error", error["msg"]))
     elif kind == "literal_error" and loc == ("schema",):
-        rule = f'must be "{SCHEMA}", got {quote(error.get("input"))}'
+        rule = f'must be "{SCHEMA}"{got_schema(error.get("input"))}'
     elif kind == "enum":
-        rule = f"must be one of {ctx.get('expected')}, got {quote(error.get('input'))}"
+        rule = f"must be one of {ctx.get('expected')}{got(error.get('input'))}"
     elif kind == "string_too_long" or (kind == "too_long" and isinstance(error.get("input"), str)):
         rule = f"must be at most {ctx.get('max_length')} characters"
     elif kind == "too_short" and isinstance(error.get("input"), str):

@@ -19,6 +19,7 @@ from letters.ledger.case_states import (
 )
 from letters.ledger.dead_letters import DeadLetterStore, RefusedRequest
 from letters.ledger.delivery_events import DeliveryEvent, DeliveryLog
+from letters.ledger.key_checks import accept_secret, check_secret
 from letters.ledger.locks import (
     HeldLock,
     LetterBusyError,
@@ -132,6 +133,8 @@ __all__ = [
     "Rendering",
     "Resend",
     "UnknownCaseStateError",
+    "accept_secret",
+    "check_secret",
     "erase_expired",
     "find_letters",
     "letter_ids_of_person",

@@ -3,19 +3,35 @@
 The ``dead_letters`` table is this module's alone. A dead-lettered message of a
 letter the ledger holds marks that letter dead-lettered too (``history`` is
 the one writer of a letter's status), in the same transaction.
+
+The message itself is kept here, sealed like a letter's request (the dead id
+is its associated data) and found by the blind index of the national identity
+number in it: the dead-letter queue carries only a reference, so no broker
+file or queue holds a refused request in the clear. Retention erases the body
+of a dead letter older than ``LETTERS_RETENTION_DAYS``; the reason (which
+names fields and rules, never values) and the digest stay as the record.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Row, insert, select, update
 
 from letters.clock import as_utc, utcnow
+from letters.errors import ConfigurationError
 from letters.ledger import history, outbox
+from letters.ledger.keys import KEY_FILE_SETTING, LedgerKeys
 from letters.ledger.records import DeadLetter, LetterStatus
 from letters.ledger.schema import dead_letters
+from letters.ledger.sealing import Sealer
 from letters.ledger.store import Ledger
+
+_ERASE_BATCH = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,23 +49,45 @@ class DeadLetterStore:
 
     def for_letter(self, letter_id: str) -> list[DeadLetter]:
         """Every message dead-lettered under this letter id (a conflicting request too)."""
-        query = (
-            select(dead_letters)
-            .where(dead_letters.c.letter_id == letter_id)
-            .order_by(dead_letters.c.dead_at)
-        )
+        return self._where(dead_letters.c.letter_id == letter_id)
+
+    def of_person(self, national_identity_number: str) -> list[DeadLetter]:
+        """Every dead letter whose body names this person, by the blind index."""
+        keys = self._keys()
+        return self.of_person_by_index(keys.blind_index(national_identity_number))
+
+    def of_person_by_index(self, nin_index: str) -> list[DeadLetter]:
+        return self._where(dead_letters.c.nin_index == nin_index)
+
+    def get(self, dead_id: str) -> DeadLetter | None:
+        found = self._where(dead_letters.c.dead_id == dead_id)
+        return found[0] if found else None
+
+    def body(self, dead_id: str) -> bytes | None:
+        """The message as it was dead-lettered; None if unknown, kept before bodies were
+        kept, or erased by retention."""
         with self.ledger.transaction() as conn:
-            return [
-                DeadLetter(
-                    dead_id=row.dead_id,
-                    letter_id=row.letter_id,
-                    reason=row.reason,
-                    attempts=row.attempts,
-                    dead_at=as_utc(row.dead_at),
-                    requeued_at=as_utc(row.requeued_at) if row.requeued_at else None,
-                )
-                for row in conn.execute(query)
-            ]
+            sealed = conn.execute(
+                select(dead_letters.c.body).where(dead_letters.c.dead_id == dead_id)
+            ).scalar()
+        if sealed is None:
+            return None
+        return base64.b64decode(self._sealer().open(sealed, dead_id))
+
+    def _where(self, condition: Any) -> list[DeadLetter]:
+        query = select(dead_letters).where(condition).order_by(dead_letters.c.dead_at)
+        with self.ledger.transaction() as conn:
+            return [_dead_letter(row) for row in conn.execute(query)]
+
+    def _sealer(self) -> Sealer:
+        if self.ledger.sealer is None:
+            raise ConfigurationError(f"{KEY_FILE_SETTING}: the ledger's keys are needed for this")
+        return self.ledger.sealer
+
+    def _keys(self) -> LedgerKeys:
+        if self.ledger.keys is None:
+            raise ConfigurationError(f"{KEY_FILE_SETTING}: the ledger's keys are needed for this")
+        return self.ledger.keys
 
     def is_known_body(self, body_sha256: str) -> bool:
         """Whether a body with this SHA-256 was dead-lettered before."""
@@ -65,17 +103,22 @@ class DeadLetterStore:
         case_number: str | None,
         reason: str,
         attempts: int,
+        body: bytes,
         body_sha256: str,
         known_letter: bool,
         refused: RefusedRequest | None = None,
     ) -> None:
-        """Record a message sent to the dead-letter queue under ``dead_id``.
+        """Record a message sent to the dead-letter queue under ``dead_id``, with its body
+        sealed.
 
         ``known_letter``: the letter is in the ledger and is dead-lettered with it.
         ``refused``: a letter request the ledger never took (or whose letter id another
         request has); its ``refused`` event is staged in the same transaction.
         """
         now = utcnow()
+        sealer = self._sealer()
+        sealer.ready()
+        sealed = sealer.seal(base64.b64encode(body).decode("ascii"), dead_id)
         with self.ledger.transaction() as conn:
             conn.execute(
                 insert(dead_letters).values(
@@ -86,6 +129,8 @@ class DeadLetterStore:
                     attempts=attempts,
                     body_sha256=body_sha256,
                     dead_at=now,
+                    body=sealed,
+                    nin_index=_blind_index(self._keys(), body),
                 )
             )
             if known_letter and letter_id:
@@ -130,3 +175,67 @@ class DeadLetterStore:
                     retry_at=None,
                     attempts=0,
                 )
+
+    def keep_body(self, dead_id: str, body: bytes) -> bool:
+        """Seal the body of a dead letter recorded without one (by an earlier version, which
+        left the message whole on the dead queue); whether it was kept."""
+        sealer = self._sealer()
+        sealer.ready()
+        sealed = sealer.seal(base64.b64encode(body).decode("ascii"), dead_id)
+        with self.ledger.transaction() as conn:
+            return bool(
+                conn.execute(
+                    update(dead_letters)
+                    .where(dead_letters.c.dead_id == dead_id)
+                    .where(dead_letters.c.body.is_(None))
+                    .where(dead_letters.c.body_erased_at.is_(None))
+                    .values(body=sealed, nin_index=_blind_index(self._keys(), body))
+                ).rowcount
+            )
+
+    def erase_expired(self, now: datetime, retention_days: int) -> int:
+        """Erase the bodies of dead letters older than ``retention_days``; how many."""
+        before = now - timedelta(days=retention_days)
+        erased = 0
+        while True:
+            with self.ledger.transaction() as conn:
+                ids = list(
+                    conn.execute(
+                        select(dead_letters.c.dead_id)
+                        .where(dead_letters.c.dead_at < before)
+                        .where(dead_letters.c.body.is_not(None))
+                        .limit(_ERASE_BATCH)
+                    ).scalars()
+                )
+                if not ids:
+                    return erased
+                erased += conn.execute(
+                    update(dead_letters)
+                    .where(dead_letters.c.dead_id.in_(ids))
+                    .values(body=None, nin_index=None, body_erased_at=now)
+                ).rowcount
+
+
+def _dead_letter(row: Row[Any]) -> DeadLetter:
+    return DeadLetter(
+        dead_id=row.dead_id,
+        letter_id=row.letter_id,
+        reason=row.reason,
+        attempts=row.attempts,
+        dead_at=as_utc(row.dead_at),
+        requeued_at=as_utc(row.requeued_at) if row.requeued_at else None,
+        case_number=row.case_number,
+        body_kept=row.body is not None,
+        body_erased_at=as_utc(row.body_erased_at) if row.body_erased_at else None,
+    )
+
+
+def _blind_index(keys: LedgerKeys, body: bytes) -> str | None:
+    """The blind index of the national identity number in a dead-lettered body, if any."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):  # not JSON, or nested past what it may be
+        return None
+    recipient = data.get("recipient") if isinstance(data, dict) else None
+    number = recipient.get("national_identity_number") if isinstance(recipient, dict) else None
+    return keys.blind_index(number) if isinstance(number, str) and number.strip() else None

@@ -19,13 +19,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import sqlite3
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy.engine import make_url
 
 from letters.config import Settings
 from letters.errors import ConfigurationError, TransientError
@@ -169,6 +172,7 @@ def load_ledger_keys(settings: Settings) -> LedgerKeys:
         )
     else:
         path = settings.var_dir / MASTER_KEY_FILE_NAME
+        _never_again(path, KEY_FILE_SETTING, settings.database_url)
         make_secret_file(path, KEY_FILE_SETTING)
         master = FileMasterKey(read_key(path, KEY_FILE_SETTING), KEY_FILE_SETTING)
     if settings.ledger_index_key_file is not None:
@@ -180,6 +184,7 @@ def load_ledger_keys(settings: Settings) -> LedgerKeys:
         )
     else:
         path = settings.var_dir / INDEX_KEY_FILE_NAME
+        _never_again(path, INDEX_SETTING, settings.database_url)
         make_secret_file(path, INDEX_SETTING)
         index_key = read_key(path, INDEX_SETTING)
     retired = tuple(
@@ -187,6 +192,27 @@ def load_ledger_keys(settings: Settings) -> LedgerKeys:
         for path in settings.ledger_retired_key_files
     )
     return LedgerKeys(master, index_key, retired)
+
+
+def _never_again(path: Path, setting: str, database_url: str) -> None:
+    """The embedded default makes its key files once: a key made again beside a ledger that
+    holds data sealed under the lost one would seal new data that nothing else opens."""
+    if path.exists():
+        return
+    database = make_url(database_url).database
+    if not database or database == ":memory:" or not Path(database).exists():
+        return
+    try:
+        with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as conn:
+            held = conn.execute("SELECT 1 FROM data_keys LIMIT 1").fetchone() is not None
+    except sqlite3.Error:
+        return  # no data_keys table yet: nothing was ever sealed
+    if held:
+        raise ConfigurationError(
+            f"{setting}: {path} is missing, and the ledger {database} holds data sealed under "
+            "it. Restore the key file from its backup; a new key would not open that data, so "
+            "none is made"
+        )
 
 
 def make_key_file(path: Path) -> Path:

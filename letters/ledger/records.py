@@ -164,6 +164,10 @@ class DeadLetter:
     attempts: int
     dead_at: datetime
     requeued_at: datetime | None
+    case_number: str | None = None
+    # Whether the ledger still holds the message (sealed); retention erases it.
+    body_kept: bool = False
+    body_erased_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

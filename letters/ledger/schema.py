@@ -105,8 +105,24 @@ dead_letters = Table(
     Column("body_sha256", String(64), nullable=False),
     Column("dead_at", DateTime(timezone=True), nullable=False),
     Column("requeued_at", DateTime(timezone=True)),
+    # The message as it came, sealed under the dead id (letters.ledger.sealing); the dead
+    # queue carries only a reference to it. None once retention erased it.
+    Column("body", Text),
+    Column("nin_index", String(64)),
+    Column("body_erased_at", DateTime(timezone=True)),
     Index("ix_dead_letters_letter_id", "letter_id"),
     Index("ix_dead_letters_body_sha256", "body_sha256"),
+    Index("ix_dead_letters_nin_index", "nin_index"),
+)
+
+# A keyed check value of each secret the ledger was written with (the index key, the
+# password pepper): a process with another one refuses to start (letters.ledger.secrets).
+secret_checks = Table(
+    "secret_checks",
+    metadata,
+    Column("setting", String(60), primary_key=True),
+    Column("check_value", String(64), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
 )
 
 # What the channel reported after sending (Digipost's document events), once each.

@@ -33,6 +33,7 @@ from letters.digests import sha256_hex
 from letters.errors import ConfigurationError, PermanentError, TransientError
 from letters.ledger import history
 from letters.ledger.engine import READ_ONLY, create_ledger_engine
+from letters.ledger.key_checks import check_ledger_keys
 from letters.ledger.keys import KEY_FILE_SETTING, LedgerKeys, load_ledger_keys
 from letters.ledger.personal_data import blind_index_of, seal_plain_requests
 from letters.ledger.records import (
@@ -82,6 +83,9 @@ class Ledger:
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})")
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
+        if self.keys is not None:
+            # Before anything is sealed: a wrong key must not write a single value.
+            check_ledger_keys(self, self.keys)
         if self.sealer is not None:
             seal_plain_requests(self)
 

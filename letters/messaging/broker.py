@@ -41,8 +41,11 @@ def connect(settings: Settings) -> Connection:
     """A kombu connection for the configured broker (not yet connected)."""
     if settings.embedded_broker:
         folders = embedded_folders(settings.broker_dir)
-        for folder in folders.values():
-            folder.mkdir(parents=True, exist_ok=True)
+        for folder in (settings.broker_dir, *folders.values()):
+            # The messages hold debtors' data; kombu writes them with the process's umask,
+            # so the folders themselves keep everyone else out, however a caller was started.
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            folder.chmod(0o700)
         return Connection(
             "filesystem://localhost/",
             transport_options={

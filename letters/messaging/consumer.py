@@ -39,19 +39,18 @@ from letters.domain.message_body import (
     peek_letter_id,
 )
 from letters.domain.request_shape import case_number_problem
-from letters.domain.text import quote
+from letters.domain.text import shape
 from letters.errors import ConfigurationError, PermanentError, TransientError
 from letters.ledger import DeadLetterStore, Ledger, LetterRecord, OverdueLetter, RefusedRequest
 from letters.logs import log_event
-from letters.messaging.broker import Publisher
+from letters.messaging.broker import JSON, Publisher
+from letters.messaging.dead_letters import reference_body, reference_headers
 from letters.messaging.periodic import PeriodicTask
 from letters.messaging.recovery import forget_processed
 from letters.messaging.sweep import SweepReport, sweep
 from letters.messaging.topology import (
     ATTEMPT_HEADER,
-    DEAD_ID_HEADER,
     DELIVERY_COUNT_HEADER,
-    LETTER_ID_HEADER,
     REASON_HEADER,
     STOPS_HEADER,
     Topology,
@@ -178,7 +177,9 @@ class LetterWorker(ConsumerMixin):
         letter_id = case_number = None
         try:
             if content_type not in ACCEPTED_CONTENT_TYPES:
-                raise _UnacceptedContent(f"content type {quote(content_type, 64)} is not accepted")
+                raise _UnacceptedContent(
+                    f"content type must be application/json; got {shape(content_type)}"
+                )
             data = peek(message.body, self.limits)
             letter_id = peek_letter_id(data)
             if stops >= self.max_worker_stops:
@@ -329,21 +330,14 @@ class LetterWorker(ConsumerMixin):
         kind: str,
     ) -> None:
         dead_id = str(uuid.uuid4())
-        headers = _carry(
-            message,
-            {
-                REASON_HEADER: reason,
-                ATTEMPT_HEADER: attempts,
-                DEAD_ID_HEADER: dead_id,
-                LETTER_ID_HEADER: letter_id or "",
-            },
-        )
+        body = _as_bytes(message.body)
         try:
+            # The dead queue carries a reference; the message is kept sealed in the ledger.
             self._require_publisher().publish_dead(
-                _as_bytes(message.body),
-                headers,
-                content_type=message.content_type or "application/octet-stream",
-                content_encoding=message.content_encoding or "binary",
+                reference_body(dead_id, letter_id, reason, attempts),
+                reference_headers(dead_id, letter_id, reason, attempts),
+                content_type=JSON,
+                content_encoding="utf-8",
             )
             record = self.ledger.get(letter_id) if letter_id else None
             known_letter = record is not None and fails_the_letter
@@ -353,7 +347,8 @@ class LetterWorker(ConsumerMixin):
                 case_number=record.case_number if record else case_number,
                 reason=reason,
                 attempts=attempts,
-                body_sha256=sha256_hex(_as_bytes(message.body)),
+                body=body,
+                body_sha256=sha256_hex(body),
                 known_letter=known_letter,
                 refused=None if known_letter else self._refused_request(message),
             )

@@ -19,7 +19,7 @@ from letters.config import Settings
 from letters.delivery.pipeline import Pipeline
 from letters.delivery.print_when_unread import print_unread
 from letters.errors import PermanentError, TransientError
-from letters.ledger import DeliveryLog, Ledger, erase_expired
+from letters.ledger import DeadLetterStore, DeliveryLog, Ledger, erase_expired
 from letters.logs import log_event
 from letters.messaging.event_relay import open_relay
 
@@ -76,12 +76,17 @@ def _print_when_unread(settings: Settings, pipeline: Pipeline) -> list[PeriodicT
 
 
 def _retention(settings: Settings, ledger: Ledger) -> PeriodicTask:
-    """Once a day, and at start: erase the personal data of letters past retention."""
+    """Once a day, and at start: erase the personal data of letters and dead letters past
+    retention."""
 
     def erase() -> None:
-        erased = erase_expired(ledger, utcnow(), settings.retention_days)
+        now = utcnow()
+        erased = erase_expired(ledger, now, settings.retention_days)
         if erased:
             log_event(log, "personal data erased past retention", count=erased)
+        dead = DeadLetterStore(ledger).erase_expired(now, settings.retention_days)
+        if dead:
+            log_event(log, "dead letters' messages erased past retention", count=dead)
 
     return PeriodicTask("retention", _DAY_S, erase)
 

@@ -28,6 +28,7 @@ from letters.domain.message_body import BodyLimits, peek, peek_letter_id
 from letters.ledger import DeadLetterStore, Ledger
 from letters.logs import log_event
 from letters.messaging.broker import Publisher, embedded_folders
+from letters.messaging.dead_letters import is_reference
 from letters.messaging.topology import ATTEMPT_HEADER, STOPS_HEADER
 
 log = logging.getLogger("letters.embedded")
@@ -51,8 +52,10 @@ def recover(settings: Settings, ledger: Ledger, publisher: Publisher) -> Recover
         record = ledger.get(letter_id) if letter_id else None
         if envelope is None or body is None or (record is not None and record.finished):
             path.unlink(missing_ok=True)  # nothing to do, or the ledger has it done
-        elif DeadLetterStore(ledger).is_known_body(sha256_hex(body)):
-            path.unlink(missing_ok=True)  # already in the dead-letter queue
+        elif DeadLetterStore(ledger).is_known_body(sha256_hex(body)) or is_reference(body):
+            # Already dead-lettered; or a reference `letters dead` looked at, which went
+            # back to the dead queue when it closed (the ledger keeps the dead letter).
+            path.unlink(missing_ok=True)
         else:
             # A worker stopped with this message in hand: back it goes, counted, so that
             # one that stops every worker is dead-lettered instead of stopping them forever.

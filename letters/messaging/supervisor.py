@@ -25,11 +25,14 @@ from letters.clock import today_in_norway
 from letters.config import Settings
 from letters.delivery.pipeline import build_pipeline
 from letters.delivery.rates import warn_if_rates_run_out
+from letters.domain.pepper import SETTING as PEPPER_SETTING
+from letters.domain.pepper import load_pepper
 from letters.errors import TransientError
-from letters.ledger import Ledger
+from letters.ledger import Ledger, check_secret
 from letters.logs import configure_logging, log_event
 from letters.messaging.broker import Publisher, connect, topology_for
 from letters.messaging.consumer import LetterWorker
+from letters.messaging.dead_letters import seal_dead_queue
 from letters.messaging.event_relay import relay_until_empty
 from letters.messaging.health import HealthServer
 from letters.messaging.periodic import periodic_tasks
@@ -52,14 +55,19 @@ def prepare(settings: Settings) -> None:
     or a wrong password stops here, before any worker starts.
     """
     build_channels(settings)
+    pepper = load_pepper(settings)
     ledger = Ledger.for_settings(settings)
     try:
         ledger.upgrade()
+        # A worker with another pepper would send passwords the portal rejects.
+        check_secret(ledger, PEPPER_SETTING, pepper.secret)
         with Publisher.open(settings) as publisher:
             if settings.embedded_broker:
                 recover(settings, ledger, publisher)
             else:
                 migrate_classic_retry_queues(publisher)
+            # A message the broker dead-lettered whole is sealed into the ledger.
+            seal_dead_queue(publisher, ledger)
     finally:
         ledger.close()
 

@@ -1,13 +1,16 @@
 """Everything the service holds about a person, as one zip: their right of access (GDPR art. 15).
 
 The person is found by the blind index of their national identity number
-(``letters.ledger.personal_data``) or by a case number. The zip holds each
+(``letters.ledger.personal_data``), or as the one debtor a case's letters went
+to. An export is for one person only: a case with letters to a co-debtor is
+exported per person (``--case`` with ``--national-id``). The zip holds each
 letter's PDF from the archive, checked against the SHA-256 the ledger
 recorded when it was rendered, and ``letters.json``: each letter as the
 ledger holds it (the request with the name, address and national identity
 number, the statuses, dates, channel and receipts), its history, its delivery
 events, the re-send links, and the states of its cases. A README says what
-is in it. Every export is recorded with who asked and why.
+is in it, and the messages about the person that were refused or given up on
+(the dead letters) as they came. Every export is recorded with who asked and why.
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from letters.digests import sha256_hex
+from letters.domain.contract import valid_national_identity_number
 from letters.errors import PermanentError
 from letters.ledger import (
     CaseStates,
+    DeadLetterStore,
     DeliveryLog,
     Ledger,
     LetterRecord,
@@ -61,17 +66,25 @@ Letters: {count}
 
 
 class SubjectError(ValueError):
-    """The export was asked for without exactly one of a national id and a case number."""
+    """The export does not name exactly one person."""
 
 
 @dataclass(frozen=True, slots=True)
 class Subject:
+    """The person: by national id, by a case with one debtor, or by both together."""
+
     national_identity_number: str | None = None
     case_number: str | None = None
 
     def __post_init__(self) -> None:
-        if bool(self.national_identity_number) == bool(self.case_number):
-            raise SubjectError("give exactly one of --national-id and --case")
+        if not self.national_identity_number and not self.case_number:
+            raise SubjectError("give --national-id, --case, or both")
+        number = self.national_identity_number
+        if number is not None and not valid_national_identity_number(number):
+            raise SubjectError(
+                "--national-id must be a valid Norwegian national identity number or D-number "
+                "(11 digits, both check digits)"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +109,7 @@ def export_personal_data(
     if not requested_by.strip() or not reason.strip():
         raise SubjectError("--requested-by and --reason are both required")
     records = _letters_of(ledger, subject)
-    described = _describe(ledger, subject)
+    described = _describe(ledger, subject, records)
     files: dict[str, bytes] = {}
     letters = []
     for record in records:
@@ -112,6 +125,7 @@ def export_personal_data(
         "subject": described,
         "made_at": now.isoformat(timespec="seconds"),
         "letters": letters,
+        "dead_letters": _dead_letters(ledger, subject, records),
         "cases": {
             number: {
                 "state": cases.get(number).state,
@@ -136,18 +150,75 @@ def _letters_of(ledger: Ledger, subject: Subject) -> list[LetterRecord]:
     if subject.national_identity_number:
         ids = letter_ids_of_person(ledger, subject.national_identity_number)
         found = ledger.letters_in(ids) if ids else []
+        if subject.case_number:
+            found = [r for r in found if r.case_number == subject.case_number]
     else:
         assert subject.case_number is not None  # noqa: S101 - checked by Subject
-        found = ledger.case_letters(subject.case_number)
+        found = _one_debtor(ledger.case_letters(subject.case_number), subject.case_number)
     return sorted(found, key=lambda r: (r.created_at, r.letter_id))
 
 
-def _describe(ledger: Ledger, subject: Subject) -> str:
+def _one_debtor(records: list[LetterRecord], case_number: str) -> list[LetterRecord]:
+    """The case's letters, if they all went to one person; a letter whose personal data
+    retention erased belongs to nobody any more, and is left out."""
+    kept = [r for r in records if r.personal_data_erased_at is None]
+    people = {_person(r) for r in kept}
+    if len(people) > 1:
+        raise SubjectError(
+            f"case {case_number} has letters to {len(people)} people (a co-debtor); an export "
+            "is for one person: give --national-id with --case"
+        )
+    return kept
+
+
+def _person(record: LetterRecord) -> str:
+    """Who a letter went to: the blind index of the national id, else the name."""
+    if record.nin_index:
+        return f"nin:{record.nin_index}"
+    recipient = json.loads(record.request).get("recipient") or {}
+    return f"name:{recipient.get('name', '')}"
+
+
+def _describe(ledger: Ledger, subject: Subject, records: list[LetterRecord]) -> str:
+    assert ledger.keys is not None  # noqa: S101 - the letters were opened, so keys exist
+    index = None
+    if subject.national_identity_number:
+        index = ledger.keys.blind_index(subject.national_identity_number)
+    elif records and records[0].nin_index:
+        index = records[0].nin_index
+    person = f"national id, blind index {index}" if index else "the debtor named in the letters"
+    return f"{person}, case {subject.case_number}" if subject.case_number else person
+
+
+def _dead_letters(
+    ledger: Ledger, subject: Subject, records: list[LetterRecord]
+) -> list[dict[str, Any]]:
+    """The messages about the person that were refused or given up on, as they came."""
+    store = DeadLetterStore(ledger)
+    if subject.national_identity_number:
+        found = store.of_person(subject.national_identity_number)
+    else:
+        indexes = {r.nin_index for r in records if r.nin_index}
+        ids = {r.letter_id for r in records}
+        found = [dead for index in indexes for dead in store.of_person_by_index(index)] + [
+            dead for letter_id in sorted(ids) for dead in store.for_letter(letter_id)
+        ]
     if subject.case_number:
-        return f"case {subject.case_number}"
-    number = subject.national_identity_number or ""
-    assert ledger.keys is not None  # noqa: S101 - found by the blind index, so keys exist
-    return f"national id, blind index {ledger.keys.blind_index(number)}"
+        found = [d for d in found if d.case_number in (None, subject.case_number)]
+    entries: dict[str, dict[str, Any]] = {}
+    for dead in sorted(found, key=lambda d: (d.dead_at, d.dead_id)):
+        body = store.body(dead.dead_id)
+        entry = _plain(dead)
+        entry["message"] = _message(body) if body is not None else None
+        entries[dead.dead_id] = entry
+    return list(entries.values())
+
+
+def _message(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return body.decode("utf-8", "replace")
 
 
 def _letter(ledger: Ledger, record: LetterRecord) -> dict[str, Any]:

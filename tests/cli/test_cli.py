@@ -54,7 +54,7 @@ def test_invalid_request_exits_2_with_one_error_per_line_path_first(
     # A warning the service logs (the rate table ends soon) may come first.
     problems = lines[lines.index(f"{bad}: invalid request") + 1 :]
     assert "case.claims[0].principal: must not be negative" in problems
-    assert "language: must be one of 'nb' or 'en', got 'de'" in problems
+    assert "language: must be one of 'nb' or 'en'; got 2 character(s): letters" in problems
 
 
 def test_render_refuses_a_letter_its_reported_history_forbids(

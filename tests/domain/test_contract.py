@@ -67,7 +67,7 @@ def test_the_design_guide_example_is_valid() -> None:
         (
             "schema",
             "letters.request/2",
-            "schema: must be \"letters.request/1\", got 'letters.request/2'",
+            'schema: must be "letters.request/1"; got "letters.request/2"',
         ),
         ("letter_id", "not-a-uuid", "letter_id: must be a UUID"),
         ("letter_type", "sluttvarsel", "letter_type: must be one of"),
@@ -264,4 +264,4 @@ def test_undecodable_bodies(raw: bytes, expected: str) -> None:
 
 def test_an_unknown_schema_is_reported_alone() -> None:
     data = {"schema": "letters.request/9", "whatever": 1}
-    assert problems(data) == ["schema: must be \"letters.request/1\", got 'letters.request/9'"]
+    assert problems(data) == ['schema: must be "letters.request/1"; got "letters.request/9"']

@@ -46,7 +46,7 @@ def _accept(ledger: Ledger, letter_id: str = "4f7c2b8e-9a51-4d7e-8a7b-2d3c1e0f9a
 def test_migrations_are_versioned_and_can_run_again(ledger: Ledger) -> None:
     ledger.upgrade()
     with ledger.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0008"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0009"
 
 
 def test_a_ledger_of_the_first_version_upgrades_with_its_letters(ledger: Ledger) -> None:
@@ -130,9 +130,12 @@ def test_dead_letters_are_recorded_and_requeued(ledger: Ledger) -> None:
         case_number="2026-0045127",
         reason="template purring.html:3: boom",
         attempts=1,
+        body=b'{"letter_id": "e"}',
         body_sha256="ab" * 32,
         known_letter=True,
     )
+    assert DeadLetterStore(ledger).body("dead-1") == b'{"letter_id": "e"}'
+    assert DeadLetterStore(ledger).get("dead-1").body_kept  # type: ignore[union-attr]
     assert ledger.get("e").status is LetterStatus.DEAD_LETTERED  # type: ignore[union-attr]
     assert DeadLetterStore(ledger).is_known_body("ab" * 32)
     DeadLetterStore(ledger).record_requeued("dead-1", "e")

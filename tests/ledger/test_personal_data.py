@@ -58,7 +58,11 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 def _opened(url: str, keys: LedgerKeys) -> Ledger:
     ledger = Ledger(url, keys)
-    ledger.upgrade()
+    try:
+        ledger.upgrade()
+    except BaseException:
+        ledger.close()
+        raise
     return ledger
 
 
@@ -151,12 +155,14 @@ def test_a_wrong_key_is_a_configuration_error_naming_the_setting(url: str) -> No
     letter_id = _accept(ledger, sample_request())
     ledger.close()
     wrong = LedgerKeys(FileMasterKey(os.urandom(32), KEY_FILE_SETTING), keys.index_key)
-    other = _opened(url, wrong)
+    # Refused as the ledger is opened, before a single value is sealed under the wrong key.
+    with pytest.raises(ConfigurationError, match=f"{KEY_FILE_SETTING}.*wrapped under"):
+        _opened(url, wrong)
+    right = _opened(url, keys)
     try:
-        with pytest.raises(ConfigurationError, match=f"{KEY_FILE_SETTING}.*wrapped under"):
-            other.get(letter_id)
+        assert right.get(letter_id) is not None
     finally:
-        other.close()
+        right.close()
 
 
 def test_keys_rotate_rewraps_every_data_key_and_then_the_old_key_can_go(url: str) -> None:
@@ -178,13 +184,9 @@ def test_keys_rotate_rewraps_every_data_key_and_then_the_old_key_can_go(url: str
         assert all(after.get(i) is not None for i in ids)
     finally:
         after.close()
-    # The old key alone no longer opens anything.
-    stale = _opened(url, old)
-    try:
-        with pytest.raises(ConfigurationError, match=RETIRED_SETTING):
-            stale.get(ids[0])
-    finally:
-        stale.close()
+    # The old key alone no longer opens anything: a process holding it refuses to start.
+    with pytest.raises(ConfigurationError, match=RETIRED_SETTING):
+        _opened(url, old)
 
 
 def test_an_aws_kms_master_key_wraps_the_data_keys_and_rotates_from_a_key_file(

@@ -91,12 +91,12 @@ def test_3_a_kid_of_superscript_digits_is_dead_lettered_naming_the_field(stack: 
     ]
 
 
-def test_4_a_huge_value_is_quoted_short_everywhere(stack: Stack) -> None:
+def test_4_a_huge_value_is_described_short_everywhere(stack: Stack) -> None:
     bad = sample_request("purring-nb-plain", letter_date="2026-" + "x" * 200_000)
     stack.publish(bad)
     result = _run(stack)
     [reason] = _dead_reasons(stack).values()
-    assert reason.startswith("letter_date: must be an ISO 8601 date (YYYY-MM-DD), got '2026-xx")
+    assert reason.startswith("letter_date: must be an ISO 8601 date (YYYY-MM-DD); got 200005 ")
     assert len(reason) < 120
     assert max(len(line) for line in result.stderr.splitlines()) < 1000
 

@@ -235,7 +235,7 @@ def test_bad_messages_are_dead_lettered_with_a_reason_and_the_worker_goes_on(
     reasons = "\n".join(listing)
     for name, (_, expected) in bodies.items():
         assert expected in reasons, f"{name}: {expected!r} not in the dead-letter reasons"
-    assert "content type 'application/x-python-serialize' is not accepted" in reasons
+    assert "content type must be application/json; got 30 character(s)" in reasons
     # Invalid requests never enter the ledger as letters.
     assert rabbit_pg.ledger.status_counts() == {"delivered": 1}
 
