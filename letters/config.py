@@ -90,6 +90,9 @@ class Settings:
     ledger_kms_key_id: str | None = None
     ledger_retired_key_files: tuple[Path, ...] = ()
     ledger_index_key_file: Path | None = None
+    # Where the per-letter keys that erasure destroys live: a database apart from the
+    # ledger (letters.ledger.erasure_keys); None: var/erasure-keys.db on the embedded default.
+    erasure_keys_url: str | None = None
     # Days a finished letter's personal data is kept (its re-send window), then erased.
     retention_days: int = 400
     # Where the worker group serves /metrics, /healthz and /readyz (None: not served).
@@ -145,6 +148,7 @@ class Settings:
                 if p.strip()
             ),
             ledger_index_key_file=_path(env, "LETTERS_LEDGER_INDEX_KEY_FILE"),
+            erasure_keys_url=env.get("LETTERS_ERASURE_KEYS_URL") or None,
             retention_days=_positive_int(env, "LETTERS_RETENTION_DAYS", 400),
             metrics_port=_port(env, "LETTERS_METRICS_PORT"),
             metrics_host=env.get("LETTERS_METRICS_HOST") or "127.0.0.1",

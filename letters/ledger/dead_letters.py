@@ -197,6 +197,18 @@ class DeadLetterStore:
         """Erase the bodies of dead letters older than ``retention_days``; how many."""
         before = now - timedelta(days=retention_days)
         erased = 0
+        with self.ledger.transaction() as conn:
+            # Keys an earlier pass stopped before destroying.
+            recent = (
+                conn.execute(
+                    select(dead_letters.c.dead_id).where(
+                        dead_letters.c.body_erased_at >= now - timedelta(days=7)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        self._sealer().destroy(recent)
         while True:
             with self.ledger.transaction() as conn:
                 ids = list(
@@ -214,6 +226,7 @@ class DeadLetterStore:
                     .where(dead_letters.c.dead_id.in_(ids))
                     .values(body=None, nin_index=None, body_erased_at=now)
                 ).rowcount
+            self._sealer().destroy(ids)
 
 
 def _dead_letter(row: Row[Any]) -> DeadLetter:

@@ -28,11 +28,11 @@ class Readings(Transactions, Protocol):
     def reading(self) -> AbstractContextManager[Connection]: ...
 
 
-def create_ledger_engine(url: str) -> Engine:
+def create_ledger_engine(url: str, setting: str = "LETTERS_DATABASE_URL") -> Engine:
     try:
         parsed = make_url(url)
     except Exception as err:
-        raise ConfigurationError(f"LETTERS_DATABASE_URL: not a database URL: {err}") from err
+        raise ConfigurationError(f"{setting}: not a database URL: {err}") from err
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             _private_file(Path(parsed.database))
@@ -45,6 +45,9 @@ def create_ledger_engine(url: str) -> Engine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
+            # Deleted and overwritten rows are zeroed in the file, not left in free pages:
+            # an erased person's data (and a destroyed erasure key) must not linger.
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
 
         @event.listens_for(engine, "begin")
@@ -59,7 +62,7 @@ def create_ledger_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         return create_engine(parsed, pool_pre_ping=True, pool_size=2, max_overflow=2)
     raise ConfigurationError(
-        f"LETTERS_DATABASE_URL: {parsed.get_backend_name()} is not supported; "
+        f"{setting}: {parsed.get_backend_name()} is not supported; "
         "use sqlite:///… or postgresql+psycopg://…"
     )
 

@@ -8,8 +8,10 @@ that an access request can find a person's letters without it in the clear.
 Retention erases the ``recipient`` from the request of a letter finished more
 than ``LETTERS_RETENTION_DAYS`` ago, and its blind index; what is left (ids,
 hashes, statuses, dates, channel, receipts, the amounts and the case) is the
-record of what was sent. The archived PDF keeps to the archive's own
-retention (Object Lock on S3).
+record of what was sent, sealed under the data key. Then the letter's erasure
+key is destroyed, so that the request as it was, in any dump or backup of the
+ledger, opens for nobody (``letters.ledger.erasure_keys``). The archived PDF
+keeps to the archive's own retention (Object Lock on S3).
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ from letters.ledger.sealing import SEALED, Sealer
 
 ERASED_EVENT = "erased"
 _BATCH = 500
+# How long after an erasure its keys are destroyed again, should a pass have stopped
+# between erasing and destroying (retention runs daily).
+_KEY_DESTRUCTION_WINDOW = timedelta(days=7)
 
 
 class _Sealing(Protocol):
@@ -92,6 +97,8 @@ def erase_expired(ledger: _Sealing, now: datetime, retention_days: int) -> int:
         letters.c.personal_data_erased_at.is_(None),
     )
     erased = 0
+    # Keys an earlier pass erased the letters of but stopped before destroying.
+    _destroy_keys_of_erased(ledger, sealer, now)
     while True:
         with ledger.transaction() as conn:
             rows = conn.execute(
@@ -111,10 +118,27 @@ def erase_expired(ledger: _Sealing, now: datetime, retention_days: int) -> int:
                     now,
                     f"personal data erased, {retention_days} days after the letter finished",
                     only_if=expired,
-                    request=sealer.seal(json.dumps(data, sort_keys=True), row.letter_id),
+                    request=sealer.seal_lasting(json.dumps(data, sort_keys=True), row.letter_id),
                     nin_index=None,
                     personal_data_erased_at=now,
                 )
+        # Only once the record without them is committed: a key destroyed first would
+        # take the record of what was sent with it.
+        sealer.destroy(row.letter_id for row in rows)
+
+
+def _destroy_keys_of_erased(ledger: _Sealing, sealer: Sealer, now: datetime) -> None:
+    with ledger.transaction() as conn:
+        ids = (
+            conn.execute(
+                select(letters.c.letter_id).where(
+                    letters.c.personal_data_erased_at >= now - _KEY_DESTRUCTION_WINDOW
+                )
+            )
+            .scalars()
+            .all()
+        )
+    sealer.destroy(ids)
 
 
 def letter_ids_of_person(ledger: _Sealing, national_identity_number: str) -> list[str]:

@@ -33,6 +33,7 @@ from letters.digests import sha256_hex
 from letters.errors import ConfigurationError, PermanentError, TransientError
 from letters.ledger import history
 from letters.ledger.engine import READ_ONLY, create_ledger_engine
+from letters.ledger.erasure_keys import ErasureKeys
 from letters.ledger.key_checks import check_ledger_keys
 from letters.ledger.keys import KEY_FILE_SETTING, LedgerKeys, load_ledger_keys
 from letters.ledger.personal_data import blind_index_of, seal_plain_requests
@@ -58,21 +59,30 @@ _MIGRATION_LOCK_KEY = 0x4C455454
 
 
 class Ledger:
-    def __init__(self, url: str, keys: LedgerKeys | None = None) -> None:
+    def __init__(
+        self, url: str, keys: LedgerKeys | None = None, erasure_keys: ErasureKeys | None = None
+    ) -> None:
         """``keys`` seal the personal data written and open what is read; without them
-        the ledger can be read and advanced, but accepts no new letter."""
+        the ledger can be read and advanced, but accepts no new letter. With
+        ``erasure_keys``, each letter's data is sealed under a key of its own, which
+        erasure destroys (``letters.ledger.erasure_keys``)."""
         self.url = url
         self.engine = create_ledger_engine(url)
         self.keys = keys
-        self.sealer = Sealer(keys, self) if keys is not None else None
+        self.erasure_keys = erasure_keys
+        self.sealer = Sealer(keys, self, erasure_keys) if keys is not None else None
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Ledger:
-        """The ledger the settings name, with their keys (``letters.ledger.keys``)."""
-        return cls(settings.database_url, load_ledger_keys(settings))
+        """The ledger the settings name, with their keys (``letters.ledger.keys``) and
+        erasure keys."""
+        keys = load_ledger_keys(settings)
+        return cls(settings.database_url, keys, ErasureKeys.for_settings(settings))
 
     def close(self) -> None:
         self.engine.dispose()
+        if self.erasure_keys is not None:
+            self.erasure_keys.close()
 
     def upgrade(self) -> None:
         """Bring the schema to the newest migration (safe to call from every process)."""

@@ -324,8 +324,11 @@ def ledger_keys() -> LedgerKeys:
 
 def secrets_env(folder: Path) -> dict[str, str]:
     """The settings of a shared ledger's secrets, as files made under ``folder``: the
-    password pepper and the ledger's master and index keys."""
+    password pepper, the ledger's master and index keys, and the erasure keys' database
+    (a SQLite file here; another PostgreSQL database in production)."""
+    folder.mkdir(parents=True, exist_ok=True)
     return {
+        "LETTERS_ERASURE_KEYS_URL": f"sqlite:///{folder / 'erasure-keys.db'}",
         "LETTERS_PASSWORD_PEPPER_FILE": str(make_pepper_file(folder / "password-pepper")),
         "LETTERS_LEDGER_KEY_FILE": str(make_key_file(folder / "ledger-master-key")),
         "LETTERS_LEDGER_INDEX_KEY_FILE": str(make_key_file(folder / "ledger-index-key")),
