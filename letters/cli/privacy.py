@@ -16,6 +16,7 @@ from letters.domain.pepper import load_pepper
 from letters.errors import PermanentError, TransientError
 from letters.ledger import DeadLetterStore, Ledger, accept_secret, erase_expired
 from letters.ledger.keys import INDEX_SETTING, load_ledger_keys
+from letters.ledger.rekeying import rekey
 from letters.privacy.export import Subject, SubjectError, export_personal_data
 from letters.storage import open_archive
 
@@ -85,10 +86,13 @@ def _keys_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     actions.add_parser(
         "rotate",
-        help="re-wrap every data key under the current master key",
+        help="re-wrap every data key under the current master key, then re-key",
         description="Re-wrap the ledger's data keys under the master key LETTERS_LEDGER_KEY_FILE "
         "(or LETTERS_LEDGER_KMS_KEY_ID) names, opening them with the keys in "
-        "LETTERS_LEDGER_RETIRED_KEY_FILES; afterwards the retired keys can be destroyed.",
+        "LETTERS_LEDGER_RETIRED_KEY_FILES; then re-key: a new data key wraps every erasure key "
+        "and seals every other value again, and the old data keys are destroyed, so that the "
+        "old master key with an old backup opens nothing current. Run it once every process "
+        "has been restarted with the new key; afterwards the retired keys can be destroyed.",
     )
     accept = actions.add_parser(
         "accept",
@@ -108,11 +112,25 @@ def keys_command(args: argparse.Namespace, settings: Settings) -> int:
     try:
         assert ledger.sealer is not None  # noqa: S101 - open_ledger gives the keys
         report = ledger.sealer.rewrap()
+        rekeyed = rekey(ledger)
     finally:
         ledger.close()
     print(f"re-wrapped {report.data_keys} data key(s) under "
           f"{ledger.sealer.keys.master.key_id}; {report.already_current} already were")  # fmt: skip
-    return EXIT_OK if args.action == "rotate" else EXIT_FAILURE
+    print(
+        f"re-keyed under the new data key {rekeyed.data_key_id}: {rekeyed.erasure_keys_rewrapped}"
+        f" erasure key(s) re-wrapped, {rekeyed.values_resealed} value(s) sealed again, "
+        f"{rekeyed.data_keys_destroyed} old data key(s) destroyed"
+    )
+    if rekeyed.data_keys_kept:
+        print(
+            f"letters keys: {rekeyed.data_keys_kept} old data key(s) are still in use (a process "
+            "not yet restarted with the new master key?); run `letters keys rotate` again "
+            "once every process has been",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+    return EXIT_OK
 
 
 _ACCEPTABLE = {INDEX_SETTING: "the index key", PEPPER_SETTING: "the password pepper"}

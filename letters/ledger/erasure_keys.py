@@ -33,10 +33,12 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    Update,
     delete,
     func,
     insert,
     select,
+    update,
 )
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
@@ -131,6 +133,42 @@ class ErasureKeys:
                 conn.exec_driver_sql("VACUUM erasure_keys")
         return destroyed
 
+    def wrapped_under(
+        self, data_key_ids: set[str], after: str, limit: int
+    ) -> list[tuple[str, WrappedKey]]:
+        """Up to ``limit`` keys wrapped under one of ``data_key_ids``, by context from
+        ``after`` on."""
+        self._create()
+        rows = self._run(
+            lambda conn: conn.execute(
+                select(erasure_keys.c.context, erasure_keys.c.data_key_id, erasure_keys.c.wrapped)
+                .where(erasure_keys.c.data_key_id.in_(sorted(data_key_ids)))
+                .where(erasure_keys.c.context > after)
+                .order_by(erasure_keys.c.context)
+                .limit(limit)
+            ).all()
+        )
+        return [(r.context, WrappedKey(r.data_key_id, r.wrapped)) for r in rows]
+
+    def replace(self, context: str, old: WrappedKey, new: WrappedKey) -> bool:
+        """Store ``new`` for ``context`` if ``old`` is still stored."""
+        statement = (
+            update(erasure_keys)
+            .where(erasure_keys.c.context == context, erasure_keys.c.wrapped == old.wrapped)
+            .values(data_key_id=new.data_key_id, wrapped=new.wrapped)
+        )
+        return bool(self._run(partial(_changed, statement)))
+
+    def data_keys_in_use(self) -> set[str]:
+        self._create()
+        return set(
+            self._run(
+                lambda conn: (
+                    conn.execute(select(erasure_keys.c.data_key_id).distinct()).scalars().all()
+                )
+            )
+        )
+
     def count(self) -> int:
         self._create()
         return self._run(
@@ -157,6 +195,10 @@ class ErasureKeys:
 
 
 def _deleted(statement: Delete, conn: Connection) -> int:
+    return int(conn.execute(statement).rowcount)
+
+
+def _changed(statement: Update, conn: Connection) -> int:
     return int(conn.execute(statement).rowcount)
 
 

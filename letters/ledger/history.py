@@ -132,3 +132,15 @@ def seal_in_place(
             .values(request=sealed, nin_index=nin_index)
         ).rowcount
     )
+
+
+def reseal_in_place(conn: Connection, letter_id: str, stored: str, sealed: str) -> bool:
+    """Replace a sealed request by the same request sealed under another key, if it is still
+    ``stored`` (re-keying, ``letters.ledger.rekeying``); no step of the letter's either."""
+    return bool(
+        conn.execute(
+            update(letters)
+            .where(letters.c.letter_id == letter_id, letters.c.request == stored)
+            .values(request=sealed)
+        ).rowcount
+    )

@@ -124,6 +124,28 @@ class Sealer:
                 f"{key_id} (changed, or copied from another row)"
             ) from err
 
+    def start_new_data_key(self) -> str:
+        """Seal from now on under a data key made now (re-keying); its id."""
+        with self._lock:
+            self._current = self._new_data_key()
+            self._sealed_with_current = 0
+            return self._current[0]
+
+    def rewrapped_erasure_key(self, context: str, kept: WrappedKey) -> WrappedKey:
+        """The erasure key of ``context`` wrapped under the current data key instead."""
+        raw = base64.b64decode(kept.wrapped)
+        aad = _ERASURE_WRAP + context.encode()
+        try:
+            key = self._data_key(kept.data_key_id).decrypt(raw[:12], raw[12:], aad)
+        except InvalidTag as err:
+            raise UnreadableValueError(
+                f"ledger: the erasure key of {context} does not open with its data key"
+            ) from err
+        key_id, wrapping = self._key_for_sealing()
+        nonce = os.urandom(12)
+        wrapped = nonce + wrapping.encrypt(nonce, key, aad)
+        return WrappedKey(key_id, base64.b64encode(wrapped).decode("ascii"))
+
     def _open_erasable(self, body: str, context: str) -> str:
         aead = self._erasure_key(context, make=False)
         if aead is None:

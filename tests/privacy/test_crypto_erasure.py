@@ -4,14 +4,19 @@ erasure, once the letter's erasure key is destroyed (privacy finding 6).
 On PostgreSQL, as in production: the ledger in one database, the erasure keys in another.
 The dump taken before the erasure is restored into a third, and opened with every key
 the service still holds: the master key, the index key and the erasure keys' database.
+And after a master key rotation, the old key with a backup from before it opens nothing
+current (``letters keys rotate`` re-keys).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,11 +25,10 @@ from sqlalchemy import text
 from letters.clock import utcnow
 from letters.ledger import DeadLetterStore, Ledger, LetterStatus, erase_expired
 from letters.ledger.erasure_keys import ErasureKeys
-from letters.ledger.keys import LedgerKeys
-from letters.ledger.sealing import ErasedValueError
+from letters.ledger.keys import KEY_FILE_SETTING, FileMasterKey, LedgerKeys
+from letters.ledger.rekeying import rekey
+from letters.ledger.sealing import ErasedValueError, UnreadableValueError
 from tests.support.stacks import fresh_postgres_database, ledger_keys, sample_request
-
-pytestmark = pytest.mark.services
 
 RETENTION_DAYS = 400
 
@@ -73,6 +77,7 @@ def _dump_into(source: str, target: str) -> None:
     )  # fmt: skip
 
 
+@pytest.mark.services
 def test_an_erased_letter_does_not_open_from_a_dump_taken_before(
     databases: tuple[str, str, str],
 ) -> None:
@@ -131,3 +136,39 @@ def test_an_erased_letter_does_not_open_from_a_dump_taken_before(
             assert conn.execute(text("SELECT count(*) FROM data_keys")).scalar() == 1
     finally:
         ledger.close()
+
+
+def test_after_a_rotation_the_old_master_key_and_an_old_backup_open_nothing_current(
+    tmp_path: Path,
+) -> None:
+    ledger_url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    keys_url = f"sqlite:///{tmp_path / 'erasure-keys.db'}"
+    old = ledger_keys()
+    ledger = _opened(ledger_url, old, keys_url)
+    request = _finished_letter(ledger)
+    ledger.close()
+    backup = tmp_path / "backup.db"
+    shutil.copy(tmp_path / "ledger.db", backup)  # taken before the rotation
+
+    new_master = FileMasterKey(os.urandom(32), KEY_FILE_SETTING)
+    rotating = _opened(ledger_url, LedgerKeys(new_master, old.index_key, (old.master,)), keys_url)
+    try:
+        assert rotating.sealer is not None and rotating.sealer.rewrap().data_keys == 1
+        report = rekey(rotating)
+    finally:
+        rotating.close()
+    assert (report.erasure_keys_rewrapped, report.data_keys_destroyed) == (1, 1)
+    assert report.data_keys_kept == 0
+
+    current = _opened(ledger_url, LedgerKeys(new_master, old.index_key), keys_url)
+    try:
+        record = current.get(request["letter_id"])
+        assert record is not None and json.loads(record.request) == request
+    finally:
+        current.close()
+    stolen = _opened(f"sqlite:///{backup}", old, keys_url)
+    try:
+        with pytest.raises(UnreadableValueError, match="not in the ledger"):
+            stolen.get(request["letter_id"])
+    finally:
+        stolen.close()
