@@ -79,6 +79,10 @@ class Settings:
     max_worker_stops: int
     # Host names the preview server answers to besides the loopback ones.
     preview_hosts: tuple[str, ...] = ()
+    # The operations page beyond loopback: the host names it answers to, and the file of
+    # the token it asks for (letters.operations.server).
+    ops_hosts: tuple[str, ...] = ()
+    ops_token_file: Path | None = None
     # Refuse to render with a template version legal has not approved (on in production).
     require_approved_templates: bool = False
     # The secret key of the one-time password hash (None: made under var/ on the
@@ -138,6 +142,10 @@ class Settings:
             preview_hosts=tuple(
                 h.strip() for h in env.get("LETTERS_PREVIEW_HOSTS", "").split(",") if h.strip()
             ),
+            ops_hosts=tuple(
+                h.strip() for h in env.get("LETTERS_OPS_HOSTS", "").split(",") if h.strip()
+            ),
+            ops_token_file=_path(env, "LETTERS_OPS_TOKEN_FILE"),
             require_approved_templates=_flag(env, "LETTERS_REQUIRE_APPROVED_TEMPLATES", False),
             password_pepper_file=_path(env, "LETTERS_PASSWORD_PEPPER_FILE"),
             ledger_key_file=_path(env, "LETTERS_LEDGER_KEY_FILE"),

@@ -19,7 +19,12 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--serve", action="store_true", help="serve the page (read-only) until stopped"
     )
-    parser.add_argument("--host", default="127.0.0.1", help="with --serve (default 127.0.0.1)")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="with --serve (default 127.0.0.1; any other needs LETTERS_OPS_HOSTS and "
+        "LETTERS_OPS_TOKEN_FILE)",
+    )
     parser.add_argument("--port", type=int, default=8300, help="with --serve (0: any free)")
     parser.add_argument(
         "--out", type=Path, metavar="FILE.html", help="write the page once to this file"
@@ -39,7 +44,8 @@ def ops_command(args: argparse.Namespace, settings: Settings) -> int:
             lambda: take_snapshot(probe.ledger, probe.queue_depths),
             args.host,
             args.port,
-            settings.preview_hosts,
+            settings.ops_hosts or settings.preview_hosts,
+            settings.ops_token_file,
         )
         host, port = server.server_address[:2]
         print(f"serving the operations page on http://{host!s}:{port}/ (Ctrl-C stops)", flush=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 from letters.config import Settings
 from letters.domain.letter_types import Language, LetterType
-from letters.local_http import allowed_hosts, host_allowed
+from letters.local_http import ReadOnlyHandler, allowed_hosts, host_allowed
 from letters.rendering.approvals import SNAPSHOTS_DIR, all_template_keys
 from letters.review.site import SiteReport, build_site
 
@@ -25,12 +25,12 @@ POLL_SECONDS = 0.5
 TemplateKeys = set[tuple[LetterType, Language]]
 
 
-class _SiteHandler(SimpleHTTPRequestHandler):
+class _SiteHandler(ReadOnlyHandler, SimpleHTTPRequestHandler):
     """Serves the site's own files to its own host names, and nothing else.
 
     A request for another host name is refused (a DNS-rebinding page would
     come with its own), and a path that leads out of the site's folder, a
-    symbolic link included, is not found.
+    symbolic link or a hard link included, is not found.
     """
 
     allowed_hosts: frozenset[str] = frozenset()
@@ -71,6 +71,10 @@ class _SiteHandler(SimpleHTTPRequestHandler):
             if walked.is_symlink():
                 inside = False
             walked = walked.parent
+        # A hard link is a name in the site for a file that may be anywhere: the site
+        # itself never writes one.
+        if inside and translated.is_file() and translated.stat().st_nlink > 1:
+            inside = False
         # A name the site never writes: the handler answers 404.
         return str(translated) if inside else str(root / ".not-in-this-site")
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import http.client
+import os
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from letters.local_http import IDLE_TIMEOUT_S
 from letters.review.server import site_handler
 
 
@@ -69,3 +73,42 @@ def test_nothing_outside_the_folder_is_served(site: tuple[int, Path], path: str)
     status, body = _get(port, path)
     assert status == 404
     assert b"root:" not in body and b"not for the web" not in body
+
+
+def _ask(port: int, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(request)
+        return conn.recv(200)
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"])
+def test_the_site_is_read_only(site: tuple[int, Path], method: str) -> None:
+    port, _ = site
+    answer = _ask(port, f"{method} /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    assert answer.startswith(b"HTTP/1.0 405")
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [(b"/index\x00.html", b"400"), (b"/index%00.html", b"400"), (b"/" + b"a" * 5000, b"414")],
+)
+def test_a_nul_byte_or_an_over_long_path_is_answered(
+    site: tuple[int, Path], path: bytes, status: bytes
+) -> None:
+    port, _ = site
+    answer = _ask(port, b"GET " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.0 " + status), answer
+
+
+def test_a_hard_link_in_the_folder_is_not_served(site: tuple[int, Path], tmp_path: Path) -> None:
+    port, folder = site
+    os.link(tmp_path / "secret.txt", folder / "linked.txt")
+    assert _get(port, "/linked.txt")[0] == 404
+
+
+def test_a_connection_that_sends_nothing_is_closed(site: tuple[int, Path]) -> None:
+    port, _ = site
+    with socket.create_connection(("127.0.0.1", port), timeout=IDLE_TIMEOUT_S + 10) as conn:
+        started = time.monotonic()
+        assert conn.recv(10) == b""  # closed by the server, not by this timeout
+        assert time.monotonic() - started < IDLE_TIMEOUT_S + 5
