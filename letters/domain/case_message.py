@@ -3,8 +3,10 @@
 ``{"schema": "letters.case/1", "case_number": "2026-0045127", "state": "disputed",
 "at": "2026-11-24T10:15:00+01:00", "reference": "INN-88123"}``. Validated as
 strictly as a request: unknown fields, a state the service does not know, a
-time without an offset or a reference with control characters are refused,
-each naming the field.
+time without an offset or a reference that is not a reference are refused,
+each naming the field. A reference is an identifier of the case system's
+(``INN-88123``), never free text: it is kept and shown on the operations page
+as it came, so a note with a name or an address in it would put them there.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from letters.domain.request_shape import (
     EARLIEST_DATE,
     LATEST_DATE,
     Code,
-    Text,
     case_number_problem,
     problem_from_pydantic,
 )
@@ -53,6 +54,28 @@ def _moment(value: object) -> datetime:
 
 Moment = Annotated[datetime, BeforeValidator(_moment)]
 
+_REFERENCE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,39}")
+REFERENCE_RULE = (
+    "must be an identifier of up to 40 letters, digits and . _ : / -, with a digit in it, "
+    "such as INN-88123, and not 11 digits, the shape of a national identity number "
+    "(free text may hold personal data, and is refused)"
+)
+
+
+def _reference(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be a string")
+    if (
+        not _REFERENCE_RE.fullmatch(value)
+        or not any(c.isdigit() for c in value)
+        or re.fullmatch(r"[0-9]{11}", value.replace("-", "").replace(".", ""))
+    ):
+        raise ValueError(f"{REFERENCE_RULE}{got(value)}")
+    return value
+
+
+Reference = Annotated[str, BeforeValidator(_reference)]
+
 
 class _CaseMessageShape(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
@@ -61,7 +84,7 @@ class _CaseMessageShape(BaseModel):
     case_number: Code
     state: Literal["open", "paid", "closed", "disputed", "on_hold"]
     at: Moment
-    reference: Text | None = None
+    reference: Reference | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -111,3 +111,22 @@ def test_a_case_message_refusal_holds_no_personal_data(field: str, value: str) -
         parse_case_message(message)
     reasons = "; ".join(str(p) for p in err.value.problems)
     assert not _echoes(reasons, NAME) and not _echoes(reasons, NATIONAL_ID), reasons
+
+
+@pytest.mark.parametrize("reference", [NAME, NATIONAL_ID, "ring Ingrid om 12", "see note"])
+def test_a_case_reference_that_is_free_text_is_refused_without_being_repeated(
+    reference: str,
+) -> None:
+    message = {"schema": "letters.case/1", "case_number": "2026-1", "state": "paid",
+               "at": "2026-11-24T10:15:00+01:00", "reference": reference}  # fmt: skip
+    with pytest.raises(InvalidRequest) as err:
+        parse_case_message(message)
+    [problem] = err.value.problems
+    assert problem.path == "reference" and "free text" in problem.rule
+    assert not _echoes(str(problem), reference)
+
+
+def test_a_case_reference_that_is_an_identifier_is_kept() -> None:
+    message = {"schema": "letters.case/1", "case_number": "2026-1", "state": "paid",
+               "at": "2026-11-24T10:15:00+01:00", "reference": "INN-88123"}  # fmt: skip
+    assert parse_case_message(message).reference == "INN-88123"
