@@ -113,7 +113,7 @@ def test_a_case_message_refusal_holds_no_personal_data(field: str, value: str) -
     assert not _echoes(reasons, NAME) and not _echoes(reasons, NATIONAL_ID), reasons
 
 
-@pytest.mark.parametrize("reference", [NAME, NATIONAL_ID, "ring Ingrid om 12", "see note"])
+@pytest.mark.parametrize("reference", [NAME, NATIONAL_ID, "ring Ingrid om 12", "betalt kontant"])
 def test_a_case_reference_that_is_free_text_is_refused_without_being_repeated(
     reference: str,
 ) -> None:
