@@ -11,6 +11,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -61,21 +62,47 @@ class Demo:
         return ledger
 
 
+# A debtor whose data a careless case system sent in the wrong fields (privacy finding 1):
+# refused, dead-lettered, and nowhere in the clear after it.
+REFUSED_PERSON = ("Ingrid Fjellvik", "03039110015x", "Fjellviksvingen 17")
+
+
+def _refused_requests(folder: Path) -> list[str]:
+    name, number, street = REFUSED_PERSON
+    base = json.loads(SAMPLES[0].read_text(encoding="utf-8"))
+    base["recipient"] |= {"name": name, "national_identity_number": number[:-1]}
+    base["recipient"]["address"]["lines"] = [street]
+    wrong = [("letter_date", number), ("language", name), ("deadline", street)]
+    paths = []
+    for index, (field, value) in enumerate(wrong):
+        request = json.loads(json.dumps(base)) | {field: value, "letter_id": str(uuid.uuid4())}
+        path = folder / f"refused-{index}.json"
+        path.write_text(json.dumps(request), encoding="utf-8")
+        paths.append(str(path))
+    return paths
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    """The demo's pipeline, then a renew and a copy re-send job of the Digipost letters."""
+    """The demo's pipeline, requests refused with personal data in the wrong fields, then a
+    renew and a copy re-send job of the Digipost letters, and the operations page."""
     demo = Demo(tmp_path_factory.mktemp("privacy") / "var")
     demo.run("demo")
+    demo.run("publish", *_refused_requests(tmp_path_factory.mktemp("refused")))
+    demo.run("worker", "--until-empty")
+    demo.run("dead", "list")
     demo.run("resend", "--sent-via", "digipost", "--mode", "renew", "--job", "renew",
              "--rate", "100/s", "--yes", "--processes", "2")  # fmt: skip
     demo.run("resend", "--sent-via", "print", "--mode", "copy", "--job", "copy",
              "--rate", "100/s", "--yes")  # fmt: skip
     demo.run("print", "cut")
+    demo.run("ops", "--out", str(demo.var / "operations.html"))
     return demo
 
 
 def _personal_values() -> set[str]:
-    values = set()
+    name, number, street = REFUSED_PERSON
+    values = {name, number[:-1], street, "Fjellvik"}
     for path in SAMPLES:
         recipient = json.loads(path.read_text(encoding="utf-8"))["recipient"]
         values.add(recipient["name"])
