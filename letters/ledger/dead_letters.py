@@ -79,6 +79,12 @@ class DeadLetterStore:
         with self.ledger.transaction() as conn:
             return [_dead_letter(row) for row in conn.execute(query)]
 
+    def _sealed(self, body: bytes, dead_id: str) -> str:
+        """The body sealed under the dead id (outside any transaction: it may make a key)."""
+        sealer = self._sealer()
+        sealer.ready()
+        return sealer.seal(base64.b64encode(body).decode("ascii"), dead_id)
+
     def _sealer(self) -> Sealer:
         if self.ledger.sealer is None:
             raise ConfigurationError(f"{KEY_FILE_SETTING}: the ledger's keys are needed for this")
@@ -116,9 +122,7 @@ class DeadLetterStore:
         request has); its ``refused`` event is staged in the same transaction.
         """
         now = utcnow()
-        sealer = self._sealer()
-        sealer.ready()
-        sealed = sealer.seal(base64.b64encode(body).decode("ascii"), dead_id)
+        sealed = self._sealed(body, dead_id)
         with self.ledger.transaction() as conn:
             conn.execute(
                 insert(dead_letters).values(
@@ -179,9 +183,7 @@ class DeadLetterStore:
     def keep_body(self, dead_id: str, body: bytes) -> bool:
         """Seal the body of a dead letter recorded without one (by an earlier version, which
         left the message whole on the dead queue); whether it was kept."""
-        sealer = self._sealer()
-        sealer.ready()
-        sealed = sealer.seal(base64.b64encode(body).decode("ascii"), dead_id)
+        sealed = self._sealed(body, dead_id)
         with self.ledger.transaction() as conn:
             return bool(
                 conn.execute(
