@@ -84,6 +84,7 @@ class Post:
             case_number=request["case"]["case_number"],
             reason=str(err.value),
             attempts=1,
+            body=body,
             body_sha256=sha256_hex(body),
             known_letter=True,
         )

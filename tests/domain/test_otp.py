@@ -114,6 +114,7 @@ def test_a_shared_ledger_without_a_pepper_is_a_configuration_error(tmp_path: Pat
         load_pepper(Settings.from_env(env))
     short = tmp_path / "short"
     short.write_bytes(b"too short")
+    short.chmod(0o600)
     with pytest.raises(ConfigurationError, match="holds 9 bytes; at least 32 are needed"):
         load_pepper(Settings.from_env({**env, "LETTERS_PASSWORD_PEPPER_FILE": str(short)}))
     with pytest.raises(ConfigurationError, match="cannot read"):
@@ -122,5 +123,6 @@ def test_a_shared_ledger_without_a_pepper_is_a_configuration_error(tmp_path: Pat
         )
     good = tmp_path / "good"
     good.write_bytes(b"k" * 40 + b"\n")
+    good.chmod(0o600)
     pepper = load_pepper(Settings.from_env({**env, "LETTERS_PASSWORD_PEPPER_FILE": str(good)}))
     assert pepper == otp.Pepper(b"k" * 40)

@@ -130,7 +130,7 @@ def test_a_hundred_refused_requests_leave_no_personal_data_in_the_clear(
     store = DeadLetterStore(rabbit_pg.ledger)
     dead_ids = [line.split()[0] for line in dead[:-1]]
     bodies = [store.body(dead_id) or b"" for dead_id in dead_ids]
-    assert len(bodies) == 101 and all(NATIONAL_ID.encode() in body for body in bodies)
+    assert len(bodies) == 101 and all(NAME.encode() in body for body in bodies)
 
 
 def _take_one(stack: Stack, queue_name: str, *, leave: bool = False) -> Any:
