@@ -34,7 +34,12 @@ def needs_new_date(
         return False
     letter_date = letter_date_for(request.letter_date, leaves_on)
     required = payment_deadline(
-        request.letter_type, letter_date, profile.deadline_days, request.requested_deadline
+        request.letter_type,
+        letter_date,
+        profile.deadline_days,
+        request.requested_deadline,
+        profile.deadline_extensions,
+        abroad=not request.recipient.address.is_domestic,
     )
     return required > record.deadline
 

@@ -361,7 +361,7 @@ class Pipeline:
         return archived or self._render(record, request, leaves_on, rates)
 
     def _prior_letters(self, record: LetterRecord, request: LetterRequest) -> list[PriorLetter]:
-        return reported_letters(request) + ledger_letters(
+        return reported_letters(request, self.service.profile.name) + ledger_letters(
             record, self.ledger.case_letters(record.case_number)
         )
 
@@ -421,6 +421,7 @@ class Pipeline:
             leaves_on=leaves_on,
             rates=rates,
             pepper=self.service.pepper,
+            made_at=self.clock(),
         )
         rendered = self.service.renderer.render(composed)
         render_s = time.perf_counter() - started

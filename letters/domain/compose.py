@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
-from decimal import Decimal
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_FLOOR, Decimal
 
 from letters.domain import otp
+from letters.domain.account import Account, AppliedPayment, account
 from letters.domain.deadline import payment_deadline
 from letters.domain.interest import (
     InterestLine,
     InterestPeriod,
-    interest_lines,
     interest_per_claim,
     interest_periods,
-    total_interest,
 )
 from letters.domain.kid import kid_from_case_number
 from letters.domain.letter_types import LetterType
@@ -33,6 +32,10 @@ class Totals:
     costs: Decimal
     paid: Decimal
     due: Decimal
+    # What remains of each after the payments (inkassoloven § 10 c).
+    principal_left: Decimal
+    interest_left: Decimal
+    costs_left: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +63,14 @@ class ComposedLetter:
     password: otp.OneTimePassword
     password_record: otp.PasswordRecord
     totals: Totals
-    # varsel om rettslig pågang: the first day enforcement may be requested
-    # (two weeks after sending, tvangsfullbyrdelsesloven § 4-18).
+    # varsel om rettslig pågang: the first day enforcement will be requested: two weeks
+    # after sending (tvangsfullbyrdelsesloven § 4-18), and never before the day after
+    # the deadline.
     enforcement_from: date
+    # The day the figures were taken: payments after it are not in the letter.
+    balance_date: date
+    # When the letter was made (the PDF's CreationDate).
+    made_at: datetime
     # The day the letter leaves, as planned (None: not known, as for ``letters render``).
     leaves_on: date | None = None
     # The request's letter date, when it was earlier than the day the letter leaves.
@@ -72,16 +80,30 @@ class ComposedLetter:
     # The same interest as the templates show it: summed per rate period, and per claim.
     interest_periods: tuple[InterestPeriod, ...] = ()
     claim_interest: tuple[Decimal, ...] = ()
+    # The case's payments, each with what it paid off, in date order.
+    payments: tuple[AppliedPayment, ...] = ()
     # varsel om rettslig pågang: the fee a request for utlegg would cost.
     attachment_fee: FutureFee | None = None
+    # varsel om rettslig pågang: what preparing the request may cost, when claimed.
+    request_cost: FutureFee | None = None
 
 
-def totals_of(request: LetterRequest, interest: Decimal = Decimal(0)) -> Totals:
-    case = request.case
-    principal = sum((c.principal for c in case.claims), Decimal(0))
-    costs = sum((c.amount for c in case.costs), Decimal(0))
-    due = principal + interest + costs - case.paid
-    return Totals(*(x.quantize(CENT) for x in (principal, interest, costs, case.paid, due)))
+def totals_of(balance: Account) -> Totals:
+    return Totals(
+        *(
+            x.quantize(CENT)
+            for x in (
+                balance.principal,
+                balance.interest,
+                balance.costs,
+                balance.paid,
+                balance.due,
+                balance.principal_left,
+                balance.interest_left,
+                balance.costs_left,
+            )
+        )
+    )
 
 
 def compose(
@@ -93,6 +115,7 @@ def compose(
     rates: RateTable | None = None,
     *,
     pepper: otp.Pepper,
+    made_at: datetime | None = None,
 ) -> ComposedLetter:
     """Add KID, deadline, one-time password and totals to a validated request.
 
@@ -113,11 +136,17 @@ def compose(
         request.case.case_number, agency.kid_method, agency.kid_length
     )
     deadline = payment_deadline(
-        request.letter_type, letter_date, agency.deadline_days, request.requested_deadline
+        request.letter_type,
+        letter_date,
+        agency.deadline_days,
+        request.requested_deadline,
+        agency.deadline_extensions,
+        abroad=not request.recipient.address.is_domestic,
     )
     rates = rates or rate_table()
-    lines = interest_lines(request.case, letter_date, rates)
-    attachment_fee = None
+    balance = account(request.case, letter_date, rates)
+    lines = balance.interest_lines
+    attachment_fee = request_cost = None
     if request.letter_type is LetterType.VARSEL_RETTSLIG_PAGANG:
         unit = rates.court_fee_on(letter_date)
         attachment_fee = FutureFee(
@@ -126,6 +155,9 @@ def compose(
             unit.value,
             unit.valid_from,
         )
+        if agency.claims_request_cost:
+            whole = unit.value.quantize(Decimal(1), rounding=ROUND_FLOOR)
+            request_cost = FutureFee(whole, Decimal(1), unit.value, unit.valid_from)
     password = password or otp.generate()
     record = otp.hash_password(password, otp.expiry(letter_date, deadline), pepper)
     return ComposedLetter(
@@ -136,12 +168,16 @@ def compose(
         deadline=deadline,
         password=password,
         password_record=record,
-        totals=totals_of(request, total_interest(lines)),
-        enforcement_from=letter_date + timedelta(days=14),
+        totals=totals_of(balance),
+        enforcement_from=max(letter_date + timedelta(days=14), deadline + timedelta(days=1)),
+        balance_date=min(today, letter_date),
+        made_at=made_at or datetime.combine(today, time(), tzinfo=UTC),
         leaves_on=leaves_on,
         moved_from=moved_from,
         interest_lines=lines,
         interest_periods=interest_periods(lines),
         claim_interest=interest_per_claim(lines, len(request.case.claims)),
+        payments=balance.payments,
         attachment_fee=attachment_fee,
+        request_cost=request_cost,
     )

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
@@ -21,9 +20,9 @@ from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.no import fodselsnummer, orgnr
 
 from letters.domain import kid as kidlib
+from letters.domain.account import account
 from letters.domain.cost_rules import cost_problems
 from letters.domain.countries import ASSIGNED
-from letters.domain.interest import interest_lines, total_interest
 from letters.domain.message_body import DEFAULT_LIMITS, BodyLimits, request_object
 from letters.domain.model import (
     Address,
@@ -34,6 +33,7 @@ from letters.domain.model import (
     EarlierLetter,
     Interest,
     LetterRequest,
+    Payment,
     Recipient,
 )
 from letters.domain.rates import MissingRate, RateTable, rate_table
@@ -44,7 +44,7 @@ from letters.domain.request_shape import (
     case_number_problem,
     problem_from_pydantic,
 )
-from letters.domain.text import got, got_schema, text_problem
+from letters.domain.text import got, got_schema, money_text, text_problem
 from letters.errors import FieldProblem, InvalidRequest
 
 __all__ = ["SCHEMA", "ContractRules", "parse_request"]
@@ -58,6 +58,7 @@ class ContractRules:
 
     kid_method: kidlib.KidMethod
     kid_length: int
+    kid_scheme: kidlib.KidScheme = kidlib.KidScheme.CASE_NUMBER
     # The code points the letter's fonts can draw (None: not checked); text fields
     # holding others are refused, so that no letter falls back to another font.
     drawable: frozenset[int] | None = None
@@ -104,8 +105,8 @@ def parse_request(
     # before the letter is rendered, once the rate is there.
     with suppress(MissingRate):
         problems += cost_problems(request, letter_date, rules.rates)
-    if not problems and (problem := _nothing_owed(request, letter_date, rules.rates)):
-        problems.append(problem)
+    if not problems:
+        problems += _nothing_owed(request, letter_date, rules.rates)
     if problems:
         raise InvalidRequest(problems)
     return request
@@ -113,24 +114,30 @@ def parse_request(
 
 def _nothing_owed(
     request: LetterRequest, letter_date: date, rates: RateTable
-) -> FieldProblem | None:
-    case = request.case
+) -> list[FieldProblem]:
     try:
-        interest = total_interest(interest_lines(case, letter_date, rates))
+        balance = account(request.case, letter_date, rates)
     except MissingRate:
         # A half-year nobody has checked the rate of: the letter waits for it, and
         # this is checked again when it is rendered.
-        interest = Decimal(0)
-    total = (
-        sum((c.principal for c in case.claims), Decimal(0))
-        + interest
-        + sum((c.amount for c in case.costs), Decimal(0))
-    )
-    if case.paid >= total:
-        return FieldProblem(
-            "case.paid", "must be less than claims + interest + costs (nothing is owed)"
+        return []
+    problems = [
+        FieldProblem(
+            f"case.payments[{index}].amount",
+            f"is {money_text(excess)} more than was owed on "
+            f"{request.case.payments[index].paid_on.isoformat()} (claims + interest + costs "
+            "charged by then); a letter is never sent for a claim that is paid",
         )
-    return None
+        for index, excess in balance.excess
+    ]
+    if not problems and balance.due <= 0:
+        problems.append(
+            FieldProblem(
+                "case.payments",
+                "pay off everything (claims + interest + costs); nothing is owed",
+            )
+        )
+    return problems
 
 
 def _cross_field_problems(
@@ -155,6 +162,21 @@ def _cross_field_problems(
             )
     if case.kid is not None and (why := kidlib.kid_problem(case.kid, rules.kid_method)):
         add(FieldProblem("case.kid", why))
+    elif case.kid is not None and rules.kid_scheme is kidlib.KidScheme.CASE_NUMBER:
+        with suppress(ValueError):  # a case number too long for a KID is reported above
+            expected = kidlib.kid_from_case_number(
+                case.case_number, rules.kid_method, rules.kid_length
+            )
+            if case.kid != expected:
+                add(
+                    FieldProblem(
+                        "case.kid",
+                        f"must be the KID of case {case.case_number} under the agency's KID "
+                        f"scheme (rules.kid_scheme = case_number): {expected}; this KID "
+                        "belongs to another case number, and its payments would be booked "
+                        "there",
+                    )
+                )
 
     try:
         if not case.creditor.organization_number.isascii():
@@ -180,6 +202,44 @@ def _cross_field_problems(
             add(FieldProblem(f"case.claims[{i}].principal", "must be greater than zero"))
         if claim.invoice_date and claim.invoice_date > claim.due_date:
             add(FieldProblem(f"case.claims[{i}].invoice_date", "must not be after the due date"))
+
+    if case.paid is not None:
+        add(
+            FieldProblem(
+                "case.paid",
+                "must be left out: the service computes what the payments paid off and what "
+                "remains (inkassoloven § 10 c); give each payment in case.payments with "
+                "paid_on and amount",
+            )
+        )
+    if case.creditor.vat_registered is not None:
+        add(
+            FieldProblem(
+                "case.creditor.vat_registered",
+                "must be left out: VAT on collection costs follows the claims, not the "
+                "creditor (inkassoforskriften § 2-2); mark each claim from activity outside "
+                "the VAT system with case.claims[].outside_vat",
+            )
+        )
+    invoices = {c.invoice_number for c in case.claims}
+    for i, payment in enumerate(case.payments):
+        if payment.amount <= 0:
+            add(FieldProblem(f"case.payments[{i}].amount", "must be greater than zero"))
+        if payment.paid_on > today:
+            add(
+                FieldProblem(
+                    f"case.payments[{i}].paid_on",
+                    f"must not be after today {today.isoformat()}: a payment not yet made "
+                    "is not in the balance",
+                )
+            )
+        if payment.invoice_number is not None and payment.invoice_number not in invoices:
+            add(
+                FieldProblem(
+                    f"case.payments[{i}].invoice_number",
+                    "must be the invoice_number of one of case.claims",
+                )
+            )
 
     first_due = min(c.due_date for c in case.claims)
     if case.interest is not None:
@@ -302,19 +362,24 @@ def _to_domain(req: RequestShape) -> LetterRequest:
         case=Case(
             case_number=c.case_number,
             kid=c.kid,
-            creditor=Creditor(
-                c.creditor.name,
-                orgnr.compact(c.creditor.organization_number),
-                c.creditor.vat_registered,
-            ),
+            creditor=Creditor(c.creditor.name, orgnr.compact(c.creditor.organization_number)),
             claims=tuple(
-                Claim(x.description, x.invoice_number, x.due_date, x.principal, x.invoice_date)
+                Claim(
+                    x.description,
+                    x.invoice_number,
+                    x.due_date,
+                    x.principal,
+                    x.invoice_date,
+                    x.outside_vat,
+                )
                 for x in c.claims
             ),
             interest=Interest(c.interest.from_date) if c.interest else None,
             costs=tuple(Cost(x.code, x.amount, x.charged_on) for x in c.costs),
             waived_costs=tuple(Cost(x.code, x.amount) for x in c.waived_costs),
-            paid=c.paid,
+            payments=tuple(
+                Payment(x.paid_on, x.amount, x.applied_to, x.invoice_number) for x in c.payments
+            ),
             earlier_letters=tuple(
                 EarlierLetter(x.letter_type, x.sent_on, x.deadline, x.sent_by)
                 for x in c.earlier_letters

@@ -3,9 +3,12 @@
 A cost is either *incurred* by the letter (a cost its type charges, without
 ``charged_on``) or *carried forward* from an earlier letter (with the day
 that letter charged it, or a cost its type does not charge: a reminder fee in
-an inkassovarsel). The timing rules apply only to the letter that incurs a
-fee; the caps apply to every fee on the day it was charged (the letter date
-when the day is not given: the collection rate never falls).
+an inkassovarsel). The timing rules and the caps apply to every fee on the
+day it was charged (the letter date when the day is not given: the
+collection rate never falls). A cost carried forward must also have been
+one its letter's sender could charge: collection costs only from a letter
+the agency sent, never from the creditor's own payment demand, which carries
+at most the payment-demand fee.
 
 - A reminder fee is incurred by a purring, a notice fee by an inkassovarsel,
   each at most 1/20 of the collection rate on the day the letter is sent and
@@ -19,8 +22,10 @@ when the day is not given: the collection rate never falls).
   reminder fees, or one with a notice fee (§ 1-3).
 - Collection costs (salær) within the chapter 2 cap for the claim's size; the
   higher cap only once a betalingsoppfordring's deadline was missed by more
-  than the table's days (§ 2-3); VAT on top for a creditor that is not
-  VAT-registered (§ 2-2).
+  than the table's days (§ 2-3); VAT on top when all or more than half of the
+  claim arises from activity outside the VAT system (§ 2-2, per claim).
+- Other costs are out-of-court collection costs too: they count inside the
+  chapter 2 cap, so only a betalingsoppfordring or a varsel may claim them.
 - The court fee and the costs of enforcement are never claimed in these
   letters: they arise only once the request for enforcement is filed.
 - A later letter lists every cost an earlier letter of the case claimed, or
@@ -40,7 +45,7 @@ from decimal import Decimal
 
 from letters.domain.letter_order import NAMES, PriorLetter
 from letters.domain.letter_types import LetterType
-from letters.domain.model import Cost, CostCode, LetterRequest
+from letters.domain.model import Claim, Cost, CostCode, LetterRequest
 from letters.domain.rates import RateTable
 from letters.domain.text import money_text
 from letters.errors import FieldProblem, InvalidRequest
@@ -56,8 +61,8 @@ LABELS = {
 
 # The costs each letter may incur itself (without charged_on).
 INCURRED_BY = {
-    LetterType.PURRING: frozenset({CostCode.REMINDER_FEE, CostCode.OTHER_COSTS}),
-    LetterType.INKASSOVARSEL: frozenset({CostCode.COLLECTION_NOTICE_FEE, CostCode.OTHER_COSTS}),
+    LetterType.PURRING: frozenset({CostCode.REMINDER_FEE}),
+    LetterType.INKASSOVARSEL: frozenset({CostCode.COLLECTION_NOTICE_FEE}),
     LetterType.BETALINGSOPPFORDRING: frozenset(
         {CostCode.COLLECTION_COSTS, CostCode.PAYMENT_DEMAND_FEE, CostCode.OTHER_COSTS}
     ),
@@ -71,6 +76,22 @@ FEE_SHARE = {
 }
 FEE_WAIT_DAYS = 14
 FEE_WAIT_CODES = frozenset({CostCode.REMINDER_FEE, CostCode.COLLECTION_NOTICE_FEE})
+# The costs the chapter 2 cap covers: every out-of-court collection cost.
+CAPPED_CODES = frozenset({CostCode.COLLECTION_COSTS, CostCode.OTHER_COSTS})
+# The letters that may charge collection costs, when the agency sent them.
+SALARY_LETTERS = frozenset({LetterType.BETALINGSOPPFORDRING, LetterType.VARSEL_RETTSLIG_PAGANG})
+
+
+def vat_on_costs(claims: Sequence[Claim]) -> bool:
+    """Whether VAT is added to the collection costs: when all or more than half of the
+    claim (by principal) arises from activity outside the VAT system (§ 2-2)."""
+    outside = sum((c.principal for c in claims if c.outside_vat), Decimal(0))
+    total = sum((c.principal for c in claims), Decimal(0))
+    return outside > 0 and outside * 2 > total
+
+
+def capped_costs(costs: Sequence[Cost]) -> Decimal:
+    return sum((c.amount for c in costs if c.code in CAPPED_CODES), Decimal(0))
 
 
 def incurs(request: LetterRequest, cost: Cost) -> bool:
@@ -94,7 +115,7 @@ def cost_problems(
     name = NAMES[request.letter_type]
     problems: list[FieldProblem] = []
     add = problems.append
-    last_due = max(c.due_date for c in case.claims)
+    add_all = problems.extend
     for i, cost in enumerate(case.costs):
         path = f"case.costs[{i}]"
         label = LABELS[cost.code]
@@ -118,14 +139,16 @@ def cost_problems(
                     f"must not be after the letter date {letter_date.isoformat()}",
                 )
             )
-        waited = (letter_date - last_due).days
-        if incurs(request, cost) and cost.code in FEE_WAIT_CODES and waited < FEE_WAIT_DAYS:
+        if cost.code in FEE_WAIT_CODES:
+            add_all(_fee_timing_problems(request, cost, path, charged_on))
+        if cost.code is CostCode.OTHER_COSTS and request.letter_type not in SALARY_LETTERS:
             add(
                 FieldProblem(
                     f"{path}.code",
-                    f"a {label} may be charged only by a letter sent at least {FEE_WAIT_DAYS} "
-                    f"days after the due date {last_due.isoformat()} "
-                    f"({FEE_SHARE[cost.code][2]}); this one is dated {letter_date.isoformat()}",
+                    f"other costs must not be claimed in a {name}: out-of-court collection "
+                    "costs are covered by collection costs within the chapter 2 cap "
+                    "(inkassoforskriften § 2-1), which only a betalingsoppfordring or a varsel "
+                    "may claim; before that only the fees of § 1-2",
                 )
             )
         if cost.code in FEE_SHARE:
@@ -165,10 +188,10 @@ def cost_problems(
                 "and is not charged beside collection costs",
             )
         )
-    salary = sum((c.amount for c in case.costs if c.code is CostCode.COLLECTION_COSTS), Decimal(0))
+    salary = capped_costs(case.costs)
     if salary:
         claim = sum((c.principal for c in case.claims), Decimal(0))
-        vat = not case.creditor.vat_registered
+        vat = vat_on_costs(case.claims)
         cap = table.collection_cost_cap(claim, letter_date, higher=True, vat=vat)
         if salary > cap:
             add(_salary_problem(salary, cap, claim, "the higher cap (inkassoforskriften § 2-3)"))
@@ -183,9 +206,39 @@ def cost_problems(
 def _salary_problem(salary: Decimal, cap: Decimal, claim: Decimal, which: str) -> FieldProblem:
     return FieldProblem(
         "case.costs",
-        f"collection costs of {money_text(salary)} exceed {which} of {money_text(cap)} for a "
-        f"claim of {money_text(claim)} (inkassoforskriften chapter 2)",
+        f"collection costs and other costs of {money_text(salary)} together exceed {which} of "
+        f"{money_text(cap)} for a claim of {money_text(claim)} (inkassoforskriften chapter 2)",
     )
+
+
+def _fee_timing_problems(
+    request: LetterRequest, cost: Cost, path: str, charged_on: date
+) -> list[FieldProblem]:
+    """A reminder or notice fee, incurred or carried forward, was charged at least 14 days
+    after the due date of every claim due by then (§ 1-2 (1), (2))."""
+    label = LABELS[cost.code]
+    basis = FEE_SHARE[cost.code][2]
+    due = [c.due_date for c in request.case.claims if c.due_date < charged_on]
+    if not due:
+        return [
+            FieldProblem(
+                f"{path}.charged_on",
+                f"a {label} may be charged only after a claim is due ({basis}); none of "
+                f"case.claims was due by {charged_on.isoformat()}",
+            )
+        ]
+    last_due = max(due)
+    if (charged_on - last_due).days >= FEE_WAIT_DAYS:
+        return []
+    field = "code" if incurs(request, cost) else "charged_on"
+    return [
+        FieldProblem(
+            f"{path}.{field}",
+            f"a {label} may be charged only by a letter sent at least {FEE_WAIT_DAYS} days "
+            f"after the due date {last_due.isoformat()} ({basis}); it was charged on "
+            f"{charged_on.isoformat()}",
+        )
+    ]
 
 
 def _missed_deadline(
@@ -226,9 +279,9 @@ def history_problems(
                 )
             )
     for i, cost in enumerate(case.costs):
-        if cost.code is CostCode.PAYMENT_DEMAND_FEE and incurs(request, cost):
+        if cost.code is CostCode.PAYMENT_DEMAND_FEE:
             types = frozenset({LetterType.PURRING, LetterType.INKASSOVARSEL})
-            if not _missed_deadline(prior, types, letter_date):
+            if not _missed_deadline(prior, types, cost.charged_on or letter_date):
                 add(
                     FieldProblem(
                         f"case.costs[{i}].code",
@@ -237,7 +290,7 @@ def history_problems(
                         "(inkassoforskriften § 1-2 (3))",
                     )
                 )
-    salary = sum((c.amount for c in case.costs if c.code is CostCode.COLLECTION_COSTS), Decimal(0))
+    salary = capped_costs(case.costs)
     if salary:
         claim = sum((c.principal for c in case.claims), Decimal(0))
         wait = timedelta(days=table.higher_cap_after_days(letter_date))
@@ -248,7 +301,7 @@ def history_problems(
             for p in prior
         )
         if not higher:
-            vat = not case.creditor.vat_registered
+            vat = vat_on_costs(case.claims)
             cap = table.collection_cost_cap(claim, letter_date, higher=False, vat=vat)
             if salary > cap:
                 add(
@@ -260,7 +313,41 @@ def history_problems(
                         f"deadline missed by more than {wait.days} days)",
                     )
                 )
+    problems += charged_by_problems(request, prior)
     problems += carried_forward_problems(request, prior)
+    return problems
+
+
+def charged_by_problems(request: LetterRequest, prior: Sequence[PriorLetter]) -> list[FieldProblem]:
+    """Collection costs carried forward come from a betalingsoppfordring or varsel the agency
+    sent; from a payment demand the creditor sent itself, only the payment demand fee."""
+    problems = []
+    for i, cost in enumerate(request.case.costs):
+        if cost.charged_on is None or cost.code not in CAPPED_CODES:
+            continue
+        label = LABELS[cost.code]
+        same_day = [p for p in prior if p.sent_on == cost.charged_on]
+        if any(p.by_agency and p.letter_type in SALARY_LETTERS for p in same_day):
+            continue
+        if same_day:
+            letter = same_day[0]
+            why = f"{letter.describe()} was not a betalingsoppfordring or varsel the agency sent"
+            if letter.letter_type is LetterType.BETALINGSOPPFORDRING and not letter.by_agency:
+                why = (
+                    f"{letter.describe()} was the creditor's own payment demand, which may "
+                    "charge at most the payment demand fee of 3/20 of the collection rate "
+                    "(inkassoforskriften § 1-2 (3)), never collection costs"
+                )
+        else:
+            why = f"no earlier letter of the case was sent on {cost.charged_on.isoformat()}"
+        problems.append(
+            FieldProblem(
+                f"case.costs[{i}].charged_on",
+                f"{label} carried forward must come from a betalingsoppfordring or varsel the "
+                f"agency sent (inkassoforskriften chapter 2: collection costs compensate a "
+                f"debt collector's work); {why}",
+            )
+        )
     return problems
 
 

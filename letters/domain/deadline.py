@@ -4,15 +4,24 @@ The statutes set a minimum of 14 days from sending (inkassoloven § 9 and § 10,
 tvangsfullbyrdelsesloven § 4-18). A deadline that lands on a weekend, a
 Norwegian public holiday, 24 December or 31 December moves forward to the next
 day the banks settle payments, so the debtor always has the full period.
+
+Good collection practice (inkassoloven § 8) asks for more than the minimum
+in two cases, which the agency profile sets (``DeadlineExtensions``): a
+debtor abroad gets extra days, for the post and the foreign payment; and a
+deadline is not let end in the Christmas, Easter or July weeks, when many
+are away (Forbrukerrådet lists "betalingsfrist som går ut i ferieukene" as
+poor practice): it moves to the first bank day after the period.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
 import holidays
+from dateutil.easter import easter
 
 from letters.domain.letter_types import LEGAL_MINIMUM_DAYS, LetterType
 from letters.errors import ConfigurationError
@@ -38,6 +47,39 @@ def next_bank_day(day: date) -> date:
     return day
 
 
+QUIET_PERIODS = ("christmas", "easter", "july")
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineExtensions:
+    """Longer deadlines than the law's minimum, where good practice asks for them."""
+
+    # Added for a debtor whose address is outside Norway.
+    abroad_days: int = 7
+    # Periods a deadline may not end in (of QUIET_PERIODS).
+    quiet_periods: frozenset[str] = frozenset(QUIET_PERIODS)
+
+
+def quiet_period_end(day: date, periods: frozenset[str]) -> date | None:
+    """The last day of the holiday period ``day`` falls in, or None.
+
+    Christmas: 20 December to 2 January. Easter: Palm Sunday to Easter Monday.
+    July: the whole month (the common summer holiday).
+    """
+    if "christmas" in periods:
+        if (day.month, day.day) >= (12, 20):
+            return date(day.year + 1, 1, 2)
+        if (day.month, day.day) <= (1, 2):
+            return date(day.year, 1, 2)
+    if "easter" in periods:
+        sunday = easter(day.year)
+        if sunday - timedelta(days=7) <= day <= sunday + timedelta(days=1):
+            return sunday + timedelta(days=1)
+    if "july" in periods and day.month == 7:
+        return date(day.year, 7, 31)
+    return None
+
+
 def check_deadline_days(days_by_type: Mapping[LetterType, int]) -> None:
     """Refuse a configuration that would print a deadline shorter than the law allows."""
     for letter_type, days in days_by_type.items():
@@ -53,6 +95,8 @@ def payment_deadline(
     letter_date: date,
     days_by_type: Mapping[LetterType, int],
     requested: date | None = None,
+    extensions: DeadlineExtensions | None = None,
+    abroad: bool = False,
 ) -> date:
     """The deadline printed in the letter.
 
@@ -60,7 +104,12 @@ def payment_deadline(
     an earlier one is ignored because it would be shorter than the minimum.
     """
     days = max(days_by_type.get(letter_type, 0), LEGAL_MINIMUM_DAYS[letter_type])
+    if extensions is not None and abroad:
+        days += extensions.abroad_days
     deadline = next_bank_day(letter_date + timedelta(days=days))
     if requested is not None and requested > deadline:
         deadline = next_bank_day(requested)
+    if extensions is not None:
+        while (end := quiet_period_end(deadline, extensions.quiet_periods)) is not None:
+            deadline = next_bank_day(end + timedelta(days=1))
     return deadline

@@ -1,4 +1,7 @@
-"""Late-payment interest, computed per claim and rate period from the dated rate table.
+"""Late-payment interest: the lines per claim and rate period, and how the letter sums them.
+
+The lines themselves are run by ``letters.domain.account``, which also applies
+the case's payments.
 
 The service computes the interest rather than print what the case system
 sends: the rate is set by regulation for each half-year, so the only inputs
@@ -16,10 +19,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from letters.domain.model import Case
-from letters.domain.rates import RateTable, half_year_start, next_half_year
+from letters.domain.rates import half_year_start
 
 CENT = Decimal("0.01")
 
@@ -45,29 +48,6 @@ def interest_start(case: Case, due_date: date) -> date:
     if case.interest is not None and case.interest.from_date is not None:
         start = max(start, case.interest.from_date)
     return start
-
-
-def interest_lines(case: Case, through: date, table: RateTable) -> tuple[InterestLine, ...]:
-    """Interest on every claim, one line per claim and half-year, up to ``through``."""
-    if case.interest is None:
-        return ()
-    lines = []
-    for index, claim in enumerate(case.claims):
-        start = interest_start(case, claim.due_date)
-        while start <= through:
-            end = min(through, next_half_year(start) - timedelta(days=1))
-            rate = table.interest_rate(start)
-            days = (end - start).days + 1
-            amount = (claim.principal * rate.value / 100 * days / 365).quantize(
-                CENT, rounding=ROUND_HALF_UP
-            )
-            lines.append(
-                InterestLine(
-                    index, claim.invoice_number, claim.principal, rate.value, start, end, amount
-                )
-            )
-            start = end + timedelta(days=1)
-    return tuple(lines)
 
 
 def total_interest(lines: tuple[InterestLine, ...]) -> Decimal:
@@ -101,10 +81,18 @@ def interest_periods(lines: tuple[InterestLine, ...]) -> tuple[InterestPeriod, .
             min(line.from_date for line in group),
             max(line.to_date for line in group),
             sum((line.amount for line in group), Decimal(0)),
-            len({line.from_date for line in group}) == 1,
+            len(_first_days(group)) == 1,
         )
         for (_, percent), group in sorted(groups.items())
     )
+
+
+def _first_days(lines: list[InterestLine]) -> set[date]:
+    """The day each claim's interest starts in a period (a payment may split its lines)."""
+    first: dict[int, date] = {}
+    for line in lines:
+        first[line.claim_index] = min(first.get(line.claim_index, line.from_date), line.from_date)
+    return set(first.values())
 
 
 def interest_per_claim(lines: tuple[InterestLine, ...], claims: int) -> tuple[Decimal, ...]:

@@ -20,6 +20,16 @@ class KidMethod(StrEnum):
     MOD11 = "mod11"
 
 
+class KidScheme(StrEnum):
+    """Which KID a request may carry."""
+
+    # The KID made from the case number (``kid_from_case_number``): the bank's
+    # payment file then names the case, and a KID of another case is refused.
+    CASE_NUMBER = "case_number"
+    # Any KID valid under the agency's method (the case system keeps its own register).
+    ANY_VALID = "any_valid"
+
+
 def mod10_check_digit(digits: str) -> str:
     return str(luhn.calc_check_digit(digits))
 

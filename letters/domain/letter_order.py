@@ -50,6 +50,9 @@ class PriorLetter:
     known_as: str
     # The costs it claimed, where the ledger knows them (its own letters).
     costs: tuple[Cost, ...] = ()
+    # Sent by the agency (the ledger's letters, and reported letters sent in its name),
+    # rather than by the creditor itself.
+    by_agency: bool = True
 
     def describe(self) -> str:
         if self.sent_on is None or self.deadline is None:
@@ -118,17 +121,23 @@ def _a(name: str) -> str:
     return f"an {name}" if name[0] in "aeiou" else f"a {name}"
 
 
-def reported_letters(request: LetterRequest) -> list[PriorLetter]:
-    """The earlier letters the request itself reports (``case.earlier_letters``)."""
+def reported_letters(request: LetterRequest, agency_name: str) -> list[PriorLetter]:
+    """The earlier letters the request itself reports (``case.earlier_letters``); one is the
+    agency's when its ``sent_by`` is the agency's name."""
     return [
         PriorLetter(
             earlier.letter_type,
             earlier.sent_on,
             earlier.deadline,
             f"sent by {earlier.sent_by} (case.earlier_letters[{index}])",
+            by_agency=_same_name(earlier.sent_by, agency_name),
         )
         for index, earlier in enumerate(request.case.earlier_letters)
     ]
+
+
+def _same_name(a: str, b: str) -> bool:
+    return " ".join(a.casefold().split()) == " ".join(b.casefold().split())
 
 
 def check_order(

@@ -25,9 +25,6 @@ class CostCode(StrEnum):
 class Creditor:
     name: str
     organization_number: str
-    # A creditor that is not VAT-registered may add VAT to the collection costs
-    # (inkassoforskriften § 2-2); the case system says which.
-    vat_registered: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +34,30 @@ class Claim:
     due_date: date
     principal: Decimal
     invoice_date: date | None = None
+    # The claim arises from activity outside the VAT system, so the creditor cannot
+    # deduct VAT on collection costs; when all or more than half of the claims do, VAT
+    # is added to the collection costs (inkassoforskriften § 2-2).
+    outside_vat: bool = False
+
+
+class PaymentTarget(StrEnum):
+    """What a payment paid off."""
+
+    # Costs, then interest, then principal (oldest due first): the order a creditor
+    # applies a payment in when the debtor said nothing.
+    USUAL_ORDER = "usual_order"
+    # The debtor chose the principal (Lovavdelingen 1999: the debtor decides what a
+    # voluntary payment covers); what is left goes to interest, then costs.
+    PRINCIPAL = "principal"
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    paid_on: date
+    amount: Decimal
+    applied_to: PaymentTarget = PaymentTarget.USUAL_ORDER
+    # The claim whose principal it pays first (None: the oldest due first).
+    invoice_number: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +98,14 @@ class Case:
     claims: tuple[Claim, ...]
     interest: Interest | None
     costs: tuple[Cost, ...]
-    paid: Decimal
+    payments: tuple[Payment, ...] = ()
     earlier_letters: tuple[EarlierLetter, ...] = ()
     # Costs an earlier letter claimed that the creditor no longer claims.
     waived_costs: tuple[Cost, ...] = ()
+
+    @property
+    def paid(self) -> Decimal:
+        return sum((p.amount for p in self.payments), Decimal(0))
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
 from letters.domain.letter_types import Language, LetterType
 from letters.domain.message_body import canonical_uuid
-from letters.domain.model import CostCode
+from letters.domain.model import CostCode, PaymentTarget
 from letters.domain.text import got, got_schema, nfc, shape, text_problem
 from letters.errors import FieldProblem
 
@@ -132,7 +132,9 @@ class _Strict(BaseModel):
 class CreditorShape(_Strict):
     name: LongName
     organization_number: Digits
-    vat_registered: bool = True
+    # Refused with its own rule (VAT follows each claim, ``outside_vat``); kept in
+    # the shape so that the refusal can say so rather than "not a field".
+    vat_registered: bool | None = None
 
 
 class ClaimShape(_Strict):
@@ -141,6 +143,7 @@ class ClaimShape(_Strict):
     invoice_date: IsoDate | None = None
     due_date: IsoDate
     principal: Amount
+    outside_vat: bool = False
 
 
 class InterestShape(_Strict):
@@ -155,6 +158,16 @@ class CostShape(_Strict):
     code: CostCodeField
     amount: Amount
     charged_on: IsoDate | None = None
+
+
+PaymentTargetField = Annotated[PaymentTarget, Strict(False)]
+
+
+class PaymentShape(_Strict):
+    paid_on: IsoDate
+    amount: Amount
+    applied_to: PaymentTargetField = PaymentTarget.USUAL_ORDER
+    invoice_number: Identifier | None = None
 
 
 class WaivedCostShape(_Strict):
@@ -176,7 +189,10 @@ class CaseShape(_Strict):
     claims: Annotated[list[ClaimShape], Field(min_length=1, max_length=60)]
     interest: InterestShape | None = None
     costs: Annotated[list[CostShape], Field(max_length=10)] = []
-    paid: Amount = Decimal("0.00")
+    payments: Annotated[list[PaymentShape], Field(max_length=60)] = []
+    # Refused with its own rule (the service computes what was paid off from
+    # ``payments``); kept in the shape so that the refusal can say so.
+    paid: Amount | None = None
     earlier_letters: Annotated[list[EarlierLetterShape], Field(max_length=20)] = []
     waived_costs: Annotated[list[WaivedCostShape], Field(max_length=10)] = []
 

@@ -51,6 +51,21 @@ def short_date(day: date, language: Language) -> str:
     return long_date(day, language)
 
 
+def date_span(first: date, last: date, language: Language) -> str:
+    """A span of days, the year once when both are in it: "02.09.–23.11.2026" /
+    "2 September to 23 November 2026"."""
+    if Language(language) is Language.NB:
+        if first.year == last.year:
+            return f"{format_date(first, 'dd.MM.', locale='nb_NO')}–{short_date(last, language)}"
+        return f"{short_date(first, language)}–{short_date(last, language)}"
+    start = (
+        format_date(first, "d MMMM", locale="en_GB")
+        if first.year == last.year
+        else (long_date(first, language))
+    )
+    return f"{start} to {long_date(last, language)}"
+
+
 def percent(rate: Decimal, language: Language) -> str:
     """ "12,00 %" / "12.00%"."""
     number = format_decimal(rate, "#,##0.00", locale=_LOCALE[language])

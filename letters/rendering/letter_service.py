@@ -72,8 +72,9 @@ class LetterService:
         today = today or today_in_norway()
         request = parse_request(raw, self.contract_rules, today)
         leaves_on = request.letter_date or today
+        reported = reported_letters(request, self.profile.name)
         if request.case.earlier_letters:
-            check_order(request, leaves_on, reported_letters(request), self.profile.order)
+            check_order(request, leaves_on, reported, self.profile.order)
         rates = self.contract_rules.rates
-        check_costs(request, leaves_on, reported_letters(request), rates)
+        check_costs(request, leaves_on, reported, rates)
         return compose(request, self.profile, today, password, rates=rates, pepper=self.pepper)

@@ -15,7 +15,7 @@ tests/rendering/test_pdf_metadata.py fails if an upgrade changes them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, datetime
 from xml.sax.saxutils import escape, quoteattr
 
 import pydyf
@@ -41,9 +41,14 @@ class PdfMetadata:
     subject: str
     author: str
     language: str
-    created: date
+    # When the letter was made (aware; written in UTC).
+    created: datetime
     letter_id: str
     template_version: str
+
+    @property
+    def created_utc(self) -> datetime:
+        return self.created.astimezone(UTC)
 
     @property
     def creator(self) -> str:
@@ -62,7 +67,7 @@ def xmp_packet(meta: PdfMetadata, producer: str, ua_part: int = 1) -> bytes:
             f"<dc:language><rdf:Bag><rdf:li>{escape(meta.language)}</rdf:li></rdf:Bag>"
             "</dc:language>\n",
             f"<dc:identifier>{escape(meta.letter_id)}</dc:identifier>\n",
-            f"<xmp:CreateDate>{meta.created.isoformat()}</xmp:CreateDate>\n",
+            f"<xmp:CreateDate>{meta.created_utc.isoformat(timespec='seconds')}</xmp:CreateDate>\n",
             f"<xmp:CreatorTool>{escape(meta.creator)}</xmp:CreatorTool>\n",
             _XMP_TAIL,
         )
@@ -89,7 +94,7 @@ def apply_metadata(pdf: pydyf.PDF, meta: PdfMetadata) -> None:
         ("Subject", meta.subject),
         ("Author", meta.author),
         ("Creator", meta.creator),
-        ("CreationDate", meta.created.strftime("D:%Y%m%d000000")),
+        ("CreationDate", meta.created_utc.strftime("D:%Y%m%d%H%M%SZ")),
         ("LetterId", meta.letter_id),
         ("TemplateVersion", meta.template_version),
     ):

@@ -89,6 +89,10 @@ class Renderer:
             "case": request.case,
             "agency": letter.agency,
             "totals": letter.totals,
+            # Texts that depend on where the debtor lives and on what the case holds.
+            "abroad": not request.recipient.address.is_domestic,
+            "has_national_id": request.recipient.national_identity_number is not None,
+            "privacy": letter.agency.privacy_texts[request.language],
             "window_lines": window_lines(request.recipient.name, request.recipient.address),
             "multi_page": multi_page,
             "stylesheet_href": stylesheet_href,
@@ -125,7 +129,7 @@ class Renderer:
                 subject=_first(_SUBJECT_RE, markup),
                 author=letter.agency.name,
                 language=req.language.value,
-                created=letter.letter_date,
+                created=letter.made_at,
                 letter_id=req.letter_id,
                 template_version=version,
             )

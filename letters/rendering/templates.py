@@ -54,6 +54,7 @@ class TemplateSet:
             nowrap=_nowrap,
             long_date=formatting.long_date,
             short_date=formatting.short_date,
+            date_span=formatting.date_span,
             percent=formatting.percent,
             decimal=formatting.number,
             account=formatting.account_number,

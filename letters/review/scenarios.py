@@ -79,7 +79,7 @@ def _no_interest(request: Request) -> Request:
 def _large_amounts(request: Request) -> Request:
     for claim in request["case"]["claims"]:
         claim["principal"] = "1234567.89"
-    request["case"]["paid"] = "100000.00"
+    request["case"]["payments"] = [{"paid_on": "2026-11-02", "amount": "100000.00"}]
     return request
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 
 from letters.domain.contract import ContractRules, parse_request
-from letters.domain.kid import KidMethod
+from letters.domain.kid import KidMethod, KidScheme
 from letters.errors import InvalidRequest
 
 SAMPLE = json.loads(
@@ -55,10 +56,11 @@ def test_the_sample_is_valid() -> None:
 
 
 def test_the_design_guide_example_is_valid() -> None:
+    # The design guide's KID is the case system's own: an agency with that scheme.
     example = copy.deepcopy(SAMPLE)
     example["case"]["kid"] = "20260045123"
     example["case"]["costs"] = [{"code": "reminder_fee", "amount": "37.50"}]
-    parse_request(example, RULES, TODAY)
+    parse_request(example, replace(RULES, kid_scheme=KidScheme.ANY_VALID), TODAY)
 
 
 @pytest.mark.parametrize(
@@ -90,7 +92,13 @@ def test_the_design_guide_example_is_valid() -> None:
         ("case.claims[0].principal", "0.00", "case.claims[0].principal: must be greater than zero"),
         ("case.claims[0].principal", "1000000000.00", "case.claims[0].principal: must be at most"),
         ("case.interest.amount", "abc", "case.interest.amount: must be a decimal string"),
-        ("case.paid", "5000.00", "case.paid: must be less than claims + interest + costs"),
+        ("case.paid", "0.00", "case.paid: must be left out: the service computes"),
+        ("case.paid", "5000.00", "case.paid: must be left out: the service computes"),
+        (
+            "case.creditor.vat_registered",
+            False,
+            "case.creditor.vat_registered: must be left out: VAT on collection costs follows",
+        ),
         ("case.kid", "202600451273", "case.kid: check digit is wrong for MOD10"),
         ("case.kid", "12", "case.kid: must be 4 to 25 characters"),
         ("case.case_number", "ABC-1", "case.case_number: must be 2 to 32 digits and hyphens"),
@@ -236,11 +244,14 @@ def test_notice_fee_needs_14_days_since_the_due_date() -> None:
     data["case"]["claims"][0]["invoice_date"] = "2026-11-01"
     data["case"]["interest"]["from_date"] = "2026-11-16"
     found = problems(data)
-    # costs[0] is the reminder fee the purring charged: carried forward, not timed again.
+    # costs[0] is the reminder fee the purring charged on 15 September: carried forward,
+    # and timed on its own day, before the claim was due.
     assert found == [
+        "case.costs[0].charged_on: a reminder fee may be charged only after a claim is due "
+        "(inkassoforskriften § 1-2 (1)); none of case.claims was due by 2026-09-15",
         "case.costs[1].code: a collection notice fee may be charged only by a letter sent at "
-        "least 14 days after the due date 2026-11-15 (inkassoforskriften § 1-2 (2)); this one "
-        "is dated 2026-11-23"
+        "least 14 days after the due date 2026-11-15 (inkassoforskriften § 1-2 (2)); it was "
+        "charged on 2026-11-23",
     ]
 
 

@@ -20,6 +20,8 @@ from letters.domain.model import Cost, CostCode, LetterRequest
 from letters.domain.rates import rate_table
 from letters.errors import InvalidRequest
 
+AGENCY = "Nordlys Inkasso AS"
+
 GOLDEN = Path(__file__).parents[1] / "golden"
 RULES = ContractRules(KidMethod.MOD10, 12)
 TODAY = date(2026, 11, 21)
@@ -42,14 +44,14 @@ def _refusals(data: dict[str, Any]) -> list[str]:
 
 
 def _history(request: LetterRequest, prior: list[PriorLetter] | None = None) -> list[str]:
-    prior = reported_letters(request) if prior is None else prior
+    prior = reported_letters(request, AGENCY) if prior is None else prior
     return [str(p) for p in history_problems(request, LETTER_DATE, prior, rate_table())]
 
 
 @pytest.mark.parametrize("letter_type", TYPES)
 def test_the_golden_costs_keep_every_rule(letter_type: str) -> None:
     request = _parse(_raw(letter_type))
-    check_costs(request, LETTER_DATE, reported_letters(request), rate_table())
+    check_costs(request, LETTER_DATE, reported_letters(request, AGENCY), rate_table())
 
 
 @pytest.mark.parametrize("letter_type", TYPES)
@@ -81,21 +83,46 @@ def test_a_fee_this_letter_charges_needs_14_days_since_the_due_date() -> None:
     data["letter_date"] = "2026-09-14"
     assert _refusals(data) == [
         "case.costs[0].code: a reminder fee may be charged only by a letter sent at least 14 "
-        "days after the due date 2026-09-01 (inkassoforskriften § 1-2 (1)); this one is dated "
+        "days after the due date 2026-09-01 (inkassoforskriften § 1-2 (1)); it was charged on "
         "2026-09-14"
     ]
     data["letter_date"] = "2026-09-15"
     _parse(data)
 
 
-def test_a_fee_carried_forward_is_not_timed_again() -> None:
+def test_a_fee_carried_forward_is_timed_on_the_day_it_was_charged() -> None:
+    # N-M7 (a): the reminder fee a purring charged 9 days after the due date is refused when
+    # a later letter carries it, as it would have been in the purring.
     data = _raw("inkassovarsel")
-    # The reminder fee was charged by the purring; the inkassovarsel only carries it.
-    data["case"]["costs"] = [{"code": "reminder_fee", "amount": "37.50"}]
-    data["letter_date"] = "2026-09-10"
-    data["case"]["earlier_letters"] = []
+    data["case"]["costs"][0]["charged_on"] = "2026-09-10"
+    assert _refusals(data) == [
+        "case.costs[0].charged_on: a reminder fee may be charged only by a letter sent at least "
+        "14 days after the due date 2026-09-01 (inkassoforskriften § 1-2 (1)); it was charged "
+        "on 2026-09-10"
+    ]
+    data["case"]["costs"][0]["charged_on"] = "2026-08-30"
+    assert _refusals(data) == [
+        "case.costs[0].charged_on: a reminder fee may be charged only after a claim is due "
+        "(inkassoforskriften § 1-2 (1)); none of case.claims was due by 2026-08-30"
+    ]
+    data["case"]["costs"][0]["charged_on"] = "2026-09-15"
     request = _parse(data)
-    assert cost_problems(request, date(2026, 9, 10), rate_table()) == []
+    assert cost_problems(request, LETTER_DATE, rate_table()) == []
+
+
+def test_a_payment_demand_fee_carried_forward_needs_a_missed_deadline_before_its_day() -> None:
+    data = _raw("varsel_rettslig_pagang")
+    data["case"]["costs"][2] = {
+        "code": "payment_demand_fee",
+        "amount": "112.50",
+        "charged_on": "2026-09-20",  # before the inkassovarsel of 30 September ran out
+    }
+    data["case"]["earlier_letters"][2]["sent_by"] = "Fjellkraft AS"
+    problems = _history(_parse(data))
+    assert problems == [
+        "case.costs[2].code: a payment demand fee needs a missed deadline of at least 14 days "
+        "in a purring or inkassovarsel (inkassoforskriften § 1-2 (3))"
+    ]
 
 
 def test_reminder_fee_with_notice_fee_needs_a_missed_purring_deadline() -> None:
@@ -125,24 +152,29 @@ def test_collection_costs_within_the_ordinary_cap_unless_the_demand_was_missed_l
     request = _parse(data)  # within the higher cap: the contract alone lets it through
     problems = _history(request)
     assert problems == [
-        "case.costs: collection costs of 600.00 kr exceed the ordinary cap (the higher one "
+        "case.costs: collection costs and other costs of 600.00 kr together exceed the ordinary "
+        "cap (the higher one "
         "needs a betalingsoppfordring's deadline missed by more than 28 days) of 300.00 kr for "
         "a claim of 1249.00 kr (inkassoforskriften chapter 2)"
     ]
     demand = PriorLetter(
         LetterType.BETALINGSOPPFORDRING, date(2026, 10, 1), date(2026, 10, 15), "x"
     )
-    assert _history(request, prior=[*reported_letters(request), demand]) == []
+    assert _history(request, prior=[*reported_letters(request, AGENCY), demand]) == []
     data["case"]["costs"][2]["amount"] = "600.01"
     assert any("exceed the higher cap" in p for p in _refusals(data))
 
 
-def test_a_creditor_without_vat_registration_may_add_vat() -> None:
+def test_vat_is_added_when_more_than_half_the_claim_is_outside_the_vat_system() -> None:
+    # N-M7 (c): § 2-2 ties the VAT add-on to the claim, not to the creditor.
     data = _raw("betalingsoppfordring")
-    data["case"]["costs"][2]["amount"] = "375.00"
+    data["case"]["costs"][2]["amount"] = "375.00"  # 300 kr and 25 % VAT
     assert _history(_parse(data)) != []
-    data["case"]["creditor"]["vat_registered"] = False
+    data["case"]["claims"][0]["outside_vat"] = True
     assert _history(_parse(data)) == []
+    second = dict(data["case"]["claims"][0], invoice_number="88124", outside_vat=False)
+    data["case"]["claims"].append(second)  # exactly half outside: no VAT
+    assert any("exceed" in p for p in _history(_parse(data)))
 
 
 def test_the_creditors_own_payment_demand_fee_is_not_charged_beside_collection_costs() -> None:
@@ -165,7 +197,7 @@ def test_a_later_letter_lists_what_an_earlier_letter_claimed_or_waives_it() -> N
     data = _raw("betalingsoppfordring")
     data["case"]["costs"] = [data["case"]["costs"][2]]  # the fees of the inkassovarsel left out
     request = _parse(data)
-    problems = _history(request, prior=[*reported_letters(request), earlier])
+    problems = _history(request, prior=[*reported_letters(request, AGENCY), earlier])
     assert len(problems) == 2
     assert problems[0].startswith(
         "case.costs: the inkassovarsel of 2026-09-30 (letter 1), deadline 2026-10-14 claimed a "
@@ -177,4 +209,4 @@ def test_a_later_letter_lists_what_an_earlier_letter_claimed_or_waives_it() -> N
         {"code": "collection_notice_fee", "amount": "37.50"},
     ]
     request = _parse(data)
-    assert _history(request, prior=[*reported_letters(request), earlier]) == []
+    assert _history(request, prior=[*reported_letters(request, AGENCY), earlier]) == []

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from letters.domain.account import account
 from letters.domain.contract import ContractRules, parse_request
-from letters.domain.interest import interest_lines, interest_periods, total_interest
+from letters.domain.interest import interest_periods, total_interest
 from letters.domain.kid import KidMethod
 from letters.domain.rates import rate_table
 from letters.errors import InvalidRequest
@@ -37,7 +38,7 @@ def test_one_claim_across_the_first_of_july_gets_a_line_per_rate_period() -> Non
         "principal": "10000.00",
     }
     request = parse_request(_request(claims=[claim]), RULES, TODAY)
-    lines = interest_lines(request.case, date(2025, 9, 30), rate_table())
+    lines = account(request.case, date(2025, 9, 30), rate_table()).interest_lines
     assert [(line.percent, line.from_date, line.to_date) for line in lines] == [
         (Decimal("12.50"), date(2025, 6, 1), date(2025, 6, 30)),
         (Decimal("12.25"), date(2025, 7, 1), date(2025, 9, 30)),
@@ -50,7 +51,7 @@ def test_one_claim_across_the_first_of_july_gets_a_line_per_rate_period() -> Non
 
 def test_interest_runs_from_the_later_day_the_case_gives() -> None:
     request = parse_request(_request(interest={"from_date": "2026-10-01"}), RULES, TODAY)
-    [line] = interest_lines(request.case, date(2026, 11, 23), rate_table())
+    [line] = account(request.case, date(2026, 11, 23), rate_table()).interest_lines
     assert line.from_date == date(2026, 10, 1) and line.to_date == date(2026, 11, 23)
 
 
@@ -58,7 +59,7 @@ def test_no_interest_object_means_no_interest() -> None:
     data = _request()
     del data["case"]["interest"]
     request = parse_request(data, RULES, TODAY)
-    assert interest_lines(request.case, date(2026, 11, 23), rate_table()) == ()
+    assert account(request.case, date(2026, 11, 23), rate_table()).interest_lines == ()
 
 
 def test_many_claims_sum_per_period_and_per_claim() -> None:
@@ -67,7 +68,7 @@ def test_many_claims_sum_per_period_and_per_claim() -> None:
         {"description": "B", "invoice_number": "2", "due_date": "2026-08-01", "principal": "200"},
     ]
     request = parse_request(_request(claims=claims), RULES, TODAY)
-    lines = interest_lines(request.case, date(2026, 11, 23), rate_table())
+    lines = account(request.case, date(2026, 11, 23), rate_table()).interest_lines
     assert [(line.claim_index, line.from_date) for line in lines] == [
         (0, date(2026, 3, 2)),
         (0, date(2026, 7, 1)),

@@ -17,6 +17,8 @@ from letters.domain.letter_types import LetterType
 from letters.domain.model import LetterRequest
 from letters.errors import InvalidRequest
 
+AGENCY = "Nordlys Inkasso AS"
+
 RULES = ContractRules(KidMethod.MOD10, 12)
 TODAY = date(2026, 12, 1)
 ALL_ON = OrderRules()
@@ -46,7 +48,7 @@ def test_a_betalingsoppfordring_while_the_inkassovarsel_deadline_runs_is_refused
     request = _request(
         "betalingsoppfordring-nb-plain", [_earlier("inkassovarsel", "2026-11-20", "2026-12-04")]
     )
-    reason = _refusal(request, TODAY, reported_letters(request))
+    reason = _refusal(request, TODAY, reported_letters(request, AGENCY))
     assert reason.startswith(
         "inkassoloven § 10 (1): a betalingsoppfordring may be sent only after the deadline "
         "of an inkassovarsel has passed; "
@@ -67,12 +69,12 @@ def test_a_betalingsoppfordring_after_the_inkassovarsel_deadline_keeps_the_rule(
     request = _request(
         "betalingsoppfordring-nb-plain", [_earlier("inkassovarsel", "2026-10-01", "2026-10-15")]
     )
-    check_order(request, TODAY, reported_letters(request), ALL_ON)
+    check_order(request, TODAY, reported_letters(request, AGENCY), ALL_ON)
     # On the deadline itself it still runs: the debtor may pay all that day.
     late = _request(
         "betalingsoppfordring-nb-plain", [_earlier("inkassovarsel", "2026-11-17", "2026-12-01")]
     )
-    assert "deadline 2026-12-01" in _refusal(late, TODAY, reported_letters(late))
+    assert "deadline 2026-12-01" in _refusal(late, TODAY, reported_letters(late, AGENCY))
 
 
 def test_a_varsel_before_any_betalingsoppfordring_deadline_has_passed_is_refused() -> None:
@@ -81,17 +83,19 @@ def test_a_varsel_before_any_betalingsoppfordring_deadline_has_passed_is_refused
         _earlier("betalingsoppfordring", "2026-11-20", "2026-12-04"),
     ]
     request = _request("varsel_rettslig_pagang-nb-plain", running)
-    reason = _refusal(request, TODAY, reported_letters(request))
+    reason = _refusal(request, TODAY, reported_letters(request, AGENCY))
     assert reason.startswith("the agency's order of letters (rules.order): a varsel om rettslig")
     assert "the betalingsoppfordring of 2026-11-20" in reason and "deadline 2026-12-04" in reason
 
     none_yet = _request("varsel_rettslig_pagang-nb-plain", running[:1])
-    assert "has no betalingsoppfordring" in _refusal(none_yet, TODAY, reported_letters(none_yet))
+    assert "has no betalingsoppfordring" in _refusal(
+        none_yet, TODAY, reported_letters(none_yet, AGENCY)
+    )
 
 
 def test_a_varsel_after_the_betalingsoppfordring_deadline_keeps_the_rule() -> None:
     request = _request("varsel_rettslig_pagang-nb-plain")  # the sample's history passed
-    check_order(request, TODAY, reported_letters(request), ALL_ON)
+    check_order(request, TODAY, reported_letters(request, AGENCY), ALL_ON)
 
 
 def test_a_second_letter_of_a_type_while_the_first_runs_is_refused() -> None:

@@ -3,9 +3,20 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from letters.domain.account import account
 from letters.domain.compose import totals_of
 from letters.domain.letter_types import Language
-from letters.domain.model import Case, Claim, Cost, CostCode, Creditor, Interest, LetterRequest
+from letters.domain.model import (
+    Case,
+    Claim,
+    Cost,
+    CostCode,
+    Creditor,
+    Interest,
+    LetterRequest,
+    Payment,
+)
+from letters.domain.rates import rate_table
 from letters.rendering import formatting
 
 NB, EN = Language.NB, Language.EN
@@ -44,7 +55,7 @@ def test_amounts_in_running_text_put_the_currency_after_in_bokmal() -> None:
     assert formatting.organization_number("998877660") == "998\xa0877\xa0660"
 
 
-def _request(claims, interest=None, costs=(), paid="0") -> LetterRequest:
+def _request(claims, interest=None, costs=(), payments=()) -> LetterRequest:
     from letters.domain.letter_types import LetterType
     from letters.domain.model import Address, Recipient
 
@@ -61,33 +72,34 @@ def _request(claims, interest=None, costs=(), paid="0") -> LetterRequest:
             tuple(Claim("d", "1", date(2026, 1, 1), Decimal(p)) for p in claims),
             interest,
             tuple(costs),
-            Decimal(paid),
+            tuple(payments),
         ),
         recipient=Recipient("n", Address(("l",), "0155", "OSLO", "NO"), None, False),
     )
 
 
-def test_totals_are_claims_plus_interest_plus_costs_minus_paid() -> None:
-    totals = totals_of(
-        _request(
-            ["1249.00", "100.10"],
-            Interest(date(2026, 1, 2)),
-            [
-                Cost(CostCode.REMINDER_FEE, Decimal("37.50")),
-                Cost(CostCode.COLLECTION_COSTS, Decimal("300")),
-            ],
-            "200.00",
-        ),
-        Decimal("16.84"),
+def test_totals_are_claims_plus_interest_plus_costs_minus_paid_and_show_what_remains() -> None:
+    request = _request(
+        ["1249.00", "100.10"],
+        Interest(date(2026, 1, 2)),
+        [
+            Cost(CostCode.REMINDER_FEE, Decimal("37.50"), date(2026, 1, 1)),
+            Cost(CostCode.COLLECTION_COSTS, Decimal("300")),
+        ],
+        [Payment(date(2026, 1, 1), Decimal("200.00"))],
     )
+    totals = totals_of(account(request.case, date(2026, 1, 1), rate_table()))
     assert totals.principal == Decimal("1349.10")
-    assert totals.interest == Decimal("16.84")
+    assert totals.interest == Decimal("0.00")
     assert totals.costs == Decimal("337.50")
     assert totals.paid == Decimal("200.00")
-    assert totals.due == Decimal("1503.44")
-    assert str(totals.due) == "1503.44"
+    assert totals.due == Decimal("1486.60")
+    # The payment paid the fee charged by then first, then the principal.
+    assert (totals.costs_left, totals.principal_left) == (Decimal("300.00"), Decimal("1186.60"))
+    assert str(totals.due) == "1486.60"
 
 
 def test_totals_without_interest_or_costs() -> None:
-    totals = totals_of(_request(["999999999.99"]))
+    request = _request(["999999999.99"])
+    totals = totals_of(account(request.case, date(2026, 1, 1), rate_table()))
     assert totals.due == Decimal("999999999.99") and totals.interest == Decimal("0.00")

@@ -50,7 +50,7 @@ def _two_pass(service: LetterService, letter: ComposedLetter, version: str) -> b
         subject=html.unescape(subject.group(1)).strip(),
         author=letter.agency.name,
         language=letter.request.language.value,
-        created=letter.letter_date,
+        created=letter.made_at,
         letter_id=letter.request.letter_id,
         template_version=version,
     )

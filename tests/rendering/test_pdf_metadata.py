@@ -12,7 +12,7 @@ import io
 import json
 import xml.etree.ElementTree as ET
 import zlib
-from datetime import date
+from datetime import UTC, datetime
 
 import pikepdf
 import pydyf
@@ -35,7 +35,7 @@ HOSTILE = PdfMetadata(
     subject="Krav fra Bygg & Anlegg <Øst> AS, sak 2026-0001",
     author="Nordlys & Co's Inkasso",
     language="nb",
-    created=date(2026, 11, 23),
+    created=datetime(2026, 11, 23, 14, 5, 9, tzinfo=UTC),
     letter_id="0b9f6a57-3c1e-4f0e-9d55-2f5e3a1c7d10",
     template_version="sha256:0123456789abcdef",
 )
@@ -75,7 +75,7 @@ def test_the_xmp_packet_carries_every_fact_and_escapes_what_it_quotes() -> None:
         "creator": HOSTILE.author,
         "language": "nb",
         "identifier": HOSTILE.letter_id,
-        "created": "2026-11-23",
+        "created": "2026-11-23T14:05:09+00:00",
         "tool": "letters sha256:0123456789abcdef",
     }
     assert described.get(f"{{{NS['pdfuaid']}}}part") == "1"
@@ -114,7 +114,7 @@ def test_apply_metadata_replaces_the_information_dictionary() -> None:
         "Subject": HOSTILE.subject,
         "Author": HOSTILE.author,
         "Creator": "letters sha256:0123456789abcdef",
-        "CreationDate": "D:20261123000000",
+        "CreationDate": "D:20261123140509Z",
         "LetterId": HOSTILE.letter_id,
         "TemplateVersion": HOSTILE.template_version,
     }
