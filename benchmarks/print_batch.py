@@ -49,6 +49,7 @@ def request(index: int) -> dict[str, Any]:
     raw["letter_id"] = f"00000000-0000-4000-8000-{index:012d}"
     raw["recipient"]["name"] = f"{NAMES[index % len(NAMES)]} {index}"
     raw["case"]["case_number"] = f"2026-{index + 100000:07d}"
+    raw["case"].pop("kid", None)  # the KID of the new case number is made
     for claim in raw["case"]["claims"]:
         claim["principal"] = str(Decimal(claim["principal"]) + index)
     return raw

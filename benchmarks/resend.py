@@ -85,6 +85,7 @@ def clone_sent_letters(ledger: Ledger, count: int, kind: str) -> None:
         request["letter_id"] = row["letter_id"] = str(uuid.uuid4())
         case = _case_number(kind, index)
         request["case"]["case_number"] = row["case_number"] = case
+        request["case"].pop("kid", None)  # the KID of the new case number is made
         plain = json.dumps(request, ensure_ascii=False, sort_keys=True)
         row["request"] = sealer.seal(plain, row["letter_id"])
         row["request_sha256"] = sha256_hex(plain.encode())

@@ -44,6 +44,8 @@ def demo_command(args: argparse.Namespace, settings: Settings) -> int:
             # while the first one's deadline runs, which the order of letters refuses.
             data["letter_id"] = str(uuid.uuid4())
             data["case"]["case_number"] = f"2026-{secrets.randbelow(10**7):07d}"
+            # The KID belongs to the case number: the service makes it for the new one.
+            data["case"].pop("kid", None)
             letter_ids.append(data["letter_id"])
             publisher.publish_request(json.dumps(data, ensure_ascii=False).encode())
     print(

@@ -58,6 +58,7 @@ def render_samples(service: LetterService, count: int, country: str = "NO") -> l
             f"{FIRST_NAMES[index % len(FIRST_NAMES)]} {LAST_NAMES[index % len(LAST_NAMES)]}"
         )
         raw["case"]["case_number"] = f"2026-{index + 10000:07d}"
+        raw["case"].pop("kid", None)  # the KID of the new case number is made
         for number, claim in enumerate(raw["case"]["claims"]):
             claim["principal"] = str(Decimal(claim["principal"]) + index * 17 + number)
         samples.append(sample_from(service, raw))
