@@ -3,10 +3,14 @@
 For the letter types the agency profile names (``[rules.print_when_unread]``),
 a letter delivered to Digipost and not opened within the profile's days
 (Digipost's ``OPENED`` event, recorded by the Digipost sync) is printed and
-posted as a copy: the same PDF, a new letter in the ledger linked to the
-original (``origin_letter_id``, job ``print-when-unread``), with the reason in
-its history. The copy changes nothing about the letter: its date and deadline
-ran from the day it was sent, and the copy's PDF says so.
+posted as a copy: a new letter in the ledger linked to the original
+(``origin_letter_id``, job ``print-when-unread``), with the reason in its
+history. The copy changes nothing about the letter: its date and deadline ran
+from the day it was sent. Its PDF is the original's with a banner on page 1
+that says so ("Copy: sent to your Digipost on …; the deadlines run from that
+day", letters.rendering.copy_banner), archived under the copy's own key; the
+copy's history names both files and the day the original went to Digipost,
+and its posting day is its own.
 
 A copy still in an open print batch when the original is opened is taken out
 of the batch and cancelled. Copies are made only while the letter's deadline
@@ -23,12 +27,15 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from channels.base import DIGIPOST, PRINT
-from letters.delivery.pipeline import Pipeline
+from letters.delivery.pipeline import ArchiveMismatchError, Pipeline
 from letters.delivery.routing import Route
+from letters.digests import sha256_hex
+from letters.domain.letter_types import Language
 from letters.domain.profile import UnreadRule
 from letters.errors import PermanentError, TransientError
-from letters.ledger import DeliveryLog, LetterStatus, PrintBatchStore, Resend
+from letters.ledger import CopyPdf, DeliveryLog, LetterRecord, LetterStatus, PrintBatchStore, Resend
 from letters.logs import log_event
+from letters.storage import archive_key
 
 log = logging.getLogger("letters.print_when_unread")
 
@@ -70,8 +77,9 @@ def print_unread(pipeline: Pipeline, rule: UnreadRule, today: date) -> UnreadRep
     for original in unopened:
         resend = Resend(original.letter_id, JOB_ID, "copy")
         try:
-            pipeline.ledger.create_copy(original, copy_id(original.letter_id), resend)
-        except PermanentError as err:  # never archived: there is no PDF to copy
+            pdf = _copy_pdf(pipeline, original)
+            pipeline.ledger.create_copy(original, copy_id(original.letter_id), resend, pdf)
+        except (PermanentError, TransientError) as err:  # no PDF to copy, or no archive now
             failed += 1
             _log_failure(original.letter_id, err)
     # Every copy not yet handed to print: the new ones, and any a stopped process left.
@@ -80,6 +88,34 @@ def print_unread(pipeline: Pipeline, rule: UnreadRule, today: date) -> UnreadRep
         copied += went is True
         failed += went is False
     return UnreadReport(copied, withdrawn, failed)
+
+
+def _copy_pdf(pipeline: Pipeline, original: LetterRecord) -> CopyPdf:
+    """The original's archived PDF with the copy banner, archived under the copy's key.
+
+    A copy archived by a run that stopped before the ledger heard of it is used as
+    it is: the archive is create-only, and that file may be the one on its way out.
+    """
+    if not original.archive_key or not original.letter_date or not original.posted_on:
+        raise PermanentError(f"letter {original.letter_id} has no archived PDF to copy")
+    sent_on = original.posted_on
+    key = archive_key(original.letter_date, copy_id(original.letter_id))
+    if pipeline.archive.exists(key):
+        pdf = pipeline.archive.get(key)
+    else:
+        source = pipeline.archive.get(original.archive_key)
+        if sha256_hex(source) != original.pdf_sha256:
+            raise ArchiveMismatchError(
+                f"archive {original.archive_key}: the PDF differs from the one recorded"
+            )
+        banner = pipeline.service.renderer.copy_banner
+        pdf = banner.stamp(source, Language(original.language), sent_on)
+        pipeline.archive.put(key, pdf)
+    detail = (
+        f"the PDF of {original.archive_key} with a copy banner: "
+        f"sent to Digipost on {sent_on.isoformat()}, the deadlines run from that day"
+    )
+    return CopyPdf(key, sha256_hex(pdf), detail)
 
 
 def _deliver(pipeline: Pipeline, letter_id: str, route: Route) -> bool | None:

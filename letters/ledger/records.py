@@ -155,6 +155,16 @@ class Resend:
 
 
 @dataclass(frozen=True, slots=True)
+class CopyPdf:
+    """A copy's own PDF: the original's, with a copy banner, archived under its own key."""
+
+    archive_key: str
+    pdf_sha256: str
+    # What the banner says and where the PDF came from, for the copy's history.
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
 class DeadLetter:
     """A message sent to the dead-letter queue, and why."""
 

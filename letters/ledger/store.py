@@ -42,6 +42,7 @@ from letters.ledger.records import (
     IN_HAND,
     RECOVERED,
     WAITING_FOR_CASE,
+    CopyPdf,
     LetterEvent,
     LetterRecord,
     LetterStatus,
@@ -237,11 +238,15 @@ class Ledger:
         assert record is not None  # noqa: S101 - inserted by a competitor
         return record, False
 
-    def create_copy(self, source: LetterRecord, new_id: str, resend: Resend) -> None:
+    def create_copy(
+        self, source: LetterRecord, new_id: str, resend: Resend, pdf: CopyPdf | None = None
+    ) -> None:
         """A new letter with the original's archived PDF and rendering, ready to route.
 
         The copy carries no password of its own: the PDF is the original's, so the
         password printed in it is the original's, checked against the original.
+        ``pdf`` is the copy's own file when it differs from the original's (a copy
+        banner on page 1); its history keeps both archive keys.
         Creating the same copy again is a no-op.
         """
         if not source.archive_key or not source.pdf_sha256:
@@ -272,10 +277,11 @@ class Ledger:
             **{name: getattr(source, name) for name in copied},
             **resend.columns(),
         }
-        events = [
-            (LetterStatus.ACCEPTED, resend.detail()),
-            (LetterStatus.ARCHIVED, source.archive_key),
-        ]
+        archived = source.archive_key
+        if pdf is not None:
+            values.update(archive_key=pdf.archive_key, pdf_sha256=pdf.pdf_sha256)
+            archived = f"{pdf.archive_key}: {pdf.detail}"
+        events = [(LetterStatus.ACCEPTED, resend.detail()), (LetterStatus.ARCHIVED, archived)]
         try:
             with self.transaction() as conn:
                 history.insert_letter(conn, values, events, utcnow())

@@ -17,6 +17,7 @@ from letters.domain.compose import ComposedLetter
 from letters.domain.otp import PasswordRecord
 from letters.domain.postal_address import window_lines
 from letters.rendering.approvals import ApprovalBook
+from letters.rendering.copy_banner import CopyBanner
 from letters.rendering.pango_layouts import kept_layouts
 from letters.rendering.pdf import PdfEngine, PdfMetadata
 from letters.rendering.templates import TemplateSet
@@ -72,6 +73,8 @@ class Renderer:
     def __init__(self, templates_dir: Path, approvals: ApprovalBook | None = None) -> None:
         self.templates = TemplateSet(templates_dir)
         self.engine = PdfEngine(templates_dir)
+        # For paper copies of unread Digipost letters; lays nothing out until used.
+        self.copy_banner = CopyBanner(self.templates, self.engine)
         # Given when only templates legal approved may be used.
         self.approvals = approvals
 

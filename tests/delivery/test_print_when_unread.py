@@ -1,6 +1,7 @@
 """Print when unread, against the local Digipost double: a letter nobody opened is copied
-to print after the profile's days (on a clock the test sets), an opened one is not, and a
-copy still batched when its original is opened is withdrawn from the batch."""
+to print after the profile's days (on a clock the test sets), with a banner that says it is
+a copy, an opened one is not, and a copy still batched when its original is opened is
+withdrawn from the batch."""
 
 from __future__ import annotations
 
@@ -17,11 +18,14 @@ from letters.clock import today_in_norway
 from letters.config import PROJECT_ROOT, Settings
 from letters.delivery.pipeline import build_pipeline
 from letters.delivery.print_when_unread import JOB_ID, copy_id, print_unread
-from letters.domain.letter_types import LetterType
+from letters.digests import sha256_hex
+from letters.domain.letter_types import Language, LetterType
 from letters.domain.profile import UnreadRule
 from letters.ledger import LetterStatus, PrintBatchStore, Resend
 from letters.messaging.periodic import periodic_tasks
+from letters.rendering.formatting import long_date
 from tests.support.digipost import DIGIPOST_USER, DoubleHarness, running_double
+from tests.support.pdf import plain_text
 from tests.support.stacks import Stack, sample_request, stack_env
 
 RULE = UnreadRule(
@@ -107,13 +111,31 @@ def test_an_unread_letter_is_printed_after_the_days_an_opened_one_is_not(
         JOB_ID,
         "copy",
     )
-    # The same letter on paper: its PDF, its date and the deadline that ran from sending.
-    assert (copy.pdf_sha256, copy.letter_date, copy.deadline, copy.kid) == (
-        original.pdf_sha256,
+    # The same letter on paper: its date, the deadline that ran from sending, its KID.
+    assert (copy.letter_date, copy.deadline, copy.kid, copy.page_count) == (
         original.letter_date,
         original.deadline,
         original.kid,
+        original.page_count,
     )
+    # Its own PDF: the original's with the banner that says it is a copy, and from when.
+    assert original.archive_key and copy.archive_key and original.posted_on
+    assert copy.archive_key != original.archive_key
+    assert copy.pdf_sha256 != original.pdf_sha256
+    copy_pdf = pipeline.archive.get(copy.archive_key)
+    assert sha256_hex(copy_pdf) == copy.pdf_sha256
+    first_page = plain_text(copy_pdf).splitlines()
+    assert first_page[0].startswith("KOPI. Dette brevet ble sendt til din digitale postkasse")
+    day = long_date(original.posted_on, Language.NB)
+    assert day in " ".join(first_page[:2])
+    assert plain_text(pipeline.archive.get(original.archive_key)).splitlines()[0] != first_page[0]
+    archived = [e.detail or "" for e in stack.ledger.history(copy.letter_id)]
+    assert any(
+        d.startswith(copy.archive_key)
+        and original.archive_key in d
+        and f"sent to Digipost on {original.posted_on.isoformat()}" in d
+        for d in archived
+    ), archived
     assert "not opened in Digipost within 7 days" in (copy.route_reason or "")
     assert original.status is LetterStatus.DELIVERED  # the original is left as it was
     for other in (read, purring, resent):
