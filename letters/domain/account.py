@@ -70,6 +70,7 @@ class _Ledger:
         self.left = [claim.principal for claim in case.claims]
         self.cursor = [interest_start(case, claim.due_date) for claim in case.claims]
         self.lines: list[InterestLine] = []
+        self.interest_run = ZERO  # the sum of ``lines``
         self.interest_paid = ZERO
         self.costs_paid = ZERO
 
@@ -93,6 +94,7 @@ class _Ledger:
                             index, claim.invoice_number, principal, rate.value, start, end, amount
                         )
                     )
+                    self.interest_run += amount
                 start = end + timedelta(days=1)
             self.cursor[index] = start
 
@@ -104,7 +106,7 @@ class _Ledger:
         return charged - self.costs_paid
 
     def interest_owed(self) -> Decimal:
-        return sum((line.amount for line in self.lines), ZERO) - self.interest_paid
+        return self.interest_run - self.interest_paid
 
     def claim_order(self, invoice_number: str | None) -> list[int]:
         claims = self.case.claims

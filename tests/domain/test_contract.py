@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from letters.domain.contract import ContractRules, parse_request
-from letters.domain.kid import KidMethod, KidScheme
+from letters.domain.kid import KidMethod, KidScheme, kid_from_case_number
 from letters.errors import InvalidRequest
 
 SAMPLE = json.loads(
@@ -276,3 +276,54 @@ def test_undecodable_bodies(raw: bytes, expected: str) -> None:
 def test_an_unknown_schema_is_reported_alone() -> None:
     data = {"schema": "letters.request/9", "whatever": 1}
     assert problems(data) == ['schema: must be "letters.request/1"; got "letters.request/9"']
+
+
+def test_a_kid_of_another_case_is_refused_naming_both_unless_any_valid_kid_is_the_scheme() -> None:
+    # Review N-M10: a valid KID that belongs to another case number books the payment there.
+    number = SAMPLE["case"]["case_number"]
+    own = kid_from_case_number(number, KidMethod.MOD10, 12)
+    other = kid_from_case_number(number[:-1] + "9", KidMethod.MOD10, 12)
+    parse_request(changed("case.kid", own), RULES, TODAY)
+    assert problems(changed("case.kid", other)) == [
+        f"case.kid: must be the KID of case {number} under the agency's KID scheme "
+        f"(rules.kid_scheme = case_number): {own}; this KID belongs to another case number, "
+        "and its payments would be booked there"
+    ]
+    parse_request(changed("case.kid", other), replace(RULES, kid_scheme=KidScheme.ANY_VALID), TODAY)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        # Review N-M5: a payment is a dated event the service applies, not a sum it is told.
+        (
+            "case.paid",
+            "100.00",
+            "case.paid: must be left out: the service computes what the payments paid off",
+        ),
+        (
+            "case.creditor.vat_registered",
+            False,
+            "case.creditor.vat_registered: must be left out: VAT on collection costs follows "
+            "the claims, not the creditor (inkassoforskriften § 2-2)",
+        ),
+        (
+            "case.payments",
+            [{"paid_on": "2026-11-22", "amount": "100.00"}],
+            "case.payments[0].paid_on: must not be after today 2026-11-21",
+        ),
+        (
+            "case.payments",
+            [{"paid_on": "2026-10-01", "amount": "0.00"}],
+            "case.payments[0].amount: must be greater than zero",
+        ),
+        (
+            "case.payments",
+            [{"paid_on": "2026-10-01", "amount": "10.00", "invoice_number": "99999"}],
+            "case.payments[0].invoice_number: must be the invoice_number of one of case.claims",
+        ),
+    ],
+)
+def test_payments_are_dated_and_a_paid_sum_is_refused(path: str, value: Any, expected: str) -> None:
+    found = problems(changed(path, value))
+    assert any(p.startswith(expected) for p in found), found

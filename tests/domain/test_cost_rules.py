@@ -210,3 +210,85 @@ def test_a_later_letter_lists_what_an_earlier_letter_claimed_or_waives_it() -> N
     ]
     request = _parse(data)
     assert _history(request, prior=[*reported_letters(request, AGENCY), earlier]) == []
+
+
+def test_collection_costs_carried_forward_come_only_from_a_demand_the_agency_sent() -> None:
+    # Review N-B2: 300 kr of inkassosalær carried from a payment demand the creditor sent
+    # itself is not owed; that demand could charge at most the payment demand fee.
+    data = _raw("varsel_rettslig_pagang")
+    assert _history(_parse(data)) == []  # the golden demand was the agency's
+    data["case"]["earlier_letters"][2]["sent_by"] = "Fjellkraft AS"
+    assert _history(_parse(data)) == [
+        "case.costs[2].charged_on: collection costs carried forward must come from a "
+        "betalingsoppfordring or varsel the agency sent (inkassoforskriften chapter 2: "
+        "collection costs compensate a debt collector's work); the betalingsoppfordring of "
+        "2026-10-20 (sent by Fjellkraft AS (case.earlier_letters[2])), deadline 2026-11-03 was "
+        "the creditor's own payment demand, which may charge at most the payment demand fee of "
+        "3/20 of the collection rate (inkassoforskriften § 1-2 (3)), never collection costs"
+    ]
+    # The agency's own name, written another way, is still the agency.
+    data["case"]["earlier_letters"][2]["sent_by"] = "NORDLYS  inkasso as"
+    assert _history(_parse(data)) == []
+
+
+def test_collection_costs_carried_forward_need_a_letter_on_their_day() -> None:
+    data = _raw("varsel_rettslig_pagang")
+    data["case"]["costs"][2]["charged_on"] = "2026-10-21"
+    problems = _history(_parse(data))
+    assert [p.split(";")[-1].strip() for p in problems if "charged_on" in p] == [
+        "no earlier letter of the case was sent on 2026-10-21"
+    ]
+    # An inkassovarsel on that day may not charge them either.
+    data["case"]["costs"][2]["charged_on"] = "2026-09-30"
+    problems = _history(_parse(data))
+    assert any(
+        "the inkassovarsel of 2026-09-30" in p
+        and "was not a betalingsoppfordring or varsel the agency sent" in p
+        for p in problems
+    ), problems
+
+
+def test_a_ledger_letter_of_the_agency_carries_its_collection_costs() -> None:
+    data = _raw("varsel_rettslig_pagang")
+    data["case"]["earlier_letters"] = data["case"]["earlier_letters"][:2]
+    request = _parse(data)
+    ledger_demand = PriorLetter(
+        LetterType.BETALINGSOPPFORDRING, date(2026, 10, 20), date(2026, 11, 3), "letter 1"
+    )
+    prior = [*reported_letters(request, AGENCY), ledger_demand]
+    assert not [p for p in _history(request, prior) if "charged_on" in p]
+    creditors = PriorLetter(
+        LetterType.BETALINGSOPPFORDRING,
+        date(2026, 10, 20),
+        date(2026, 11, 3),
+        "letter 1",
+        by_agency=False,
+    )
+    prior = [*reported_letters(request, AGENCY), creditors]
+    assert any("the creditor's own payment demand" in p for p in _history(request, prior))
+
+
+@pytest.mark.parametrize("letter_type", ["purring", "inkassovarsel"])
+def test_other_costs_are_refused_before_the_betalingsoppfordring(letter_type: str) -> None:
+    # Review N-M7 (b): outside the chapter 2 cap nothing may be added for a consumer.
+    data = _raw(letter_type)
+    data["case"]["costs"].append({"code": "other_costs", "amount": "50.00"})
+    index = len(data["case"]["costs"]) - 1
+    refusals = _refusals(data)
+    assert [p for p in refusals if p.startswith(f"case.costs[{index}].code")] == [
+        f"case.costs[{index}].code: other costs must not be claimed in a "
+        f"{'purring' if letter_type == 'purring' else 'inkassovarsel'}: out-of-court "
+        "collection costs are covered by collection costs within the chapter 2 cap "
+        "(inkassoforskriften § 2-1), which only a betalingsoppfordring or a varsel may "
+        "claim; before that only the fees of § 1-2"
+    ]
+
+
+def test_other_costs_count_inside_the_collection_cost_cap() -> None:
+    data = _raw("betalingsoppfordring")
+    assert _history(_parse(data)) == []  # 300 kr of collection costs: the cap for 1 249 kr
+    data["case"]["costs"].append({"code": "other_costs", "amount": "0.01"})
+    assert any(
+        p.startswith("case.costs: collection costs and other costs of 300.01 kr together exceed")
+        for p in _history(_parse(data))
+    )

@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 
 from letters.domain.deadline import (
+    DeadlineExtensions,
     check_deadline_days,
     is_bank_day,
     next_bank_day,
@@ -64,3 +65,45 @@ def test_configured_days_below_the_legal_minimum_are_refused() -> None:
 
 def test_next_bank_day_is_the_day_itself_when_open() -> None:
     assert next_bank_day(date(2026, 11, 24)) == date(2026, 11, 24)
+
+
+# Review N-G1: longer deadlines where good practice asks for them, as profile rules.
+EXTENDED = DeadlineExtensions()
+
+
+@pytest.mark.parametrize(
+    ("letter_date", "plain", "extended"),
+    [
+        # 14 days end on Christmas Eve: the deadline goes past 2 January, to Monday 4 January.
+        (date(2026, 12, 10), date(2026, 12, 28), date(2027, 1, 4)),
+        # Easter 2027 is 28 March: Palm Sunday 21 March to Easter Monday 29 March.
+        (date(2027, 3, 10), date(2027, 3, 24), date(2027, 3, 30)),
+        # July: 1 August 2027 is a Sunday.
+        (date(2027, 6, 20), date(2027, 7, 5), date(2027, 8, 2)),
+        # Outside the quiet periods nothing moves.
+        (date(2026, 11, 23), date(2026, 12, 7), date(2026, 12, 7)),
+    ],
+)
+def test_a_deadline_never_ends_in_christmas_easter_or_july(
+    letter_date: date, plain: date, extended: date
+) -> None:
+    assert payment_deadline(T, letter_date, DAYS) == plain
+    assert payment_deadline(T, letter_date, DAYS, extensions=EXTENDED) == extended
+
+
+def test_a_debtor_abroad_gets_the_extra_days_the_profile_gives() -> None:
+    day = date(2026, 11, 23)
+    assert payment_deadline(T, day, DAYS, extensions=EXTENDED) == date(2026, 12, 7)
+    assert payment_deadline(T, day, DAYS, extensions=EXTENDED, abroad=True) == date(2026, 12, 14)
+    ten = DeadlineExtensions(abroad_days=10, quiet_periods=frozenset())
+    assert payment_deadline(T, day, DAYS, extensions=ten, abroad=True) == date(2026, 12, 17)
+
+
+def test_only_the_quiet_periods_the_profile_names_count() -> None:
+    only_july = DeadlineExtensions(quiet_periods=frozenset({"july"}))
+    assert payment_deadline(T, date(2026, 12, 10), DAYS, extensions=only_july) == date(2026, 12, 28)
+    # A later deadline the case system asked for is moved out of a quiet period too.
+    requested = date(2026, 12, 22)
+    assert payment_deadline(T, date(2026, 11, 23), DAYS, requested, extensions=EXTENDED) == date(
+        2027, 1, 4
+    )

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from letters.config import EXAMPLE_PROFILE
-from letters.domain.kid import KidMethod
+from letters.domain.deadline import QUIET_PERIODS, DeadlineExtensions
+from letters.domain.kid import KidMethod, KidScheme
 from letters.domain.letter_order import OrderRules
 from letters.domain.letter_types import Language, LetterType
 from letters.domain.profile import load_profile
@@ -86,6 +87,33 @@ def test_an_agency_switches_an_order_rule_off(tmp_path: Path) -> None:
             "[rules.print_when_unread] letter_types names a letter type that is not one",
         ),
         ("days = 7", "weeks = 1", "[rules.print_when_unread] weeks is not a setting"),
+        # Review N-G4: a debtor abroad must be able to dial the number as printed.
+        (
+            'phone = "+47 21 00 45 00"',
+            'phone = "21 00 45 00"',
+            '[agency] phone must be in international form, such as "+47 55 55 33 39"',
+        ),
+        (
+            'phone = "+47 55 55 33 39"',
+            'phone = "55553339"',
+            "[debt_help] phone must be in international form",
+        ),
+        ('kid_scheme = "case_number"', 'kid_scheme = "random"', "[rules] kid_scheme must be"),
+        (
+            "claim_enforcement_request_cost = true",
+            'claim_enforcement_request_cost = "yes"',
+            "[rules] claim_enforcement_request_cost must be true or false",
+        ),
+        (
+            "extra_days_abroad = 7",
+            "extra_days_abroad = 45",
+            "[rules.deadline_extensions] extra_days_abroad must be a whole number of days",
+        ),
+        (
+            'quiet_periods = ["christmas", "easter", "july"]',
+            'quiet_periods = ["christmas", "pinse"]',
+            "[rules.deadline_extensions] quiet_periods must be a list of christmas, easter, july",
+        ),
     ],
 )
 def test_profile_mistakes_name_the_key(tmp_path: Path, old: str, new: str, message: str) -> None:
@@ -96,3 +124,21 @@ def test_profile_mistakes_name_the_key(tmp_path: Path, old: str, new: str, messa
     with pytest.raises(ConfigurationError) as err:
         load_profile(path)
     assert message in str(err.value)
+
+
+def test_the_deadline_extensions_and_the_kid_scheme_come_from_the_profile(tmp_path: Path) -> None:
+    example = load_profile(EXAMPLE_PROFILE)
+    assert example.deadline_extensions == DeadlineExtensions(7, frozenset(QUIET_PERIODS))
+    assert example.kid_scheme is KidScheme.CASE_NUMBER and example.claims_request_cost
+    text = EXAMPLE_PROFILE.read_text(encoding="utf-8")
+    path = tmp_path / "agency.toml"
+    path.write_text(
+        text.replace("extra_days_abroad = 7", "extra_days_abroad = 0")
+        .replace('quiet_periods = ["christmas", "easter", "july"]', "quiet_periods = []")
+        .replace('kid_scheme = "case_number"', 'kid_scheme = "any_valid"'),
+        encoding="utf-8",
+    )
+    profile = load_profile(path)
+    assert profile.deadline_extensions == DeadlineExtensions(0, frozenset())
+    assert profile.kid_scheme is KidScheme.ANY_VALID
+    assert profile.contract_rules.kid_scheme is KidScheme.ANY_VALID
