@@ -5,12 +5,13 @@ its date and deadlines ran from the day it reached the mailbox. Without a
 word on the page, a debtor holding the paper would count the deadline from
 the day it came through the door (good practice, letter-review-3 N-M9).
 
-The banner is laid out by WeasyPrint from ``<language>/copy_banner.html``,
-alone on an A4 page, and that page is laid over page 1 of the archived PDF
-with pikepdf, in the top margin above the sender block. Nothing else in the
-PDF changes: its text, metadata and tags are the original's. The banner is
-marked as an artifact, so the tagged structure stays valid PDF/UA; a screen
-reader never meets it, and only paper carries it.
+The banner is laid out by WeasyPrint from ``<language>/copy_banner.html``
+(the text, in the frame of ``copy_banner.html``), alone on an A4 page, and
+that page is laid over page 1 of the archived PDF with pikepdf, in the top
+margin above the sender block. Nothing else in the PDF changes: its text,
+metadata and tags are the original's. The banner is marked as an artifact,
+so the tagged structure stays valid PDF/UA; a screen reader never meets it,
+and only paper carries it.
 
 The stamp is deterministic: the same PDF, language and day give the same
 bytes, so a copy made again after a crash archives the same file.

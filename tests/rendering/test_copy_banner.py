@@ -146,7 +146,7 @@ def test_the_copy_keeps_the_metadata_tags_and_fonts_and_the_banner_is_an_artifac
 
 
 def test_a_banner_template_that_overflows_a_page_is_refused(template_copy: Path) -> None:
-    banner_file = template_copy / "nb" / "copy_banner.html"
+    banner_file = template_copy / "copy_banner.html"
     markup = banner_file.read_text(encoding="utf-8")
     banner_file.write_text(
         markup.replace("</body>", '<p>a</p><p style="break-before: page">b</p></body>'),
