@@ -59,6 +59,9 @@ class PrintRules:
     max_pages: int = DEFAULT_MAX_PAGES
     # The envelope whose window the address must show in; None: no window (digital mail).
     envelope: Envelope | None = None
+    # Where the print batch puts each sheet's code (channels.print_post.sheet_codes);
+    # the letter must leave it blank. None: no code (digital mail).
+    code_zone: Window | None = None
 
 
 def check_printable(
@@ -86,7 +89,16 @@ def printability_problems(
         return problems
     rendered = pypdfium2.PdfDocument(pdf)
     try:
-        problems = _barcode_strip_problems(rendered)
+        left, top, right, bottom = BARCODE_STRIP_MM
+        problems = _blank_zone_problems(
+            rendered,
+            Window(left, top, right, bottom),
+            "the barcode strip (0–15 mm from the left edge, 95–175 mm from the top)",
+        )
+        if rules.code_zone is not None:
+            problems += _blank_zone_problems(
+                rendered, rules.code_zone, f"the sheet-code zone ({rules.code_zone.describe()})"
+            )
         if rules.envelope is not None:
             problems += _window_problems(rendered[0], rules.envelope, address_lines)
     finally:
@@ -149,20 +161,17 @@ def _unembedded_fonts(document: pikepdf.Pdf) -> set[str]:
     return missing
 
 
-def _barcode_strip_problems(document: pypdfium2.PdfDocument) -> list[str]:
-    left, top, right, bottom = BARCODE_STRIP_MM
+def _blank_zone_problems(document: pypdfium2.PdfDocument, zone: Window, label: str) -> list[str]:
+    """A problem for each page with anything drawn in ``zone`` (looked at, not parsed)."""
     problems = []
     for index in range(len(document)):
         page = document[index]
         width, height = page.get_size()
-        crop = (left * MM, height - bottom * MM, width - right * MM, top * MM)
+        crop = (zone.left * MM, height - zone.bottom * MM, width - zone.right * MM, zone.top * MM)
         bitmap = page.render(scale=2, crop=crop, grayscale=True)
         pixels = bytes(bitmap.buffer)
         if any(value < _INK_THRESHOLD for value in pixels):
-            problems.append(
-                f"page {index + 1} has content in the barcode strip "
-                "(0–15 mm from the left edge, 95–175 mm from the top)"
-            )
+            problems.append(f"page {index + 1} has content in {label}")
     return problems
 
 

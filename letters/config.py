@@ -223,6 +223,9 @@ class PrintSettings:
     kms_key_id: str | None = None
     # Working days from the print house getting a batch to posting it.
     posting_delay: int = 1
+    # Where each sheet's code goes: left, top and size of its square, in mm from the
+    # sheet's top-left corner (channels.print_post.sheet_codes checks it can be scanned).
+    code_zone: tuple[float, float, float] = (2.0, 100.0, 12.0)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], var_dir: Path) -> PrintSettings:
@@ -244,6 +247,7 @@ class PrintSettings:
             sse=None if sse == "none" else sse,
             kms_key_id=env.get("LETTERS_PRINT_KMS_KEY_ID") or None,
             posting_delay=_whole_number(env, "LETTERS_PRINT_POSTING_DELAY", 1),
+            code_zone=_millimetres(env, "LETTERS_PRINT_CODE_ZONE", (2.0, 100.0, 12.0)),
         )
 
 
@@ -436,6 +440,21 @@ def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
     if not (raw.isascii() and raw.isdigit()):
         raise ConfigurationError(f"{name}: must be a whole number of 0 or more, got {raw!r}")
     return int(raw)
+
+
+def _millimetres(
+    env: Mapping[str, str], name: str, default: tuple[float, float, float]
+) -> tuple[float, float, float]:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        left, top, size = (float(part) for part in raw.split(","))
+    except ValueError:
+        raise ConfigurationError(
+            f"{name}: must be left,top,size in millimetres, such as 2,100,12; got {raw!r}"
+        ) from None
+    return (left, top, size)
 
 
 def _path(env: Mapping[str, str], name: str) -> Path | None:

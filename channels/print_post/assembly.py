@@ -2,9 +2,11 @@
 
 Letters go in manifest order. A letter with an odd page count gets a blank
 page after it, so that every letter starts on a new sheet when printed on
-both sides. Fonts are shared across letters (``letters.print_fonts``). The
-output depends only on the letters and their order, never on the clock, so
-a batch assembled again after a crash has the same bytes and SHA-256.
+both sides. The front of each sheet gets the sheet's code
+(``channels.print_post.sheet_codes``) in the print profile's code zone.
+Fonts are shared across letters (``channels.print_post.fonts``). The output
+depends only on the letters and their order, never on the clock, so a batch
+assembled again after a crash has the same bytes and SHA-256.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 import pikepdf
 
 from channels.print_post.fonts import FontLibrary, SharingReport, share_fonts
+from channels.print_post.sheet_codes import CodeZone, letter_code, sheet_count, stamp_sheet_codes
 
 PRODUCER = "Letters print batch"
 
@@ -42,6 +45,8 @@ class BatchEntry:
     sheets: int
     country: str
     postage_class: str
+    # The letter's part of every sheet's code; sheet n of N reads "<code>:n/N".
+    code: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +63,15 @@ class AssembledBatch:
     fonts: SharingReport
 
 
-def assemble(batch_id: str, letters: Iterable[BatchLetter], library: FontLibrary) -> AssembledBatch:
-    """Concatenate ``letters`` into one duplex-ready PDF (reads each letter once)."""
+def assemble(
+    batch_id: str,
+    letters: Iterable[BatchLetter],
+    library: FontLibrary,
+    code_zone: CodeZone | None = None,
+) -> AssembledBatch:
+    """Concatenate ``letters`` into one duplex-ready PDF (reads each letter once), each
+    sheet's code in ``code_zone`` (the default zone when None)."""
+    zone = code_zone or CodeZone()
     batch = pikepdf.Pdf.new()
     entries: list[BatchEntry] = []
     letters_bytes = 0
@@ -70,6 +82,7 @@ def assemble(batch_id: str, letters: Iterable[BatchLetter], library: FontLibrary
         with pikepdf.open(io.BytesIO(letter.pdf)) as source:
             version = max(version, str(source.pdf_version))
             page_count = len(source.pages)
+            stamp_sheet_codes(source, letter.letter_id, zone)
             batch.pages.extend(source.pages)
             if page_count % 2:
                 last = source.pages[-1].mediabox
@@ -82,9 +95,10 @@ def assemble(batch_id: str, letters: Iterable[BatchLetter], library: FontLibrary
                 case_number=letter.case_number,
                 first_page=first_page,
                 page_count=page_count,
-                sheets=(page_count + 1) // 2,
+                sheets=sheet_count(page_count),
                 country=letter.country,
                 postage_class=letter.postage_class,
+                code=letter_code(letter.letter_id),
             )
         )
     if not entries:

@@ -1,12 +1,12 @@
 """Print and post: letters join a print batch that goes to the print house when cut.
 
-``send`` checks the PDF against the print rules (``letters.printability``,
-with the address in the envelope window), then adds the letter to the open
-batch for its destination and returns a receipt naming the batch. The batch
-is cut by size or at the daily cut-off and delivered by
-``letters.print_dispatch`` (the worker does that periodically; ``letters
-print cut`` does it now). Sending the same letter again names the batch it is
-already in: a letter is in at most one batch.
+``send`` checks the PDF against the print rules (``channels.printability``,
+with the address in the envelope window and the sheet-code zone blank), then
+adds the letter to the open batch for its destination and returns a receipt
+naming the batch. The batch is cut by size or at the daily cut-off and
+delivered by ``channels.print_post.dispatch`` (the worker does that
+periodically; ``letters print cut`` does it now). Sending the same letter
+again names the batch it is already in: a letter is in at most one batch.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from datetime import date, datetime
 
 from channels.base import OutgoingLetter, Receipt, ReceiptStatus
 from channels.print_post.batches import PrintBatches, open_batches
+from channels.print_post.sheet_codes import sheet_code_zone
 from channels.printability import PrintRules, check_printable
 from letters.clock import utcnow
 from letters.config import Settings
@@ -67,7 +68,9 @@ class PrintPostChannel:
 
 def print_rules(settings: Settings) -> PrintRules:
     return PrintRules(
-        max_pages=settings.print.max_pages, envelope=ENVELOPES[settings.print.envelope]
+        max_pages=settings.print.max_pages,
+        envelope=ENVELOPES[settings.print.envelope],
+        code_zone=sheet_code_zone(settings).window,
     )
 
 

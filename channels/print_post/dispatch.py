@@ -21,6 +21,7 @@ from channels.print_post.assembly import AssembledBatch, BatchLetter, assemble
 from channels.print_post.batches import open_batches
 from channels.print_post.fonts import FontLibrary
 from channels.print_post.manifest import BatchFiles, manifest_csv, manifest_json
+from channels.print_post.sheet_codes import CodeZone, sheet_code_zone
 from letters.clock import OSLO, utcnow
 from letters.config import Settings
 from letters.digests import sha256_hex
@@ -76,6 +77,7 @@ class PrintDispatcher:
         clock: Callable[[], datetime] = utcnow,
         posting_delay: int = 1,
         redate: Redate | None = None,
+        code_zone: CodeZone | None = None,
     ) -> None:
         self.batches = batches
         self.archive = archive
@@ -87,6 +89,7 @@ class PrintDispatcher:
         self.posting_delay = posting_delay
         # Dates a letter again for a later posting day when its deadline would be short.
         self.redate = redate
+        self.code_zone = code_zone or CodeZone()
 
     def run(self, cut_all: bool = False) -> DispatchReport:
         """Close the batches that are due (or all open ones), then deliver every closed one.
@@ -117,7 +120,7 @@ class PrintDispatcher:
         members = self.batches.members(batch.batch_id)
         if batch.status is BatchStatus.CLOSED and self._dated_again(members, posted_on):
             members = self.batches.members(batch.batch_id)
-        assembled = assemble(batch.batch_id, self._letters(members), self.library)
+        assembled = assemble(batch.batch_id, self._letters(members), self.library, self.code_zone)
         self.batches.record_assembled(
             batch.batch_id,
             assembled.sha256,
@@ -218,4 +221,5 @@ def open_dispatcher(settings: Settings, redate: Redate | None = None) -> PrintDi
         settings.print.envelope,
         posting_delay=settings.print.posting_delay,
         redate=redate,
+        code_zone=sheet_code_zone(settings),
     )

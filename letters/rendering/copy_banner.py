@@ -28,10 +28,11 @@ import pikepdf
 from letters.domain.letter_types import Language
 from letters.errors import RenderError
 from letters.rendering.pdf import PdfEngine
+from letters.rendering.pdf_overlay import draw_over
 from letters.rendering.templates import TemplateSet
 
 BANNER_TEMPLATE = "{language}/copy_banner.html"
-BANNER_NAME = pikepdf.Name("/LettersCopyBanner")
+BANNER_NAME = "LettersCopyBanner"
 
 
 class CopyBanner:
@@ -70,16 +71,6 @@ def stamp_first_page(pdf: bytes, overlay: bytes) -> bytes:
     """``pdf`` with page 1 of ``overlay`` drawn over its page 1, as an artifact."""
     out = io.BytesIO()
     with pikepdf.open(io.BytesIO(pdf)) as document, pikepdf.open(io.BytesIO(overlay)) as over:
-        page = document.pages[0]
-        form = document.copy_foreign(over.pages[0].as_form_xobject())
-        # A fixed name: pikepdf's generated ones are random, and the stamp must not be.
-        name = page.add_resource(form, pikepdf.Name.XObject, BANNER_NAME, replace_existing=False)
-        # The page's own drawing state is closed before the banner is drawn, so
-        # nothing it left set (a clip, a transform) can move or hide the banner.
-        page.contents_add(document.make_stream(b"q\n"), prepend=True)
-        drawing = b"Q\n/Artifact <</Type /Pagination /Subtype /Header>> BDC\nq " + (
-            str(name).encode() + b" Do Q\nEMC\n"
-        )
-        page.contents_add(document.make_stream(drawing))
+        draw_over(document, document.pages[0], over.pages[0], BANNER_NAME)
         document.save(out, deterministic_id=True, compress_streams=True)
     return out.getvalue()

@@ -19,7 +19,7 @@ from channels.printability import (
 from letters.config import Settings
 from letters.domain.contract import parse_request
 from letters.domain.postal_address import window_lines
-from letters.envelopes import ENVELOPES
+from letters.envelopes import ENVELOPES, Window
 from letters.rendering.letter_service import LetterService
 from tests.support.rendering import GOLDEN_DIR, TEST_TODAY, service_for
 
@@ -193,3 +193,18 @@ def test_without_a_window_no_address_is_needed() -> None:
     assert printability_problems(make_pdf(content=box(20, 130)), PrintRules()) == []
     problems = printability_problems(make_pdf(content=box(20, 130)), _rules())
     assert problems == ["no address to check against the envelope window"]
+
+
+def test_the_sheet_code_zone_of_the_print_profile_must_be_blank() -> None:
+    # A zone outside the barcode strip, so that only the zone's own rule can catch it.
+    zone = Window(180, 270, 192, 282)
+    rules = PrintRules(code_zone=zone)
+    assert printability_problems(make_pdf(content=box(150, 270)), rules) == []
+    assert printability_problems(make_pdf(pages=2, content=box(185, 275)), rules) == [
+        "page 1 has content in the sheet-code zone "
+        "(180–192 mm from the left, 270–282 mm from the top)",
+        "page 2 has content in the sheet-code zone "
+        "(180–192 mm from the left, 270–282 mm from the top)",
+    ]
+    # Without a code zone (digital mail) nothing is asked of that place.
+    assert printability_problems(make_pdf(content=box(185, 275)), PrintRules()) == []

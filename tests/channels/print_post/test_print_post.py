@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import json
+import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
@@ -20,6 +21,7 @@ from channels.base import ReceiptStatus
 from channels.print_post.assembly import BatchLetter, assemble
 from channels.print_post.batches import next_cutoff
 from channels.print_post.fonts import FontLibrary
+from channels.print_post.sheet_codes import CodeZone
 from channels.printability import UnprintablePdfError
 from letters.cli import main
 from letters.errors import ConfigurationError
@@ -27,7 +29,10 @@ from letters.ledger import BatchStatus, LetterStatus
 from letters.rendering.letter_service import LetterService
 from tests.support.print_post import PrintHarness, Sample, render_samples
 from tests.support.s3 import CREDENTIALS, client, new_bucket, s3_endpoint
+from tests.support.sheet_codes import pixels_outside, scan_page
 from tests.support.stacks import Stack, sample_request
+
+ZONE = CodeZone()  # the print profile's default
 
 
 @pytest.fixture(scope="session")
@@ -130,8 +135,15 @@ def test_assembly_keeps_order_pads_odd_letters_and_the_manifest_pages_match(
         # The letter's first page in the batch is its own first page, pixel for pixel
         # (the shared fonts draw the same glyphs), and starts a new sheet.
         assert entry.first_page % 2 == 1
-        assert page_pixels(batch.pdf, entry.first_page - 1) == page_pixels(sample.pdf, 0)
-        assert entry.case_number in page_text(batch.pdf, entry.first_page - 1)
+        first = entry.first_page - 1
+        assert pixels_outside(batch.pdf, first, ZONE) == pixels_outside(sample.pdf, 0, ZONE)
+        assert entry.case_number in page_text(batch.pdf, first)
+        # Each sheet's front carries its code, in the zone; the backs carry none.
+        assert entry.code == "LTR1:" + uuid.UUID(entry.letter_id).hex.upper()
+        for sheet in range(1, entry.sheets + 1):
+            front = first + 2 * (sheet - 1)
+            assert scan_page(batch.pdf, front) == [f"{entry.code}:{sheet}/{entry.sheets}"]
+            assert scan_page(batch.pdf, front + 1) == []
         if entry.page_count % 2:
             blank = entry.first_page - 1 + entry.page_count
             assert page_text(batch.pdf, blank).strip() == ""
@@ -147,7 +159,8 @@ def test_a_100_letter_batch_is_far_smaller_than_its_letters(domestic: list[Sampl
     # Each letter carries its own font subsets (about half its size); the batch one set.
     assert len(batch.pdf) < 0.6 * total
     for entry, sample in list(zip(batch.entries, domestic, strict=True))[::17]:
-        assert page_pixels(batch.pdf, entry.first_page - 1) == page_pixels(sample.pdf, 0)
+        first = entry.first_page - 1
+        assert pixels_outside(batch.pdf, first, ZONE) == pixels_outside(sample.pdf, 0, ZONE)
 
 
 def test_assembly_is_repeatable_byte_for_byte(domestic: list[Sample]) -> None:
@@ -161,7 +174,8 @@ def test_without_the_template_fonts_each_letter_keeps_its_own(domestic: list[Sam
     batch = assemble("B-3", batch_letters(domestic[:4]), FontLibrary(None))
     assert batch.fonts.shared_typefaces == 0 and batch.fonts.letter_fonts_kept == 12
     entry = batch.entries[1]
-    assert page_pixels(batch.pdf, entry.first_page - 1) == page_pixels(domestic[1].pdf, 0)
+    first = entry.first_page - 1
+    assert pixels_outside(batch.pdf, first, ZONE) == pixels_outside(domestic[1].pdf, 0, ZONE)
 
 
 # -- batches: size, cut-off, destinations ----------------------------------------------
@@ -304,8 +318,9 @@ def test_a_batch_is_uploaded_create_only_with_checksums_then_marked_sent(
             assert not secret or secret not in text
     assert set(manifest["letters"][0]) == {
         "sequence", "letter_id", "case_number", "first_page", "page_count", "sheets",
-        "country", "postage_class",
+        "country", "postage_class", "code",
     }  # fmt: skip
+    assert [e["code"] for e in manifest["letters"]] == [r["code"] for r in rows]
     record = h.ledger.get(receipts[0].letter_id)
     assert record is not None and record.status is LetterStatus.SENT
     batch = h.batches.get(b)
