@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import io
 from datetime import date
-from pathlib import Path
 
 import pikepdf
 
@@ -42,10 +41,6 @@ class CopyBanner:
         self.templates = templates
         self.engine = engine
         self._banners: dict[tuple[Language, date], bytes] = {}
-
-    @classmethod
-    def in_folder(cls, templates_dir: Path) -> CopyBanner:
-        return cls(TemplateSet(templates_dir), PdfEngine(templates_dir))
 
     def banner_page(self, language: Language, sent_on: date) -> bytes:
         """A one-page PDF holding only the banner, where it goes on page 1."""

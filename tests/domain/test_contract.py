@@ -15,6 +15,8 @@ import pytest
 from letters.domain.contract import ContractRules, parse_request
 from letters.domain.kid import KidMethod, KidScheme, kid_from_case_number
 from letters.errors import InvalidRequest
+from tests.support.json_paths import DELETE
+from tests.support.json_paths import changed as changed_field
 
 SAMPLE = json.loads(
     (Path(__file__).parents[1] / "golden/inkassovarsel/nb/plain/request.json").read_text()
@@ -30,22 +32,7 @@ def problems(data: Any, rules: ContractRules = RULES) -> list[str]:
 
 
 def changed(path: str, value: Any) -> dict[str, Any]:
-    data = copy.deepcopy(SAMPLE)
-    node = data
-    parts = path.replace("]", "").replace("[", ".").split(".")
-    for part in parts[:-1]:
-        node = node[int(part)] if part.isdigit() else node[part]
-    last = parts[-1]
-    if value is DELETE:
-        del node[last]
-    elif last.isdigit():
-        node[int(last)] = value
-    else:
-        node[last] = value
-    return data
-
-
-DELETE = object()
+    return changed_field(SAMPLE, path, value)
 
 
 def test_the_sample_is_valid() -> None:

@@ -4,7 +4,6 @@ batch is refused whole, with every problem named."""
 
 from __future__ import annotations
 
-import copy
 import json
 from datetime import date
 from pathlib import Path
@@ -19,6 +18,7 @@ from channels.print_post.receipts import (
     batch_problems,
     parse_receipt,
 )
+from tests.support.json_paths import DELETE, changed
 
 SCHEMA = json.loads(
     (Path(__file__).parents[3] / "queue" / "print-receipt.schema.json").read_text("utf-8")
@@ -41,20 +41,7 @@ def _schema_accepts(data: Any) -> bool:
 
 
 def _changed(path: str, value: Any) -> dict[str, Any]:
-    data = copy.deepcopy(RECEIPT)
-    node: Any = data
-    parts = path.replace("]", "").replace("[", ".").split(".")
-    for part in parts[:-1]:
-        node = node[int(part)] if part.isdigit() else node[part]
-    last = parts[-1]
-    if value is DELETE:
-        del node[last]
-    else:
-        node[int(last) if last.isdigit() else last] = value
-    return data
-
-
-DELETE = object()
+    return changed(RECEIPT, path, value)
 
 
 def test_a_receipt_reads_as_the_print_house_wrote_it() -> None:
