@@ -226,6 +226,10 @@ class PrintSettings:
     # Where each sheet's code goes: left, top and size of its square, in mm from the
     # sheet's top-left corner (channels.print_post.sheet_codes checks it can be scanned).
     code_zone: tuple[float, float, float] = (2.0, 100.0, 12.0)
+    # Seconds between the worker's reads of the print house's receipts; 0 turns it off.
+    receipts_interval: float = 300.0
+    # Working days after a batch's posting day that its receipt may take before an alert.
+    receipt_wait: int = 2
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], var_dir: Path) -> PrintSettings:
@@ -248,6 +252,10 @@ class PrintSettings:
             kms_key_id=env.get("LETTERS_PRINT_KMS_KEY_ID") or None,
             posting_delay=_whole_number(env, "LETTERS_PRINT_POSTING_DELAY", 1),
             code_zone=_millimetres(env, "LETTERS_PRINT_CODE_ZONE", (2.0, 100.0, 12.0)),
+            receipts_interval=_seconds(
+                env, "LETTERS_PRINT_RECEIPTS_INTERVAL", "5m", allow_zero=True
+            ),
+            receipt_wait=_whole_number(env, "LETTERS_PRINT_RECEIPT_WAIT", 2),
         )
 
 

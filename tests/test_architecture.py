@@ -21,6 +21,7 @@ CONTRACTS = {
     "layers": "Each layer imports only the layers below it",
     "ledger-tables": "Only the ledger package touches the ledger's tables",
     "digipost-double": "The local Digipost double is imported only where one is started",
+    "print-house-double": "The local print house is imported only by the commands that start",
     "light-foundations": "The foundations, the stores and the broker do not pull in validation",
     "no-cycles": "No import cycles between sibling packages or modules",
 }
@@ -29,6 +30,10 @@ WRONG_IMPORTS = {
     "layers": ("letters/domain/kid.py", "import letters.delivery.pipeline"),
     "ledger-tables": ("channels/fake.py", "from letters.ledger.schema import letters as _t"),
     "digipost-double": ("letters/cli/status.py", "import channels.digipost.double"),
+    "print-house-double": (
+        "letters/delivery/print_answers.py",
+        "import channels.print_post.double",
+    ),
     "light-foundations": ("letters/storage/directory.py", "import pydantic"),
     "no-cycles": ("letters/ledger/schema.py", "import letters.ledger.store"),
 }

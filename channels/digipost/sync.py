@@ -4,7 +4,10 @@ Two sources: the document status of each letter still only ``sent`` (is it
 delivered yet?), and the broker's event feed (opened, postmarked, print
 failed, …) since the last fetch. Fetching overlaps the previous window a
 little, because an event may be stored at Digipost just after its time;
-the ledger records each event once however often it is fetched.
+the ledger records each event once however often it is fetched. A letter
+Digipost's print fallback could not print (PRINT_FAILED), or that the post
+could not deliver and Digipost shredded (SHREDDED), counts as returned mail
+(``letters.ledger.delivery_events``).
 """
 
 from __future__ import annotations

@@ -104,13 +104,25 @@ def parse_receipt(raw: bytes | str | dict[str, Any]) -> PostingReceipt:
 
 
 def batch_problems(
-    receipt: PostingReceipt, batch_id: str, members: Sequence[str], sent_on: date
+    receipt: PostingReceipt,
+    batch_id: str,
+    members: Sequence[str],
+    sent_on: date,
+    today: date | None = None,
 ) -> list[FieldProblem]:
     """Why ``receipt`` cannot be applied to the batch ``batch_id`` of letters ``members``
-    that was handed to the print house on ``sent_on``; [] when it can."""
+    that was handed to the print house on ``sent_on``, read on ``today``; [] when it can."""
     problems = []
     if receipt.batch_id != batch_id:
         problems.append(FieldProblem("batch_id", f"is {receipt.batch_id}, not {batch_id}"))
+    if today is not None and receipt.posted_on > today:
+        problems.append(
+            FieldProblem(
+                "posted_on",
+                f"is {receipt.posted_on.isoformat()}, after today ({today.isoformat()}): "
+                "a receipt says what was posted",
+            )
+        )
     if receipt.posted_on < sent_on:
         problems.append(
             FieldProblem(

@@ -10,13 +10,14 @@ import secrets
 import sys
 import uuid
 from collections import Counter
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from letters.cli.common import EXIT_FAILURE, EXIT_OK, Command, open_ledger
 from letters.config import PROJECT_ROOT, Settings
 from letters.delivery.pipeline import build_pipeline
-from letters.ledger import LetterStatus, Outbox
+from letters.ledger import LetterStatus, Outbox, PrintBatchStore
 from letters.logs import configure_logging
 from letters.messaging.broker import Publisher, topology_for
 from letters.messaging.event_relay import relay_until_empty
@@ -53,6 +54,7 @@ def demo_command(args: argparse.Namespace, settings: Settings) -> int:
     )
     code = run_worker(settings, until_empty=True)
     printed = _cut_print_batches(settings)
+    printed += _print_house_answers(settings)
     ledger = open_ledger(settings)
     try:
         records = {r.letter_id: r for r in ledger.letters_in(letter_ids)}
@@ -138,9 +140,18 @@ def _show_events(settings: Settings, letter_ids: list[str]) -> int:
     print(f"what the case system heard (letters.event/1, from {source}):")
     for letter_id in letter_ids:
         events = by_letter.get(letter_id, [])
-        steps = " → ".join(f"{e['sequence']} {e['kind']}" for e in events)
+        steps = " → ".join(f"{e['sequence']} {_kind(e)}" for e in events)
         print(f"  {letter_id}  {steps or 'nothing'}")
     return sum(1 for letter_id in letter_ids if by_letter.get(letter_id))
+
+
+def _kind(event: dict[str, Any]) -> str:
+    if event["kind"] == "posted":
+        # Handed to the print house, then confirmed by its receipt with the real day.
+        return f"posted {event['posted_on']}" + (
+            " (receipt)" if event["details"]["confirmed"] else " (planned)"
+        )
+    return str(event["kind"])
 
 
 def _cut_print_batches(settings: Settings) -> list[str]:
@@ -164,6 +175,51 @@ def _cut_print_batches(settings: Settings) -> list[str]:
     lines += [
         f"print batch {batch_id} failed: {reason}" for batch_id, reason in report.failed.items()
     ]
+    return lines
+
+
+def _print_house_answers(settings: Settings) -> list[str]:
+    """The local print house posts the demo's batches and writes its receipts; the service
+    reads them, as the worker does every few minutes, and each letter has its real day."""
+    if settings.print_backend != "print_post" or "://" in settings.print.url:
+        return []
+    from channels.print_post.dispatch import open_print_drop
+    from channels.print_post.double import HouseRules, answer_batches
+    from channels.print_post.inbox import ReceiptInbox
+    from letters.delivery.print_answers import read_receipts
+
+    rules = HouseRules(posting_delay=settings.print.posting_delay)
+    # The demo does not wait for the posting day: the print house posts on it at once, and
+    # its receipts are read as on that day.
+    house = answer_batches(Path(settings.print.url), rules, date.max)
+    if not house.receipts:
+        return []
+    as_of = max(house.receipts.values())
+    ledger = open_ledger(settings)
+    try:
+        pipeline = build_pipeline(settings, ledger)
+        inbox = ReceiptInbox(open_print_drop(settings))
+        report = read_receipts(inbox, pipeline, as_of=as_of)
+        batches = PrintBatchStore(ledger)
+        lines = []
+        for batch_id in house.receipts:
+            batch = batches.get(batch_id)
+            if batch is None or batch.posted_on is None:
+                continue
+            lines.append(
+                f"the local print house posted {batch_id} on {batch.posted_on} (planned "
+                f"{batch.planned_posting_day}); its receipt {batch.receipt_name} says:"
+            )
+            for member in batches.members(batch_id):
+                record = ledger.get(member.letter_id)
+                if record is not None:
+                    lines.append(
+                        f"  {record.letter_id}  posted on {record.posted_on}, "
+                        f"dated {record.letter_date}, deadline {record.deadline}"
+                    )
+    finally:
+        ledger.close()
+    lines += [f"print receipt {name} refused: {why}" for name, why in report.refused.items()]
     return lines
 
 

@@ -6,9 +6,11 @@ import argparse
 import json
 import sys
 from dataclasses import asdict
+from datetime import timedelta
 
 from letters.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, Command, open_ledger
 from letters.config import Settings
+from letters.delivery.print_answers import next_step, returned_by_reason
 from letters.domain.contract import valid_national_identity_number
 from letters.domain.message_body import canonical_uuid
 from letters.ledger import (
@@ -17,7 +19,9 @@ from letters.ledger import (
     LetterEvent,
     LetterRecord,
     LetterStatus,
+    PrintAnswers,
     RateBook,
+    ReturnedLetter,
     letter_ids_of_person,
 )
 
@@ -69,10 +73,24 @@ def _overview(args: argparse.Namespace, settings: Settings) -> int:
     try:
         counts = ledger.status_counts()
         held_for_rates = RateBook(ledger).holding()
+        returned = PrintAnswers(ledger).returned()
     finally:
         ledger.close()
+    by_reason = returned_by_reason(returned)
     if args.json:
-        print(json.dumps({"by_status": counts, "held_for_rates": held_for_rates}, indent=2))
+        overview = {
+            "by_status": counts,
+            "held_for_rates": held_for_rates,
+            "returned": [
+                {
+                    "reason": reason,
+                    "next_step": next_step(reason),
+                    "letters": [_returned_json(r) for r in letters],
+                }
+                for reason, letters in by_reason.items()
+            ],
+        }
+        print(json.dumps(overview, indent=2))
         return EXIT_OK
     print(f"{sum(counts.values())} letter(s) in the ledger")
     for status, count in sorted(counts.items()):
@@ -82,7 +100,27 @@ def _overview(args: argparse.Namespace, settings: Settings) -> int:
         for key, count in held_for_rates.items():
             kind, _, period = key.partition(" ")
             print(f"  {count} letter(s): no checked {kind} for {period}")
+    if by_reason:
+        print("returned mail, by reason (letters print returned lists them all):")
+    for reason, letters in by_reason.items():
+        print(f"  {reason}: {len(letters)} letter(s); next: {next_step(reason)}")
+        for r in letters[:10]:
+            waiting = "" if r.later_letters else "  (no new letter for the case yet)"
+            print(f"    {r.letter_id}  case {r.case_number:<14} {r.letter_type:<22} "
+                  f"returned {r.returned_on}{waiting}")  # fmt: skip
     return EXIT_OK
+
+
+def _returned_json(r: ReturnedLetter) -> dict[str, object]:
+    return {
+        "letter_id": r.letter_id,
+        "case_number": r.case_number,
+        "letter_type": r.letter_type,
+        "channel": r.channel,
+        "returned_on": r.returned_on.isoformat(),
+        "source": r.source,
+        "later_letters": r.later_letters,
+    }
 
 
 def _person(args: argparse.Namespace, settings: Settings) -> int:
@@ -134,6 +172,12 @@ def _print_record(record: LetterRecord, history: list[LetterEvent]) -> None:
         ("leaves", record.planned_posting_day and f"{record.planned_posting_day} (planned)"),
         ("left", record.posted_on),
         ("deadline", record.deadline),
+        (
+            "next step",
+            record.lawful_deadline
+            and f"not before {record.lawful_deadline + timedelta(days=1)} (posted late; the "
+            f"law's deadline from the day it was posted is {record.lawful_deadline})",
+        ),
         ("template", record.template_version),
         ("pdf", record.pdf_sha256 and f"{record.page_count} page(s), sha256 {record.pdf_sha256}"),
         ("archive", record.archive_key),
@@ -169,6 +213,8 @@ _EXPLAINED = frozenset(
         LetterStatus.CANCELLED,
         LetterStatus.DEAD_LETTERED,
         LetterStatus.FAILED,
+        LetterStatus.NOT_POSTED,
+        LetterStatus.RETURNED,
     }
 )
 
@@ -177,7 +223,11 @@ def status_reason(record: LetterRecord, history: list[LetterEvent]) -> str | Non
     """Why the letter is held, withdrawn, cancelled, dead-lettered or failed."""
     if record.status not in _EXPLAINED:
         return None
-    return next((e.detail for e in reversed(history) if e.event == record.status), None)
+    why = next((e.detail for e in reversed(history) if e.event == record.status), None)
+    if record.status is LetterStatus.RETURNED and why:
+        reason = why.partition(": ")[2].partition(" (")[0]
+        return f"{why}; next: {next_step(reason)}"
+    return why
 
 
 def _record_json(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from letters.domain.deadline import payment_deadline
 from letters.domain.letter_order import PriorLetter
@@ -22,8 +23,9 @@ from letters.domain.posting import letter_date_for
 from letters.domain.profile import AgencyProfile
 from letters.ledger import LetterRecord, LetterStatus
 
-# Earlier letters that no longer count: they never left and never will.
-_GONE = frozenset({LetterStatus.DEAD_LETTERED, LetterStatus.CANCELLED})
+# Earlier letters that no longer count: they never left and never will (a letter the
+# print house did not post was made again as a new letter, which counts instead).
+_GONE = frozenset({LetterStatus.DEAD_LETTERED, LetterStatus.CANCELLED, LetterStatus.NOT_POSTED})
 
 
 def needs_new_date(
@@ -44,6 +46,40 @@ def needs_new_date(
     return required > record.deadline
 
 
+def lawful_deadline(
+    record: LetterRecord, request: LetterRequest, posted_on: date, profile: AgencyProfile
+) -> date | None:
+    """The deadline the law gives a letter that was posted on ``posted_on``, later than the
+    date it carries; None when it was not posted later than that. Never before the printed
+    deadline: a debtor keeps the time the letter gave."""
+    if record.letter_date is None or record.deadline is None or posted_on <= record.letter_date:
+        return None
+    required = payment_deadline(
+        request.letter_type,
+        letter_date_for(request.letter_date, posted_on),
+        profile.deadline_days,
+        request.requested_deadline,
+        profile.deadline_extensions,
+        abroad=not request.recipient.address.is_domestic,
+    )
+    return max(required, record.deadline)
+
+
+def renewal_request(original: dict[str, Any], new_id: str, today: date) -> dict[str, Any]:
+    """The original request as a new letter dated today.
+
+    The deadline is computed again from today by the type's legal minimum; a
+    deadline the original asked for is kept only while it is still later.
+    """
+    data = dict(original)
+    data["letter_id"] = new_id
+    data["letter_date"] = today.isoformat()
+    asked = data.get("deadline")
+    if isinstance(asked, str) and asked <= today.isoformat():
+        del data["deadline"]
+    return data
+
+
 def ledger_letters(record: LetterRecord, case_letters: list[LetterRecord]) -> list[PriorLetter]:
     """The case's other letters in the ledger that the order of letters counts.
 
@@ -61,13 +97,16 @@ def ledger_letters(record: LetterRecord, case_letters: list[LetterRecord]) -> li
         ):
             continue
         sent_on = other.posted_on or other.planned_posting_day or other.letter_date
+        # Posted later than dated: the next step waits for the deadline the law gives.
+        deadline = max(filter(None, (other.deadline, other.lawful_deadline)), default=None)
         prior.append(
             PriorLetter(
                 LetterType(other.letter_type),
-                sent_on if other.deadline else None,
-                other.deadline,
+                sent_on if deadline else None,
+                deadline,
                 f"letter {other.letter_id}",
                 costs_claimed(other.request),
+                returned=other.status is LetterStatus.RETURNED,
             )
         )
     return prior

@@ -6,6 +6,8 @@
   has passed (the agency's order: enforcement is threatened last).
 - No second letter of a type while an earlier one's deadline still runs, or
   while an earlier one is still on its way.
+- A letter that came back as returned mail was not received: no later letter
+  rests on it, and it does not stop a new letter of its type.
 
 The earlier letters are the ledger's (letters this service sent or is sending)
 and those the case system reports (``case.earlier_letters``: the creditor's
@@ -53,8 +55,15 @@ class PriorLetter:
     # Sent by the agency (the ledger's letters, and reported letters sent in its name),
     # rather than by the creditor itself.
     by_agency: bool = True
+    # It came back from the post: it was not received, so nothing may rest on it.
+    returned: bool = False
 
     def describe(self) -> str:
+        if self.returned:
+            return (
+                f"the {NAMES[self.letter_type]} {self.known_as} came back as returned mail "
+                "and was not received"
+            )
         if self.sent_on is None or self.deadline is None:
             return f"the {NAMES[self.letter_type]} {self.known_as}, still on its way"
         return (
@@ -93,7 +102,11 @@ def order_problem(
         if letter_type is not later or not getattr(rules, switch):
             continue
         candidates = [p for p in earlier if p.letter_type is first]
-        passed = [p for p in candidates if p.deadline is not None and p.deadline < leaves_on]
+        passed = [
+            p
+            for p in candidates
+            if p.deadline is not None and p.deadline < leaves_on and not p.returned
+        ]
         if passed:
             continue
         needed = f"{basis}: a {name} may be sent only after the deadline of {_a(NAMES[first])}"
@@ -106,8 +119,10 @@ def order_problem(
         )
     if rules.one_running_letter_per_type:
         for prior in earlier:
-            if prior.letter_type is letter_type and (
-                prior.deadline is None or prior.deadline >= leaves_on
+            if (
+                prior.letter_type is letter_type
+                and not prior.returned
+                and (prior.deadline is None or prior.deadline >= leaves_on)
             ):
                 return (
                     f"the agency's order of letters (rules.order): no second {name} for case "

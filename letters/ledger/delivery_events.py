@@ -16,8 +16,9 @@ from sqlalchemy import and_, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from letters.clock import as_utc, utcnow
+from letters.clock import OSLO, as_utc, utcnow
 from letters.ledger import history
+from letters.ledger.print_answers import record_return_in
 from letters.ledger.records import (
     FINISHED,
     WAITING_FOR_CASE,
@@ -30,6 +31,11 @@ from letters.ledger.store import Ledger
 
 # Digipost's event when the recipient opens the document.
 OPENED = "OPENED"
+# A channel's events that mean the letter did not reach the debtor, by the reason a
+# returned letter is kept with (letters.ledger.print_answers): Digipost's print fallback
+# could not print it, or the post could not deliver it and Digipost shredded it (the
+# sender's nondeliverable-handling SHRED; RETURN_TO_SENDER brings it to the mailroom).
+RETURNING_EVENTS = {"PRINT_FAILED": "print_failed", "SHREDDED": "undeliverable"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +114,10 @@ class DeliveryLog:
                 history.append_event(
                     conn, letter_id, event.event.lower()[:20], now, detail, channel_event=True
                 )
+                if reason := RETURNING_EVENTS.get(event.event):
+                    returned_on = as_utc(event.occurred_at).astimezone(OSLO).date()
+                    source = f"{event.channel} event {event.event}"
+                    record_return_in(conn, letter_id, returned_on, reason, source, now)
         except IntegrityError:
             return False
         return True

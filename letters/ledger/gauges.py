@@ -5,11 +5,15 @@ Counts and ages only: no letter id, case number or anything of a debtor's.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 
+from letters.clock import OSLO
+from letters.domain.posting import add_working_days
 from letters.ledger.print_batches import BatchStatus
 from letters.ledger.records import FINISHED, WAITING_FOR_CASE
 from letters.ledger.schema import dead_letters, letters, print_batches
@@ -28,9 +32,13 @@ class LedgerGauges:
     oldest_unfinished_letter_age_s: float | None
     # Dead letters nobody has requeued yet.
     dead_letters_waiting: int
+    # Batches at the print house with no receipt though their posting day is more than
+    # the allowed working days past.
+    batches_without_receipt: int = 0
 
 
-def read_gauges(ledger: Ledger, now: datetime) -> LedgerGauges:
+def read_gauges(ledger: Ledger, now: datetime, receipt_wait: int = 2) -> LedgerGauges:
+    """``receipt_wait``: working days after its posting day a batch's receipt may take."""
     not_done = ~letters.c.status.in_([*FINISHED, *WAITING_FOR_CASE])
     waiting_batch = print_batches.c.status.in_([BatchStatus.CLOSED, BatchStatus.ASSEMBLED])
     letters_by_status = ledger.status_counts()
@@ -50,6 +58,11 @@ def read_gauges(ledger: Ledger, now: datetime) -> LedgerGauges:
         oldest_letter = conn.execute(
             select(func.min(letters.c.created_at)).where(not_done)
         ).scalar_one()
+        posting_days = conn.execute(
+            select(print_batches.c.planned_posting_day, func.count().label("batches"))
+            .where(print_batches.c.status == BatchStatus.SENT)
+            .group_by(print_batches.c.planned_posting_day)
+        ).all()
         waiting = conn.execute(
             select(func.count())
             .select_from(dead_letters)
@@ -62,7 +75,18 @@ def read_gauges(ledger: Ledger, now: datetime) -> LedgerGauges:
         most_overdue_batch_s=_age(now, earliest_cutoff),
         oldest_unfinished_letter_age_s=_age(now, oldest_letter),
         dead_letters_waiting=int(waiting),
+        batches_without_receipt=_past_due(posting_days, now, receipt_wait),
     )
+
+
+def _past_due(posting_days: Sequence[Row[Any]], now: datetime, receipt_wait: int) -> int:
+    today = now.astimezone(OSLO).date()
+    late = 0
+    for row in posting_days:
+        day = row.planned_posting_day
+        if day is not None and add_working_days(day, receipt_wait) < today:
+            late += int(row.batches)
+    return late
 
 
 def _age(now: datetime, moment: datetime | None) -> float | None:

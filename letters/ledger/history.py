@@ -49,12 +49,14 @@ def record(
     detail: str | None,
     *,
     only_if: ColumnElement[bool] | None = None,
+    facts: Mapping[str, Any] | None = None,
     **values: Any,
 ) -> bool:
     """Set ``values`` on the letter (``status`` among them for a status change) and append
     ``event`` to its history; with ``only_if``, only when that condition holds.
 
     Returns whether the letter was changed (the event is appended only then).
+    ``facts``: what the published event adds that the row does not hold.
     """
     if only_if is not None and not values:
         raise ValueError("only_if needs values to set: the condition is checked by the update")
@@ -77,7 +79,7 @@ def record(
     if row is None:
         return False
     _insert_event(conn, letter_id, event, now, detail)
-    outbox.stage(conn, dict(row._mapping), event, now, detail)
+    outbox.stage(conn, dict(row._mapping), event, now, detail, facts=facts)
     return True
 
 

@@ -22,7 +22,7 @@ import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
@@ -44,6 +44,9 @@ KINDS = (
     "rendered",
     "batched",
     "posted",
+    "posted_late",
+    "not_posted",
+    "returned",
     "sent",
     "delivered",
     "opened",
@@ -66,6 +69,11 @@ KIND_OF = {
     "rendered": "rendered",
     "batched": "batched",
     "sent": "sent",
+    # The print house's receipt and returned mail (letters.ledger.print_answers).
+    "posted": "posted",
+    "posted_late": "posted_late",
+    "not-posted": "not_posted",
+    "returned": "returned",
     "delivered": "delivered",
     "held": "held",
     "withdrawn": "withdrawn",
@@ -111,9 +119,11 @@ def stage(
     detail: str | None,
     *,
     channel_event: bool = False,
+    facts: Mapping[str, Any] | None = None,
 ) -> None:
     """Write the event for ``history_event``; ``row`` is the letter as the change left it,
-    with its ``event_sequence`` already counted up for this event."""
+    with its ``event_sequence`` already counted up for this event. ``facts``: details the
+    row does not hold (the receipt's outcome, the letter sent in a letter's place)."""
     kind = _kind(history_event, row, channel_event)
     event_id = str(uuid.uuid4())
     at = as_utc(now)
@@ -133,7 +143,7 @@ def stage(
         "planned_posting_day": _day(row["planned_posting_day"]),
         "posted_on": _day(row["posted_on"]),
         "replay": False,
-        "details": _details(kind, row, history_event, detail),
+        "details": {**_details(kind, row, history_event, detail), **(facts or {})},
     }
     conn.execute(
         insert(event_outbox).values(
@@ -250,8 +260,18 @@ def _details(
         }
     if kind == "routed":
         return {"reason": row["route_reason"]}
-    if kind in ("batched", "posted"):
+    if kind == "batched":
         return {"batch_id": row["provider_ref"]}
+    if kind == "posted":
+        # Handed to the print house (the planned day), then confirmed by its receipt.
+        return {"batch_id": row["provider_ref"], "confirmed": history_event == "posted"}
+    if kind == "posted_late":
+        lawful = row["lawful_deadline"]
+        return {
+            "batch_id": row["provider_ref"],
+            "lawful_deadline": _day(lawful),
+            "next_step_on": _day(lawful + timedelta(days=1)) if lawful else None,
+        }
     if kind == "sent":
         return {"reference": row["provider_ref"]}
     if kind == "delivered":

@@ -34,6 +34,7 @@ class BatchStatus(StrEnum):
     CLOSED = "closed"  # cut: waiting to be assembled and uploaded
     ASSEMBLED = "assembled"  # the PDF's hash is recorded; the upload may or may not be done
     SENT = "sent"  # at the print house, letters marked sent
+    POSTED = "posted"  # the print house's receipt says which letters went, and when
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,11 @@ class Batch:
     location: str | None
     attempts: int
     last_error: str | None
+    # The day its letters are dated to be posted on; the day the receipt says they were.
+    planned_posting_day: date | None = None
+    posted_on: date | None = None
+    receipt_name: str | None = None
+    receipt_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,6 +348,7 @@ class PrintBatchStore:
                 location=location,
                 claimed_until=None,
                 last_error=None,
+                planned_posting_day=posted_on,
             )
             members = conn.execute(
                 select(print_batch_letters.c.letter_id, print_batch_letters.c.position)
@@ -427,6 +434,6 @@ def _close(conn: Connection, batch_id: str, now: datetime, reason: str) -> bool:
 def _batch_from(row: Any) -> Batch:
     values = {name: row[name] for name in Batch.__dataclass_fields__}
     values["status"] = BatchStatus(values["status"])
-    for name in ("opened_at", "cutoff_at", "closed_at", "assembled_at", "sent_at"):
+    for name in ("opened_at", "cutoff_at", "closed_at", "assembled_at", "sent_at", "receipt_at"):
         values[name] = as_utc(values[name]) if values[name] else None
     return Batch(**values)

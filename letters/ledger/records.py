@@ -29,6 +29,10 @@ class LetterStatus(StrEnum):
     WITHDRAWN = "withdrawn"
     # Stopped for good before it left: the case was paid or closed, or operations said so.
     CANCELLED = "cancelled"
+    # The print house's receipt says it never went; a new letter was made in its place.
+    NOT_POSTED = "not-posted"
+    # It came back from the post (unknown address, moved, refused): it was not received.
+    RETURNED = "returned"
 
 
 # The history event of a letter the sweep sent back to the work queue.
@@ -51,6 +55,8 @@ FINISHED = frozenset(
         LetterStatus.DELIVERED,
         LetterStatus.DEAD_LETTERED,
         LetterStatus.CANCELLED,
+        LetterStatus.NOT_POSTED,
+        LetterStatus.RETURNED,
     }
 )
 # Waiting for a change of its case; no message carries it meanwhile.
@@ -101,6 +107,8 @@ class LetterRecord:
     personal_data_erased_at: datetime | None = None
     # The rates it waits for while held for them ("KIND PERIOD, ..."); None otherwise.
     held_for_rates: str | None = None
+    # Posted later than dated for: the deadline the law gives from the real posting day.
+    lawful_deadline: date | None = None
 
     @property
     def finished(self) -> bool:

@@ -74,6 +74,9 @@ letters = Table(
     # Held because a rate it needs has no checked figure: the missing rates, each as
     # "KIND PERIOD" (letters.domain.rates.MissingRate.key), joined by ", "; None otherwise.
     Column("held_for_rates", String(200)),
+    # Posted later than it was dated for: the deadline the law gives counting from the day
+    # the print house posted it, which the next letter of the case waits for.
+    Column("lawful_deadline", Date),
     Index("ix_letters_status", "status"),
     Index("ix_letters_nin_index", "nin_index"),
     Index("ix_letters_case_number", "case_number"),
@@ -175,6 +178,13 @@ print_batches = Table(
     Column("last_error", Text),
     # A process delivering the batch holds it until then; another may take over after.
     Column("claimed_until", DateTime(timezone=True)),
+    # The day the letters were dated to be posted on, and the day the print house's
+    # receipt says they were, with the receipt that said so (read once).
+    Column("planned_posting_day", Date),
+    Column("posted_on", Date),
+    Column("receipt_sha256", String(64)),
+    Column("receipt_name", String(300)),
+    Column("receipt_at", DateTime(timezone=True)),
     Index("ix_print_batches_status", "status"),
 )
 
@@ -191,6 +201,19 @@ print_batch_letters = Table(
     Column("postage_class", String(30), nullable=False),
     Column("added_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("batch_id", "position", name="uq_print_batch_letters_position"),
+)
+
+# Letters that came back from the post ("ukjent adresse", "flyttet", ...), once each.
+returned_mail = Table(
+    "returned_mail",
+    metadata,
+    Column("letter_id", String(36), ForeignKey("letters.letter_id"), primary_key=True),
+    Column("returned_on", Date, nullable=False),
+    Column("reason", String(30), nullable=False),
+    # The returns file and its line, or the channel event it came from.
+    Column("source", String(300), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Index("ix_returned_mail_recorded_at", "recorded_at"),
 )
 
 # Bulk re-send jobs: the selection is frozen into items when the job is created,

@@ -214,17 +214,14 @@ class Ledger:
         resend: Resend | None = None,
     ) -> tuple[LetterRecord, bool]:
         """Record a valid request; returns the letter and whether it is new."""
-        values = {
-            "letter_id": letter_id,
-            "case_number": case_number,
-            "letter_type": letter_type,
-            "language": language,
-            "status": LetterStatus.ACCEPTED,
-            "attempts": 0,
-            **self._personal(request, letter_id),
-            "request_sha256": sha256_hex(request.encode()),
-            **(resend.columns() if resend else {}),
-        }
+        values = self.accepted_values(
+            letter_id=letter_id,
+            case_number=case_number,
+            letter_type=letter_type,
+            language=language,
+            request=request,
+            resend=resend,
+        )
         detail = resend.detail() if resend else None
         try:
             with self.transaction() as conn:
@@ -237,6 +234,29 @@ class Ledger:
         record = self.get(letter_id)
         assert record is not None  # noqa: S101 - inserted by a competitor
         return record, False
+
+    def accepted_values(
+        self,
+        *,
+        letter_id: str,
+        case_number: str,
+        letter_type: str,
+        language: str,
+        request: str,
+        resend: Resend | None = None,
+    ) -> dict[str, Any]:
+        """A newly accepted letter's row, its request sealed (for ``history.insert_letter``)."""
+        return {
+            "letter_id": letter_id,
+            "case_number": case_number,
+            "letter_type": letter_type,
+            "language": language,
+            "status": LetterStatus.ACCEPTED,
+            "attempts": 0,
+            **self._personal(request, letter_id),
+            "request_sha256": sha256_hex(request.encode()),
+            **(resend.columns() if resend else {}),
+        }
 
     def create_copy(
         self, source: LetterRecord, new_id: str, resend: Resend, pdf: CopyPdf | None = None

@@ -143,7 +143,9 @@ class ScrapeTimeCollector(Collector):
             self.probe.oldest_message_ages(),
         )
         try:
-            gauges = read_gauges(self.probe.ledger, utcnow())
+            gauges = read_gauges(
+                self.probe.ledger, utcnow(), self.probe.settings.print.receipt_wait
+            )
         except Exception as err:  # the ledger's absence shows as missing gauges, and is logged
             log_event(log, "ledger gauges not read", level=logging.WARNING, reason=str(err)[:200])
             return
@@ -163,6 +165,12 @@ class ScrapeTimeCollector(Collector):
             "letters_print_batch_overdue_seconds",
             "Seconds past its cut-off of the batch not yet at the print house that is most past it",
             gauges.most_overdue_batch_s,
+        )
+        yield _single(
+            "letters_print_batches_without_receipt",
+            "Print batches whose posting day is more than LETTERS_PRINT_RECEIPT_WAIT working "
+            "days past with no receipt from the print house",
+            float(gauges.batches_without_receipt),
         )
         yield _single(
             "letters_oldest_unfinished_letter_age_seconds",

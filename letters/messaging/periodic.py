@@ -1,5 +1,5 @@
 """Work the first worker process does between messages: the events relay, print
-dispatch, Digipost sync, retention, print-when-unread.
+dispatch, the print house's receipts, Digipost sync, retention, print-when-unread.
 
 Each task runs every ``interval_s``; a failure of its own is logged and
 tried again at the next interval, while a configuration error stops the
@@ -56,6 +56,7 @@ def periodic_tasks(settings: Settings, ledger: Ledger, pipeline: Pipeline) -> li
         *_event_relay(settings, ledger),
         *_digipost_sync(settings, ledger),
         *_print_dispatch(settings, pipeline),
+        *_print_receipts(settings, pipeline),
         _retention(settings, ledger),
         *_print_when_unread(settings, pipeline),
     ]
@@ -113,6 +114,24 @@ def _print_dispatch(settings: Settings, pipeline: Pipeline) -> list[PeriodicTask
 
     # Due at once: batches cut while no worker ran should not wait another interval.
     return [PeriodicTask("print dispatch", settings.print.interval, dispatch)]
+
+
+def _print_receipts(settings: Settings, pipeline: Pipeline) -> list[PeriodicTask]:
+    """Every few minutes: apply the print house's posting receipts dropped since."""
+    if settings.print_backend != "print_post" or not settings.print.receipts_interval:
+        return []
+    from channels.print_post.dispatch import open_print_drop
+    from channels.print_post.inbox import ReceiptInbox
+    from letters.delivery.print_answers import read_receipts
+
+    inbox = ReceiptInbox(open_print_drop(settings))
+
+    def read() -> None:
+        report = read_receipts(inbox, pipeline)
+        if report.applied or report.refused:
+            log_event(_RUNNER_LOG, "print receipts read", count=len(report.applied))
+
+    return [PeriodicTask("print receipts", settings.print.receipts_interval, read)]
 
 
 def _digipost_sync(settings: Settings, ledger: Ledger) -> list[PeriodicTask]:

@@ -9,6 +9,7 @@ from pathlib import Path
 import jinja2
 
 from letters.clock import OSLO
+from letters.delivery.print_answers import next_step
 from letters.operations.snapshot import Snapshot
 
 PAGES_DIR = Path(__file__).with_name("pages")
@@ -28,6 +29,7 @@ _ENV = jinja2.Environment(
     keep_trailing_newline=True,
 )
 _ENV.filters["when"] = _when
+_ENV.filters["next_step"] = next_step
 
 
 def render_page(snapshot: Snapshot) -> str:

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from letters.clock import utcnow
-from letters.ledger import Batch, CaseState, DeadLetter, Ledger, PrintBatchStore, RateBook
+from letters.delivery.print_answers import returned_by_reason
+from letters.ledger import (
+    Batch,
+    CaseState,
+    DeadLetter,
+    Ledger,
+    PrintAnswers,
+    PrintBatchStore,
+    RateBook,
+    ReturnedLetter,
+)
 from letters.ledger.overview import (
     LetterLine,
     cases_not_open,
@@ -33,6 +43,8 @@ class Snapshot:
     cases: list[CaseState]
     # How many letters each missing rate holds ("KIND PERIOD" -> count).
     held_for_rates: dict[str, int]
+    # Returned mail by reason, most letters first, newest letters first within a reason.
+    returned: dict[str, list[ReturnedLetter]] = field(default_factory=dict)
 
 
 def take_snapshot(ledger: Ledger, queue_depths: QueueDepths, recent: int = 50) -> Snapshot:
@@ -53,4 +65,5 @@ def take_snapshot(ledger: Ledger, queue_depths: QueueDepths, recent: int = 50) -
         waiting_for_case=waiting_for_case(ledger),
         cases=cases_not_open(ledger),
         held_for_rates=RateBook(ledger).holding(),
+        returned=returned_by_reason(PrintAnswers(ledger).returned(limit=200)),
     )

@@ -21,10 +21,10 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 from channels.base import DIGIPOST
 from letters.clock import today_in_norway
+from letters.delivery.dating import renewal_request
 from letters.delivery.pipeline import Pipeline
 from letters.delivery.routing import Route
 from letters.domain.contract import parse_request
@@ -224,21 +224,6 @@ class Resender:
         record = self.ledger.get(item.new_letter_id)
         if record is not None and not record.finished:
             self.ledger.record_failed(item.new_letter_id, record.attempts + 1, reason, None)
-
-
-def renewal_request(original: dict[str, Any], new_id: str, today: date) -> dict[str, Any]:
-    """The original request as a new letter dated today.
-
-    The deadline is computed again from today by the type's legal minimum; a
-    deadline the original asked for is kept only while it is still later.
-    """
-    data = dict(original)
-    data["letter_id"] = new_id
-    data["letter_date"] = today.isoformat()
-    asked = data.get("deadline")
-    if isinstance(asked, str) and asked <= today.isoformat():
-        del data["deadline"]
-    return data
 
 
 def _consented(source: LetterRecord) -> bool:

@@ -65,3 +65,13 @@ class ObjectStore(Protocol):
     def location(self, name: str) -> str:
         """Where ``name`` is, for people: a path or an s3:// URL."""
         ...
+
+    def names(self, prefix: str) -> list[str]:
+        """The names stored directly under ``prefix`` (a folder such as ``receipts/``),
+        sorted; what lies in folders below it is not listed."""
+        ...
+
+    def remove(self, name: str) -> None:
+        """Delete ``name`` if it is there. Only an inbox (the print house's receipts)
+        is ever emptied: an archive keeps what it was given."""
+        ...

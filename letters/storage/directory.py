@@ -71,6 +71,24 @@ class DirectoryStore:
     def location(self, name: str) -> str:
         return str(self._path(name))
 
+    def names(self, prefix: str) -> list[str]:
+        folder = self.root / prefix
+        try:
+            found = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")]
+        except FileNotFoundError:
+            return []
+        except OSError as err:
+            raise StoreUnavailableError(f"{self.label} {prefix}: {err.strerror or err}") from err
+        return sorted(str(p.relative_to(self.root)) for p in found)
+
+    def remove(self, name: str) -> None:
+        target = self._path(name)
+        try:
+            target.unlink(missing_ok=True)
+        except OSError as err:
+            raise StoreUnavailableError(f"{self.label} {name}: {err.strerror or err}") from err
+        _fsync_dir(target.parent)
+
 
 def _sha256(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()

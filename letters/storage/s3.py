@@ -191,6 +191,30 @@ class S3Store:
     def location(self, name: str) -> str:
         return f"s3://{self.bucket}/{self.s3_location.key(name)}"
 
+    def names(self, prefix: str) -> list[str]:
+        base = self.s3_location.key("")
+        folder = self.s3_location.key(prefix)
+        found: list[str] = []
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=folder, Delimiter="/"
+            )
+            for page in pages:
+                found.extend(item["Key"][len(base) :] for item in page.get("Contents", []))
+        except ClientError as err:
+            raise self._translate(err, prefix) from err
+        except BotoCoreError as err:
+            raise StoreUnavailableError(f"{self.label} {prefix}: {type(err).__name__}") from err
+        return sorted(found)
+
+    def remove(self, name: str) -> None:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self.s3_location.key(name))
+        except ClientError as err:
+            raise self._translate(err, name) from err
+        except BotoCoreError as err:
+            raise StoreUnavailableError(f"{self.label} {name}: {type(err).__name__}") from err
+
     def _translate(self, err: ClientError, name: str) -> Exception:
         code = _code(err)
         if code in _CONFIGURATION_CODES:

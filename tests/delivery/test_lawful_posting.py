@@ -7,43 +7,24 @@ directory, the fake Digipost channel, and a clock the test sets.
 
 from __future__ import annotations
 
-import json
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
-from pathlib import Path
-from typing import Any
+from datetime import date, datetime
 
 import pytest
 
-from channels.base import DIGIPOST, PRINT, ChannelSet, ChannelUnavailableError
-from channels.fake import FakeChannel, FakeDirectory
-from channels.print_post.batches import PrintBatches
-from channels.print_post.channel import PrintPostChannel, print_rules
-from channels.print_post.dispatch import PrintDispatcher, open_print_drop
-from channels.print_post.fonts import FontLibrary
-from letters.clock import OSLO
-from letters.config import Settings
-from letters.delivery.case_states import CaseOutcome
-from letters.delivery.pipeline import Outcome, Pipeline
-from letters.digests import sha256_hex
-from letters.errors import InvalidRequest, TransientError
-from letters.ledger import DeadLetterStore, Ledger, LetterRecord, LetterStatus, PrintBatchStore
-from letters.ledger.locks import FileLetterLocks
+from channels.base import DIGIPOST, ChannelUnavailableError
+from letters.errors import TransientError
+from letters.ledger import LetterStatus, PrintBatchStore
 from letters.ledger.passwords import verify_login
-from letters.rendering.letter_service import LetterService
-from letters.storage import DirectoryStore
-from tests.support.events import check_outbox
 from tests.support.pdf import plain_text
+from tests.support.posting import (
+    FRIDAY_BEFORE_EASTER_WEEK,
+    Post,
+    oslo,
+    printed,
+    same_case,
+)
 from tests.support.resend import password_in
 from tests.support.stacks import sample_request
-
-FRIDAY_BEFORE_EASTER_WEEK = date(2027, 3, 19)
-
-
-def _oslo(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=OSLO).astimezone(UTC)
 
 
 def _nb(day: date) -> str:
@@ -57,145 +38,24 @@ def _dated(day: date) -> str:
     return f"Dato {day.day}. {month} {day.year}"
 
 
-@dataclass
-class Post:
-    """The pipeline, the print dispatcher and a clock: what a worker has, in one process."""
-
-    settings: Settings
-    ledger: Ledger
-    archive: DirectoryStore
-    digipost: FakeChannel
-    directory: FakeDirectory
-    pipeline: Pipeline
-    dispatcher: PrintDispatcher
-    now: datetime = field(default_factory=lambda: _oslo(FRIDAY_BEFORE_EASTER_WEEK, 10))
-
-    def process(self, request: dict[str, Any]) -> Outcome:
-        return self.pipeline.process(json.dumps(request).encode())
-
-    def refused(self, request: dict[str, Any]) -> str:
-        """Process a request that must be refused; dead-letter it as the worker would."""
-        body = json.dumps(request).encode()
-        with pytest.raises(InvalidRequest) as err:
-            self.pipeline.process(body)
-        DeadLetterStore(self.ledger).record(
-            dead_id=str(uuid.uuid4()),
-            letter_id=request["letter_id"],
-            case_number=request["case"]["case_number"],
-            reason=str(err.value),
-            attempts=1,
-            body=body,
-            body_sha256=sha256_hex(body),
-            known_letter=True,
-        )
-        return str(err.value)
-
-    def case(self, case_number: str, state: str, at: datetime | None = None) -> CaseOutcome:
-        message = {
-            "schema": "letters.case/1",
-            "case_number": case_number,
-            "state": state,
-            "at": (at or self.now).isoformat(),
-        }
-        return self.pipeline.process_case(json.dumps(message).encode())
-
-    def record(self, letter_id: str) -> LetterRecord:
-        record = self.ledger.get(letter_id)
-        assert record is not None
-        return record
-
-    def pdf(self, letter_id: str) -> bytes:
-        key = self.record(letter_id).archive_key
-        assert key is not None
-        return self.archive.get(key)
-
-    def events(self, letter_id: str) -> list[str]:
-        return [e.event for e in self.ledger.history(letter_id)]
-
-    def details(self, letter_id: str) -> str:
-        return "\n".join(f"{e.event}: {e.detail}" for e in self.ledger.history(letter_id))
-
-    def dropped(self, batch_id: str) -> tuple[bytes, dict[str, Any]]:
-        drop = self.dispatcher.drop
-        manifest = json.loads(drop.get(f"{batch_id}/{batch_id}.json"))
-        return drop.get(f"{batch_id}/{batch_id}.pdf"), manifest
-
-
-@pytest.fixture(scope="module")
-def service() -> LetterService:
-    # The clock runs into 2027: the suite's table of test data has its rates.
-    return LetterService(Settings.from_env({}))
-
-
-@pytest.fixture
-def post(tmp_path: Path, service: LetterService) -> Iterator[Post]:
-    settings = Settings.from_env({"LETTERS_VAR_DIR": str(tmp_path / "var")})
-    ledger = Ledger.for_settings(settings)
-    ledger.upgrade()
-    archive = DirectoryStore(tmp_path / "archive")
-    digipost, directory = FakeChannel(DIGIPOST), FakeDirectory()
-    holder: dict[str, Post] = {}
-
-    def clock() -> datetime:
-        return holder["post"].now
-
-    batches = PrintBatchStore(ledger)
-    printed = PrintPostChannel(
-        PrintBatches(batches, 500, time(16, 0), posting_delay=1),
-        print_rules(settings),
-        clock=clock,
-    )
-    pipeline = Pipeline(
-        service=service,
-        ledger=ledger,
-        archive=archive,
-        channels=ChannelSet({DIGIPOST: digipost, PRINT: printed}, directory),
-        locks=FileLetterLocks(tmp_path / "locks"),
-        clock=clock,
-    )
-    dispatcher = PrintDispatcher(
-        batches,
-        archive,
-        open_print_drop(settings),
-        FontLibrary(settings.templates_dir / "fonts"),
-        settings.print.envelope,
-        clock=clock,
-        posting_delay=1,
-        redate=pipeline.redate,
-    )
-    holder["post"] = Post(settings, ledger, archive, digipost, directory, pipeline, dispatcher)
-    yield holder["post"]
-    try:
-        check_outbox(ledger)
-    finally:
-        ledger.close()
-
-
-def _printed(**changes: Any) -> dict[str, Any]:
-    """An inkassovarsel for a debtor who has not consented: it goes to print."""
-    request = sample_request("inkassovarsel-nb-plain", **changes)
-    request["recipient"]["digital_consent"] = False
-    return request
-
-
 # -- the day a letter leaves ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("accepted", "posted", "deadline"),
     [
-        (_oslo(FRIDAY_BEFORE_EASTER_WEEK, 15, 59), date(2027, 3, 22), date(2027, 4, 5)),
-        (_oslo(FRIDAY_BEFORE_EASTER_WEEK, 16, 1), date(2027, 3, 23), date(2027, 4, 6)),
+        (oslo(FRIDAY_BEFORE_EASTER_WEEK, 15, 59), date(2027, 3, 22), date(2027, 4, 5)),
+        (oslo(FRIDAY_BEFORE_EASTER_WEEK, 16, 1), date(2027, 3, 23), date(2027, 4, 6)),
         # Good Friday: the print house posts on Wednesday 31 March whichever side of 16:00.
-        (_oslo(date(2027, 3, 26), 15, 59), date(2027, 3, 31), date(2027, 4, 14)),
-        (_oslo(date(2027, 3, 26), 16, 1), date(2027, 3, 31), date(2027, 4, 14)),
+        (oslo(date(2027, 3, 26), 15, 59), date(2027, 3, 31), date(2027, 4, 14)),
+        (oslo(date(2027, 3, 26), 16, 1), date(2027, 3, 31), date(2027, 4, 14)),
     ],
 )
 def test_a_print_letter_is_dated_by_its_batch_posting_day(
     post: Post, accepted: datetime, posted: date, deadline: date
 ) -> None:
     post.now = accepted
-    request = _printed()
+    request = printed()
     post.process(request)
 
     record = post.record(request["letter_id"])
@@ -208,7 +68,7 @@ def test_a_print_letter_is_dated_by_its_batch_posting_day(
 
 
 def test_a_digipost_letter_is_dated_the_day_it_is_sent(post: Post) -> None:
-    post.now = _oslo(FRIDAY_BEFORE_EASTER_WEEK, 16, 1)
+    post.now = oslo(FRIDAY_BEFORE_EASTER_WEEK, 16, 1)
     request = sample_request("inkassovarsel-nb-plain")
     post.process(request)
 
@@ -221,9 +81,9 @@ def test_a_digipost_letter_is_dated_the_day_it_is_sent(post: Post) -> None:
 def test_an_earlier_letter_date_moves_to_the_posting_day_and_the_move_is_recorded(
     post: Post,
 ) -> None:
-    post.now = _oslo(FRIDAY_BEFORE_EASTER_WEEK, 10)
-    asked_early = _printed(letter_date="2027-03-19")
-    asked_late = _printed(letter_date="2027-03-25")
+    post.now = oslo(FRIDAY_BEFORE_EASTER_WEEK, 10)
+    asked_early = printed(letter_date="2027-03-19")
+    asked_late = printed(letter_date="2027-03-25")
     post.process(asked_early)
     post.process(asked_late)
 
@@ -240,8 +100,8 @@ def test_an_earlier_letter_date_moves_to_the_posting_day_and_the_move_is_recorde
 def test_a_batch_dispatched_two_working_days_late_is_dated_again_with_a_new_password(
     post: Post,
 ) -> None:
-    post.now = _oslo(FRIDAY_BEFORE_EASTER_WEEK, 10)
-    request = _printed()
+    post.now = oslo(FRIDAY_BEFORE_EASTER_WEEK, 10)
+    request = printed()
     post.process(request)
     before = post.record(request["letter_id"])
     old_text = plain_text(post.pdf(before.letter_id))
@@ -250,7 +110,7 @@ def test_a_batch_dispatched_two_working_days_late_is_dated_again_with_a_new_pass
 
     # The dispatcher was down over the weekend and Monday: it runs on Tuesday 23 March,
     # so the print house posts on Wednesday 24 March, two working days late.
-    post.now = _oslo(date(2027, 3, 23), 9)
+    post.now = oslo(date(2027, 3, 23), 9)
     report = post.dispatcher.run()
     [sent] = report.sent
 
@@ -280,11 +140,11 @@ def test_a_batch_dispatched_two_working_days_late_is_dated_again_with_a_new_pass
 
 
 def test_a_batch_dispatched_on_time_is_not_dated_again(post: Post) -> None:
-    post.now = _oslo(FRIDAY_BEFORE_EASTER_WEEK, 10)
-    request = _printed()
+    post.now = oslo(FRIDAY_BEFORE_EASTER_WEEK, 10)
+    request = printed()
     post.process(request)
     before = post.record(request["letter_id"])
-    post.now = _oslo(FRIDAY_BEFORE_EASTER_WEEK, 16, 5)
+    post.now = oslo(FRIDAY_BEFORE_EASTER_WEEK, 16, 5)
     post.dispatcher.run()
 
     after = post.record(request["letter_id"])
@@ -294,7 +154,7 @@ def test_a_batch_dispatched_on_time_is_not_dated_again(post: Post) -> None:
 
 
 def test_a_digipost_letter_whose_retry_runs_past_its_day_is_dated_again(post: Post) -> None:
-    post.now = _oslo(FRIDAY_BEFORE_EASTER_WEEK, 10)
+    post.now = oslo(FRIDAY_BEFORE_EASTER_WEEK, 10)
     request = sample_request("inkassovarsel-nb-plain")
     post.digipost.fail_next(ChannelUnavailableError("digipost: 503"))
     with pytest.raises(TransientError):
@@ -302,7 +162,7 @@ def test_a_digipost_letter_whose_retry_runs_past_its_day_is_dated_again(post: Po
     first = post.record(request["letter_id"])
     assert first.letter_date == FRIDAY_BEFORE_EASTER_WEEK
 
-    post.now = _oslo(date(2027, 3, 22), 8)  # the retry goes on Monday
+    post.now = oslo(date(2027, 3, 22), 8)  # the retry goes on Monday
     post.process(request)
     sent = post.record(request["letter_id"])
     assert sent.status is LetterStatus.DELIVERED
@@ -315,47 +175,36 @@ def test_a_digipost_letter_whose_retry_runs_past_its_day_is_dated_again(post: Po
 # -- the order of letters, from the ledger -------------------------------------------------
 
 
-def _same_case(first: dict[str, Any], name: str) -> dict[str, Any]:
-    later = sample_request(name)
-    later["case"]["case_number"] = first["case"]["case_number"]
-    later["case"].pop("kid", None)
-    # The ledger's letters are the precedents; the creditor's purring, which the fees
-    # it carries need (inkassoforskriften § 1-3), is still reported.
-    reported = later["case"].pop("earlier_letters", [])
-    later["case"]["earlier_letters"] = [e for e in reported if e["letter_type"] == "purring"]
-    return later
-
-
 def test_a_betalingsoppfordring_waits_for_the_ledgers_inkassovarsel_deadline(post: Post) -> None:
-    post.now = _oslo(date(2027, 3, 1), 10)
+    post.now = oslo(date(2027, 3, 1), 10)
     varsel = sample_request("inkassovarsel-nb-plain")
     post.process(varsel)
     assert post.record(varsel["letter_id"]).deadline == date(2027, 3, 15)
 
-    early = _same_case(varsel, "betalingsoppfordring-nb-plain")
+    early = same_case(varsel, "betalingsoppfordring-nb-plain")
     reason = post.refused(early)
     assert reason.startswith("letter_type: inkassoloven § 10 (1): a betalingsoppfordring")
     assert f"letter {varsel['letter_id']}" in reason and "deadline 2027-03-15" in reason
     assert post.record(early["letter_id"]).pdf_sha256 is None  # never rendered
 
-    post.now = _oslo(date(2027, 3, 16), 10)
-    on_time = _same_case(varsel, "betalingsoppfordring-nb-plain")
+    post.now = oslo(date(2027, 3, 16), 10)
+    on_time = same_case(varsel, "betalingsoppfordring-nb-plain")
     post.process(on_time)
     assert post.record(on_time["letter_id"]).status is LetterStatus.DELIVERED
 
 
 def test_a_varsel_waits_for_the_ledgers_betalingsoppfordring_deadline(post: Post) -> None:
-    post.now = _oslo(date(2027, 3, 1), 10)
+    post.now = oslo(date(2027, 3, 1), 10)
     demand = sample_request("betalingsoppfordring-nb-plain")  # reports an old inkassovarsel
     post.process(demand)
 
-    early = _same_case(demand, "varsel_rettslig_pagang-nb-plain")
+    early = same_case(demand, "varsel_rettslig_pagang-nb-plain")
     reason = post.refused(early)
     assert "a varsel om rettslig pågang may be sent only after the deadline of a " in reason
     assert f"letter {demand['letter_id']}" in reason
 
-    post.now = _oslo(date(2027, 3, 16), 10)
-    later = _same_case(demand, "varsel_rettslig_pagang-nb-plain")
+    post.now = oslo(date(2027, 3, 16), 10)
+    later = same_case(demand, "varsel_rettslig_pagang-nb-plain")
     # The salær comes from the agency's own betalingsoppfordring in the ledger, the day it
     # went (a creditor-sent demand could not have charged it).
     for cost in later["case"]["costs"]:
@@ -366,17 +215,17 @@ def test_a_varsel_waits_for_the_ledgers_betalingsoppfordring_deadline(post: Post
 
 
 def test_no_second_letter_of_a_type_while_the_first_runs(post: Post) -> None:
-    post.now = _oslo(date(2027, 3, 1), 10)
+    post.now = oslo(date(2027, 3, 1), 10)
     first = sample_request("purring-nb-plain")
     post.process(first)
-    second = _same_case(first, "purring-nb-plain")
+    second = same_case(first, "purring-nb-plain")
     reason = post.refused(second)
     assert "no second purring for case" in reason
     assert f"the purring of 2027-03-01 (letter {first['letter_id']})" in reason
     assert post.record(second["letter_id"]).status is LetterStatus.DEAD_LETTERED
 
-    post.now = _oslo(date(2027, 3, 16), 10)
-    third = _same_case(first, "purring-nb-plain")
+    post.now = oslo(date(2027, 3, 16), 10)
+    third = same_case(first, "purring-nb-plain")
     post.process(third)
     assert post.record(third["letter_id"]).status is LetterStatus.DELIVERED
 
@@ -387,8 +236,8 @@ def test_no_second_letter_of_a_type_while_the_first_runs(post: Post) -> None:
 def test_disputed_withdraws_a_letter_from_its_open_batch_and_open_sends_it_again(
     post: Post,
 ) -> None:
-    post.now = _oslo(FRIDAY_BEFORE_EASTER_WEEK, 10)
-    kept, disputed = _printed(), _printed()
+    post.now = oslo(FRIDAY_BEFORE_EASTER_WEEK, 10)
+    kept, disputed = printed(), printed()
     post.process(kept)
     post.process(disputed)
 
@@ -400,14 +249,14 @@ def test_disputed_withdraws_a_letter_from_its_open_batch_and_open_sends_it_again
     # Redelivered meanwhile, the request does nothing: the letter waits for its case.
     assert post.process(disputed).already_finished
 
-    post.now = _oslo(FRIDAY_BEFORE_EASTER_WEEK, 16, 5)
+    post.now = oslo(FRIDAY_BEFORE_EASTER_WEEK, 16, 5)
     [batch] = post.dispatcher.run().sent
     _, manifest = post.dropped(batch.batch_id)
     assert [e["letter_id"] for e in manifest["letters"]] == [kept["letter_id"]]
     assert post.record(disputed["letter_id"]).status is LetterStatus.WITHDRAWN
 
     # Resolved on Monday: the letter goes on, dated by its new posting day.
-    post.now = _oslo(date(2027, 3, 22), 9)
+    post.now = oslo(date(2027, 3, 22), 9)
     reopened = post.case(disputed["case"]["case_number"], "open")
     assert [r.letter_id for r in reopened.released] == [disputed["letter_id"]]
     post.process(disputed)  # the worker takes the requeued request
@@ -462,7 +311,7 @@ def test_a_letter_that_has_left_only_hears_of_the_change(post: Post) -> None:
 def test_case_messages_are_idempotent_and_the_latest_time_wins(post: Post) -> None:
     request = sample_request("inkassovarsel-nb-plain")
     case_number = request["case"]["case_number"]
-    monday, tuesday = _oslo(date(2027, 3, 22), 9), _oslo(date(2027, 3, 23), 9)
+    monday, tuesday = oslo(date(2027, 3, 22), 9), oslo(date(2027, 3, 23), 9)
     post.now = tuesday
     assert post.case(case_number, "open", at=tuesday).change.new
     # Monday's dispute arrives after Tuesday's reopening: kept in the history, no effect.
@@ -477,8 +326,8 @@ def test_case_messages_are_idempotent_and_the_latest_time_wins(post: Post) -> No
 
 
 def test_cancel_takes_one_letter_out_of_its_batch_and_says_when_it_has_left(post: Post) -> None:
-    post.now = _oslo(FRIDAY_BEFORE_EASTER_WEEK, 10)
-    batched, delivered = _printed(), sample_request("inkassovarsel-nb-plain")
+    post.now = oslo(FRIDAY_BEFORE_EASTER_WEEK, 10)
+    batched, delivered = printed(), sample_request("inkassovarsel-nb-plain")
     post.process(batched)
     post.process(delivered)
     handler = post.pipeline.case_changes
@@ -494,18 +343,18 @@ def test_cancel_takes_one_letter_out_of_its_batch_and_says_when_it_has_left(post
 
 
 def test_a_later_letter_must_carry_the_ledgers_earlier_costs_or_waive_them(post: Post) -> None:
-    post.now = _oslo(date(2027, 3, 1), 10)
+    post.now = oslo(date(2027, 3, 1), 10)
     varsel = sample_request("inkassovarsel-nb-plain")
     post.process(varsel)
 
-    post.now = _oslo(date(2027, 3, 16), 10)
-    demand = _same_case(varsel, "betalingsoppfordring-nb-plain")
+    post.now = oslo(date(2027, 3, 16), 10)
+    demand = same_case(varsel, "betalingsoppfordring-nb-plain")
     demand["case"]["costs"] = [c for c in demand["case"]["costs"] if c["code"] != "reminder_fee"]
     reason = post.refused(demand)
     assert f"letter {varsel['letter_id']}" in reason
     assert "claimed a reminder fee of 37.50 kr; list it in case.costs" in reason
 
-    waived = _same_case(varsel, "betalingsoppfordring-nb-plain")
+    waived = same_case(varsel, "betalingsoppfordring-nb-plain")
     waived["case"]["costs"] = demand["case"]["costs"]
     waived["case"]["waived_costs"] = [{"code": "reminder_fee", "amount": "37.50"}]
     post.process(waived)
