@@ -147,3 +147,31 @@ def test_reported_letters_are_checked_by_the_contract() -> None:
     shown = [str(p) for p in err.value.problems]
     assert "case.earlier_letters[0].deadline: must be after sent_on" in shown
     assert "case.earlier_letters[1].sent_on: must not be after the letter date 2026-12-01" in shown
+
+
+@pytest.mark.parametrize(
+    ("name", "first"),
+    [
+        ("betalingsoppfordring-nb-plain", LetterType.INKASSOVARSEL),
+        ("varsel_rettslig_pagang-nb-plain", LetterType.BETALINGSOPPFORDRING),
+    ],
+)
+def test_no_letter_rests_on_an_earlier_one_that_came_back(name: str, first: LetterType) -> None:
+    request = _request(name, [])
+    came_back = PriorLetter(
+        first, date(2026, 11, 2), date(2026, 11, 16), "letter L-1", returned=True
+    )
+    reason = _refusal(request, TODAY, [came_back])
+    assert "letter L-1 came back as returned mail and was not received" in reason
+    received = PriorLetter(first, date(2026, 11, 2), date(2026, 11, 16), "letter L-1")
+    check_order(request, TODAY, [received], ALL_ON)
+
+
+def test_a_letter_that_came_back_does_not_stop_a_new_one_of_its_type() -> None:
+    request = _request("inkassovarsel-nb-plain", [])
+    running = PriorLetter(LetterType.INKASSOVARSEL, date(2026, 11, 25), date(2026, 12, 9), "L-1")
+    assert "no second inkassovarsel" in _refusal(request, TODAY, [running])
+    came_back = PriorLetter(
+        LetterType.INKASSOVARSEL, date(2026, 11, 25), date(2026, 12, 9), "L-1", returned=True
+    )
+    check_order(request, TODAY, [came_back], ALL_ON)

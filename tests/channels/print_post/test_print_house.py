@@ -9,14 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pytest
 
 from channels.print_post.double import HouseRules, answer_batches
 from channels.print_post.inbox import DONE, REFUSED, ReceiptInbox
 from channels.print_post.receipts import Outcome, parse_receipt
 from channels.print_post.returns import parse_returns
 from channels.print_post.sheet_codes import letter_code
-from letters.config import PROJECT_ROOT
-from letters.storage import DirectoryStore
+from letters.config import PROJECT_ROOT, S3Settings
+from letters.storage import DirectoryStore, ObjectStore, open_store
+from tests.support.s3 import new_bucket, s3_endpoint
 
 RECEIPT_SCHEMA = json.loads((PROJECT_ROOT / "queue" / "print-receipt.schema.json").read_text())
 # Cut on Monday 1 March 2027 at 16:00 in Oslo: to be posted on Tuesday the 2nd.
@@ -70,8 +72,18 @@ def test_the_house_posts_each_batch_once_on_its_day_or_late_with_its_mishaps(
     assert (other / "receipts" / "20270301-D-0000000a.json").read_bytes() == raw
 
 
-def test_the_inbox_moves_a_receipt_aside_once_it_is_read(tmp_path: Path) -> None:
-    drop = DirectoryStore(tmp_path, "print drop")
+def _s3_drop(_: Path) -> ObjectStore:
+    s3 = S3Settings(endpoint_url=s3_endpoint())
+    return open_store(
+        f"s3://{new_bucket()}/print", s3, setting="LETTERS_PRINT_URL", label="print drop"
+    )
+
+
+@pytest.mark.parametrize(
+    "opened", [lambda p: DirectoryStore(p, "print drop"), _s3_drop], ids=["directory", "s3"]
+)
+def test_the_inbox_moves_a_receipt_aside_once_it_is_read(tmp_path: Path, opened: Any) -> None:
+    drop = opened(tmp_path)
     inbox = ReceiptInbox(drop)
     drop.put("receipts/a.json", b'{"a": 1}', "application/json")
     drop.put("receipts/b.json", b'{"b": 1}', "application/json")
