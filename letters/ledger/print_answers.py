@@ -30,8 +30,7 @@ from letters.ledger.records import LetterStatus
 from letters.ledger.schema import letters, print_batches, returned_mail
 from letters.ledger.store import Ledger
 
-# A receipt's outcome for a letter that went to the post.
-POSTED_OUTCOMES = ("posted", "reprinted")
+# A receipt's outcome for a letter that never went (the others are posted and reprinted).
 NOT_POSTED = "not_posted"
 
 
@@ -209,16 +208,6 @@ class PrintAnswers:
             conn, values, [(LetterStatus.ACCEPTED, f"renew of {origin}: not posted")], now
         )
 
-    def awaiting_receipt(self) -> list[tuple[str, date | None]]:
-        """Batches at the print house with no receipt yet: (batch id, planned posting day)."""
-        query = (
-            select(print_batches.c.batch_id, print_batches.c.planned_posting_day)
-            .where(print_batches.c.status == BatchStatus.SENT)
-            .order_by(print_batches.c.planned_posting_day, print_batches.c.batch_id)
-        )
-        with self.ledger.reading() as conn:
-            return [(r.batch_id, r.planned_posting_day) for r in conn.execute(query)]
-
     # -- returned mail -------------------------------------------------------------
 
     def record_return(
@@ -253,22 +242,6 @@ class PrintAnswers:
         )
         with self.ledger.reading() as conn:
             return [_returned_from(r._mapping) for r in conn.execute(query)]
-
-    def returned_counts(self) -> dict[str, int]:
-        """Returned letters by reason."""
-        query = select(returned_mail.c.reason, func.count()).group_by(returned_mail.c.reason)
-        with self.ledger.reading() as conn:
-            return {str(reason): int(n) for reason, n in conn.execute(query)}
-
-    def return_of(self, letter_id: str) -> ReturnedLetter | None:
-        query = (
-            select(returned_mail, letters.c.case_number, letters.c.letter_type, letters.c.channel)
-            .join(letters, letters.c.letter_id == returned_mail.c.letter_id)
-            .where(returned_mail.c.letter_id == letter_id)
-        )
-        with self.ledger.reading() as conn:
-            row = conn.execute(query).first()
-        return _returned_from(row._mapping) if row else None
 
 
 def record_return_in(
