@@ -21,6 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
+from benchmarks.summary import print_summary
 from channels.base import OutgoingLetter
 from channels.digipost.channel import DigipostChannel, DigipostDirectory, SendOptions
 from channels.digipost.client import ApiConfig, DigipostApi
@@ -95,6 +96,15 @@ def run(api: DigipostApi, pdf: bytes, count: int) -> None:
         channel.send(replace(template, letter_id=str(uuid.uuid4())))
         sends.append(time.perf_counter() - t)
     send_s = time.perf_counter() - started
+    figures = {
+        "letters": count,
+        "pdf_kib": round(len(pdf) / 1024),
+        "identify_per_s": count / identify_s,
+        "printability_median_ms": statistics.median(checks) * 1000,
+        "send_per_s": count / send_s,
+        "send_median_ms": statistics.median(sends) * 1000,
+        "send_p99_ms": sorted(sends)[int(len(sends) * 0.99) - 1] * 1000,
+    }
     print(f"PDF: {len(pdf) / 1024:.0f} KiB, {count} letters")
     print(f"identify: {count / identify_s:.0f}/s ({identify_s / count * 1000:.1f} ms each)")
     print(f"printability check: {statistics.median(checks) * 1000:.1f} ms (median)")
@@ -103,6 +113,7 @@ def run(api: DigipostApi, pdf: bytes, count: int) -> None:
         f"p99 {sorted(sends)[int(len(sends) * 0.99) - 1] * 1000:.1f} ms "
         "(check + sign + multipart + double + verify)"
     )
+    print_summary("digipost", **figures)
 
 
 if __name__ == "__main__":

@@ -46,6 +46,7 @@ from kombu import Connection
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.pool import NullPool
 
+from benchmarks.summary import print_summary
 from channels.fake import delivered_records
 from letters.clock import today_in_norway
 from letters.config import PROJECT_ROOT, Settings
@@ -422,6 +423,7 @@ def main() -> None:
     service = LetterService(Settings.from_env({}))
     transports = ["embedded", "rabbitmq"] if args.transport == "both" else [args.transport]
     failed = False
+    by_transport: dict[str, dict[str, Any]] = {}
     with TemporaryDirectory() as workdir:
         for transport in transports:
             counts = run(transport, bodies, Path(workdir), service)
@@ -439,6 +441,17 @@ def main() -> None:
             ):
                 if found:
                     print(f"  {label}: {', '.join(found[:10])}")
+            by_transport[transport] = {
+                "bodies": counts.bodies,
+                "valid": counts.valid,
+                "accepted": counts.accepted,
+                "dead_lettered": counts.dead_lettered,
+                "lost": counts.lost,
+                "invalid_accepted": counts.invalid_accepted,
+                "valid_refused": counts.valid_refused,
+                "undelivered": counts.undelivered,
+                "crashed": counts.crashed,
+            }
             failed |= bool(
                 counts.lost
                 or counts.invalid_accepted
@@ -448,6 +461,7 @@ def main() -> None:
             )
     kinds = Counter(b.kind for b in bodies)
     print("  kinds: " + ", ".join(f"{kind} {n}" for kind, n in sorted(kinds.items())))
+    print_summary("fuzz", seed=args.seed, transports=by_transport, kinds=dict(kinds))
     sys.exit(1 if failed else 0)
 
 

@@ -25,6 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from benchmarks.summary import print_summary
 from channels.print_post.assembly import BatchLetter, assemble
 from channels.print_post.fonts import FontLibrary
 from channels.print_post.manifest import BatchFiles, manifest_csv, manifest_json
@@ -125,6 +126,18 @@ def main() -> None:
     )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS {peak:.0f} MB")
+    print_summary(
+        "print_batch",
+        letters=len(letters),
+        pages=batch.page_count,
+        sheets=batch.sheet_count,
+        assembly_s=assembled - started,
+        total_s=finished - started,
+        letters_per_s=len(letters) / (finished - started),
+        batch_mb=len(batch.pdf) / 1e6,
+        letters_mb=total / 1e6,
+        peak_rss_mb=peak,
+    )
 
 
 if __name__ == "__main__":

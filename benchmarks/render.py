@@ -31,6 +31,7 @@ from typing import Any
 
 from weasyprint import HTML
 
+from benchmarks.summary import print_summary
 from letters.config import Settings
 from letters.domain.compose import ComposedLetter
 from letters.rendering.letter_service import LetterService
@@ -172,9 +173,10 @@ def main() -> None:
         print(method.summary())
     ratio = project.letters / project.seconds / (naive.letters / naive.seconds)
     print(f"   ratio: the project's renderer is {ratio:.2f}x the naive way")
+    figures = {"naive": naive.figures(), "project": project.figures(), "ratio": ratio}
     if args.json:
-        figures = {"naive": naive.figures(), "project": project.figures(), "ratio": ratio}
         args.json.write_text(json.dumps(figures, indent=2))
+    print_summary("render", letters=args.letters, **figures)
 
 
 if __name__ == "__main__":

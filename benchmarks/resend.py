@@ -36,6 +36,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, insert, select, text
 
+from benchmarks.summary import print_summary
 from letters.clock import utcnow
 from letters.config import PROJECT_ROOT, Settings
 from letters.digests import sha256_hex
@@ -231,8 +232,8 @@ def main() -> None:
         flush=True,
     )
     with TemporaryDirectory(prefix="bench-resend-") as tmp:
-        for stack in stacks:
-            run(stack, args, Path(tmp))
+        results = {stack: run(stack, args, Path(tmp)) for stack in stacks}
+    print_summary("resend", stacks=results)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ from kombu import Connection
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from benchmarks.summary import print_summary
 from channels.digipost.channel import delivery_ids
 from channels.digipost.double.store import DoubleStore
 from letters.config import PROJECT_ROOT, Settings
@@ -279,6 +280,20 @@ def main() -> None:
     ):
         shown = f"  {', '.join(ids[:5])}{' …' if len(ids) > 5 else ''}" if ids else ""
         print(f"  {label:<11}{len(ids)}{shown}")
+    print_summary(
+        "soak",
+        letters=result.published,
+        to_digipost=result.to_digipost,
+        to_print=result.to_print,
+        kills=result.kills,
+        broker_restarts=result.broker_restarts,
+        database_restarts=result.database_restarts,
+        seconds=result.seconds,
+        lost=result.lost,
+        sent_twice=result.sent_twice,
+        misrouted=result.misrouted,
+        unfinished=result.unfinished,
+    )
     sys.exit(1 if result.failures else 0)
 
 

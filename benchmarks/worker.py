@@ -37,7 +37,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
@@ -45,6 +45,7 @@ from typing import Any
 from kombu.connection import Connection
 from sqlalchemy import create_engine, text
 
+from benchmarks.summary import print_summary
 from letters.config import PROJECT_ROOT, Settings
 from letters.ledger import Ledger
 from letters.messaging.broker import Publisher, topology_for
@@ -407,14 +408,25 @@ def main() -> None:
         print(f"end-to-end per process / renderer alone: {share:.0%} "
               f"({one.letters_per_s:.2f} / {alone.letters_per_s:.2f} letters/s)")  # fmt: skip
         print(f"speed-up with 2 processes: {two.letters_per_s / one.letters_per_s:.2f}x")
+        rss: list[float] = []
         if args.memory_letters:
             print(f"memory: {args.memory_letters} letters through one worker process")
             memory = run(1, 2, Path(workdir), memory_letters=args.memory_letters)
-            growth = memory.rss_mib[-1] - memory.rss_mib[0]
+            rss = memory.rss_mib
+            growth = rss[-1] - rss[0]
             print(
-                f"worker RSS at {len(memory.rss_mib)} checkpoints (MiB): {memory.rss_mib}; "
+                f"worker RSS at {len(rss)} checkpoints (MiB): {rss}; "
                 f"growth first to last {growth:+.1f} MiB"
             )
+    print_summary(
+        "worker",
+        letters=args.letters,
+        runs=[asdict(result) for result in results],
+        renderer_alone_per_s=alone.letters_per_s,
+        share_of_renderer=share,
+        speed_up_2_processes=two.letters_per_s / one.letters_per_s,
+        memory_rss_mib=rss,
+    )
 
 
 if __name__ == "__main__":

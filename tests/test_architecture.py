@@ -22,6 +22,11 @@ CONTRACTS = {
     "ledger-tables": "Only the ledger package touches the ledger's tables",
     "digipost-double": "The local Digipost double is imported only where one is started",
     "print-house-double": "The local print house is imported only by the commands that start",
+    "vendor-sqlalchemy": "SQLAlchemy and Alembic are the ledger's alone",
+    "vendor-kombu": "kombu and amqp are the broker adapter's (messaging) alone",
+    "vendor-httpx": "httpx is the Digipost client's alone",
+    "vendor-weasyprint": "WeasyPrint and pydyf are the renderer's alone",
+    "vendor-boto3": "boto3 and botocore are the stores' and the key store's alone",
     "light-foundations": "The foundations, the stores and the broker do not pull in validation",
     "no-cycles": "No import cycles between sibling packages or modules",
 }
@@ -34,6 +39,11 @@ WRONG_IMPORTS = {
         "letters/delivery/print_answers.py",
         "import channels.print_post.double",
     ),
+    "vendor-sqlalchemy": ("letters/delivery/routing.py", "import sqlalchemy"),
+    "vendor-kombu": ("letters/delivery/routing.py", "import kombu"),
+    "vendor-httpx": ("channels/digipost/sync.py", "import httpx"),
+    "vendor-weasyprint": ("channels/print_post/assembly.py", "import pydyf"),
+    "vendor-boto3": ("letters/ledger/store.py", "import boto3"),
     "light-foundations": ("letters/storage/directory.py", "import pydantic"),
     "no-cycles": ("letters/ledger/schema.py", "import letters.ledger.store"),
 }

@@ -6,12 +6,13 @@ judge a figure (speed is measured by the benchmarks themselves, in one run).
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.summaries import summary_of
 
 ROOT = Path(__file__).parents[1]
 
@@ -30,25 +31,29 @@ def _bench(module: str, *args: str, timeout: float = 600) -> str:
 
 
 def test_the_render_benchmark_runs() -> None:
-    out = _bench("render", "--letters", "2")
-    assert "naive: 2 letters" in out and "project: 2 letters" in out
-    assert "ratio: the project's renderer is" in out
+    figures = summary_of(_bench("render", "--letters", "2"), "render")
+    assert figures["letters"] == 2 and figures["ratio"] > 0, figures
+    for method in ("naive", "project"):
+        assert figures[method]["letters_per_second"] > 0 and figures[method]["rss_mib"], figures
 
 
 def test_the_digipost_benchmark_runs() -> None:
-    out = _bench("digipost", "--letters", "3")
-    assert "identify:" in out and "printability check:" in out and "send:" in out
+    figures = summary_of(_bench("digipost", "--letters", "3"), "digipost")
+    assert figures["letters"] == 3 and figures["pdf_kib"] > 0, figures
+    assert figures["identify_per_s"] > 0 and figures["send_per_s"] > 0, figures
+    assert figures["send_median_ms"] <= figures["send_p99_ms"], figures
 
 
 def test_the_print_benchmark_runs() -> None:
-    out = _bench("print_batch", "--letters", "4", "--processes", "1")
-    assert "batch of 4 letters" in out and "letters/s" in out
+    figures = summary_of(_bench("print_batch", "--letters", "4", "--processes", "1"), "print_batch")
+    assert figures["letters"] == 4 and figures["sheets"] >= 4, figures
+    assert figures["pages"] >= figures["sheets"] and figures["letters_per_s"] > 0, figures
 
 
 def test_the_resend_benchmark_runs_on_the_embedded_stack() -> None:
     out = _bench("resend", "--letters", "6", "--renew", "4", "--ratio-letters", "4",
                  "--stack", "embedded")  # fmt: skip
-    jobs = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    jobs = summary_of(out, "resend")["stacks"]["embedded"]
     assert [(j["job"], j["processes"]) for j in jobs] == [
         ("copy", 1), ("renew1", 1), ("renew2", 2), ("renew", 2)
     ]  # fmt: skip
@@ -64,8 +69,8 @@ def test_the_worker_benchmark_runs_to_its_figures() -> None:
     require_rabbitmq()
     require_postgres()
     out = _bench("worker", "--letters", "4", "--memory-letters", "6")
-    assert "1 process(es):" in out and "2 process(es):" in out
-    assert "renderer alone (compose + render, one process, in turns" in out
-    assert "end-to-end per process / renderer alone:" in out
-    assert "speed-up with 2 processes" in out
-    assert "worker RSS at 6 checkpoints (MiB):" in out
+    figures = summary_of(out, "worker")
+    assert [run["processes"] for run in figures["runs"]] == [1, 2], figures
+    assert all(run["letters_per_s"] > 0 for run in figures["runs"]), figures
+    assert figures["renderer_alone_per_s"] > 0 and figures["speed_up_2_processes"] > 0
+    assert len(figures["memory_rss_mib"]) == 6, figures

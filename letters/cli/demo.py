@@ -16,19 +16,20 @@ from typing import Any
 
 from letters.cli.common import EXIT_FAILURE, EXIT_OK, Command, open_ledger
 from letters.config import PROJECT_ROOT, Settings
-from letters.delivery.pipeline import build_pipeline
 from letters.ledger import LetterStatus, Outbox, PrintBatchStore
 from letters.logs import configure_logging
 from letters.messaging.broker import Publisher, topology_for
 from letters.messaging.event_relay import relay_until_empty
 from letters.messaging.event_tail import read_events
-from letters.messaging.supervisor import prepare, run_worker
 
 SAMPLES_DIR = PROJECT_ROOT / "samples"
 
 
 def demo_command(args: argparse.Namespace, settings: Settings) -> int:
     """The whole pipeline on this machine: samples in, PDFs and delivery records out."""
+    # Loaded here, not at the top: ``letters --help`` must not pay for the renderer.
+    from letters.messaging.supervisor import prepare, run_worker
+
     configure_logging("WARNING")
     settings = _demo_rates(settings)
     samples = sorted(args.samples.glob("*.json"))
@@ -159,6 +160,7 @@ def _cut_print_batches(settings: Settings) -> list[str]:
     if settings.print_backend != "print_post":
         return []
     from channels.print_post.dispatch import open_dispatcher
+    from letters.delivery.pipeline import build_pipeline
 
     ledger = open_ledger(settings)
     try:
@@ -186,6 +188,7 @@ def _print_house_answers(settings: Settings) -> list[str]:
     from channels.print_post.dispatch import open_print_drop
     from channels.print_post.double import HouseRules, answer_batches
     from channels.print_post.inbox import ReceiptInbox
+    from letters.delivery.pipeline import build_pipeline
     from letters.delivery.print_answers import read_receipts
 
     rules = HouseRules(posting_delay=settings.print.posting_delay)

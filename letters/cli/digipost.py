@@ -19,8 +19,6 @@ from channels.digipost.sync import sync_digipost
 from letters.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, Command, open_ledger
 from letters.clock import today_in_norway
 from letters.config import DigipostSettings, Settings
-from letters.delivery.pipeline import build_pipeline
-from letters.delivery.print_when_unread import print_unread
 from letters.errors import LetterError
 from letters.ledger import DeliveryLog
 from letters.logs import configure_logging
@@ -91,6 +89,10 @@ def digipost_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _print_unread(args: argparse.Namespace, settings: Settings) -> int:
+    # Loaded here, not at the top: ``letters --help`` must not pay for the renderer.
+    from letters.delivery.pipeline import build_pipeline
+    from letters.delivery.print_when_unread import print_unread
+
     if not settings.print_when_unread:
         print(
             "letters: print-when-unread is off; set LETTERS_PRINT_WHEN_UNREAD=true to use it",

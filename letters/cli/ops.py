@@ -8,10 +8,6 @@ from pathlib import Path
 
 from letters.cli.common import EXIT_OK, Command
 from letters.config import Settings
-from letters.messaging.health import ServiceProbe
-from letters.operations.page import render_page
-from letters.operations.server import page_server
-from letters.operations.snapshot import take_snapshot
 from letters.secret_files import write_private_file
 
 
@@ -32,6 +28,12 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def ops_command(args: argparse.Namespace, settings: Settings) -> int:
+    # Loaded here, not at the top: ``letters --help`` must not pay for the renderer.
+    from letters.messaging.health import ServiceProbe
+    from letters.operations.page import render_page
+    from letters.operations.server import page_server
+    from letters.operations.snapshot import take_snapshot
+
     probe = ServiceProbe(settings)  # the ledger, and the broker's queue depths
     try:
         if not args.serve:

@@ -19,7 +19,6 @@ from channels.print_post.returns import MalformedReturnsError, parse_returns
 from letters.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, Command, open_ledger
 from letters.clock import today_in_norway
 from letters.config import Settings
-from letters.delivery.pipeline import build_pipeline
 from letters.delivery.print_answers import (
     ReceiptsReport,
     next_step,
@@ -113,6 +112,9 @@ def print_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _receipts(args: argparse.Namespace, settings: Settings) -> int:
+    # Loaded here, not at the top: ``letters --help`` must not pay for the renderer.
+    from letters.delivery.pipeline import build_pipeline
+
     ledger = open_ledger(settings)
     try:
         pipeline = build_pipeline(settings, ledger)
@@ -278,6 +280,9 @@ def _time(moment: datetime | None) -> str:
 
 
 def _cut(args: argparse.Namespace, settings: Settings) -> int:
+    # Loaded here, not at the top: ``letters --help`` must not pay for the renderer.
+    from letters.delivery.pipeline import build_pipeline
+
     try:
         ledger = open_ledger(settings)
         try:

@@ -25,7 +25,6 @@ from letters.logs import configure_logging
 from letters.messaging.broker import Publisher
 from letters.messaging.dead_letters import list_dead, retry_dead
 from letters.messaging.queue_migration import migrate_classic_retry_queues
-from letters.messaging.supervisor import run_workers
 from letters.messaging.sweep import sweep
 
 
@@ -78,6 +77,9 @@ def _request_sources(paths: list[str]) -> Iterator[tuple[str, bytes | OSError]]:
 
 
 def worker_command(args: argparse.Namespace, settings: Settings) -> int:
+    # Loaded here, not at the top: ``letters --help`` must not pay for the renderer.
+    from letters.messaging.supervisor import run_workers
+
     configure_logging(settings.log_level)
     concurrency = args.concurrency or settings.concurrency
     return run_workers(settings, concurrency, args.until_empty)

@@ -7,6 +7,7 @@ import dataclasses
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from letters.cli.common import (
     EXIT_BAD_INPUT,
@@ -19,7 +20,9 @@ from letters.cli.common import (
 from letters.config import Settings
 from letters.domain.otp import OneTimePassword
 from letters.errors import InvalidRequest, LetterError
-from letters.rendering.letter_service import LetterService
+
+if TYPE_CHECKING:
+    from letters.rendering.letter_service import LetterService
 
 MASKED_PASSWORD = OneTimePassword("*" * 12)
 
@@ -49,6 +52,9 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def render_command(args: argparse.Namespace, settings: Settings) -> int:
+    # Loaded here, not at the top: ``letters --help`` must not pay for the renderer.
+    from letters.rendering.letter_service import LetterService
+
     service = LetterService(settings)
     if len(args.requests) == 1 and args.output.suffix.lower() == ".pdf":
         return _render_one(args.requests[0], args.output, args.html, service, args.today)

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
@@ -33,13 +33,10 @@ from letters.cli.common import (
     rate,
 )
 from letters.config import Rate, Settings
-from letters.delivery.pipeline import build_pipeline
 from letters.errors import TransientError
 from letters.ledger import TO_DO, Item, ItemStatus, Job, JobExistsError, JobStore, Ledger
 from letters.logs import configure_logging
 from letters.resend.pace import RateLimiter
-from letters.resend.pool import run_in_processes
-from letters.resend.resender import Resender, RunReport
 from letters.resend.selection import (
     MODES,
     Selection,
@@ -59,6 +56,10 @@ _SELECTING = (
     "statuses",
     "batches",
 )
+
+
+if TYPE_CHECKING:
+    from letters.resend.resender import RunReport
 
 
 def _arguments(resend: argparse.ArgumentParser) -> None:
@@ -140,6 +141,11 @@ def resend_command(args: argparse.Namespace, settings: Settings) -> int:
 def _run(
     args: argparse.Namespace, settings: Settings, ledger: Ledger, store: JobStore, job: Job
 ) -> int:
+    # Loaded here, not at the top: ``letters --help`` must not pay for the renderer.
+    from letters.delivery.pipeline import build_pipeline
+    from letters.resend.pool import run_in_processes
+    from letters.resend.resender import Resender
+
     configure_logging("WARNING")
     rate = args.rate or Rate(settings.resend.rate)
     processes = args.processes or settings.resend.processes

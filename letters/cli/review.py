@@ -6,13 +6,14 @@ import argparse
 import contextlib
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from letters.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, Command
 from letters.config import Settings
 from letters.errors import InvalidRequest, TemplateError
-from letters.review.build import approve
-from letters.review.server import PreviewServer
-from letters.review.site import SiteReport, build_site, failure_lines
+
+if TYPE_CHECKING:
+    from letters.review.site import SiteReport
 
 
 def _preview_arguments(preview: argparse.ArgumentParser) -> None:
@@ -29,6 +30,10 @@ def _approve_arguments(approval: argparse.ArgumentParser) -> None:
 
 
 def preview_command(args: argparse.Namespace, settings: Settings) -> int:
+    # Loaded here, not at the top: ``letters --help`` must not pay for the renderer.
+    from letters.review.server import PreviewServer
+    from letters.review.site import build_site
+
     out = args.out or settings.var_dir / "preview"
     if args.serve:
         server = PreviewServer(settings, out, args.port, on_build=_report_build)
@@ -43,6 +48,8 @@ def preview_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _report_build(report: SiteReport) -> None:
+    from letters.review.site import failure_lines
+
     states = ", ".join(f"{p.key} {p.state}" for p in report.previews)
     print(f"built {len(report.previews)} templates: {states}", flush=True)
     for line in failure_lines(report):
@@ -50,6 +57,8 @@ def _report_build(report: SiteReport) -> None:
 
 
 def approve_command(args: argparse.Namespace, settings: Settings) -> int:
+    from letters.review.build import approve
+
     try:
         approval = approve(settings, args.template, args.by)
     except ValueError as err:

@@ -18,6 +18,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from channels.print_post.inbox import DroppedReceipt, ReceiptInbox
 from channels.print_post.receipts import (
@@ -31,7 +32,6 @@ from channels.print_post.receipts import (
 from channels.print_post.returns import ReturnLine
 from letters.clock import OSLO, today_in_norway, utcnow
 from letters.delivery.dating import lawful_deadline, renewal_request
-from letters.delivery.pipeline import Pipeline
 from letters.domain.contract import parse_request
 from letters.errors import PermanentError, TransientError
 from letters.ledger import (
@@ -51,6 +51,10 @@ from letters.ledger import (
     revoke_password,
 )
 from letters.logs import log_event
+from letters.storage import ObjectNotFoundError
+
+if TYPE_CHECKING:  # the pipeline loads the renderer; reading returns needs none of it
+    from letters.delivery.pipeline import Pipeline
 
 log = logging.getLogger("letters.print")
 
@@ -85,6 +89,12 @@ def read_receipts(
     for name in inbox.waiting():
         try:
             dropped = inbox.read(name)
+        except ObjectNotFoundError:
+            continue  # moved aside by another process reading the inbox at the same time
+        except TransientError as err:
+            report.waiting[name] = str(err)
+            continue
+        try:
             moment = now or pipeline.clock()
             today = as_of or moment.astimezone(OSLO).date()
             verdict = _apply(dropped, pipeline, answers, moment, today)

@@ -15,6 +15,7 @@ import math
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 from letters.config import Settings
 from letters.domain.compose import compose
@@ -25,7 +26,9 @@ from letters.domain.rates import MissingRate, RateKind, RateTable, load_rates, w
 from letters.errors import LetterError
 from letters.ledger import HOLD_KEY_SEPARATOR, Ledger, LetterRecord, RateBook
 from letters.logs import log_event
-from letters.rendering.letter_service import LetterService
+
+if TYPE_CHECKING:  # releasing held letters renders nothing itself
+    from letters.rendering.letter_service import LetterService
 
 log = logging.getLogger("letters.rates")
 

@@ -23,7 +23,6 @@ from channels.base import (
     NotAMailboxError,
 )
 from channels.fake import FakeChannel, FakeDirectory
-from letters.config import Settings
 from letters.delivery.pipeline import ArchiveMismatchError, Pipeline
 from letters.delivery.routing import Route
 from letters.digests import sha256_hex
@@ -59,11 +58,6 @@ class Setup:
 
     def events(self, letter_id: str) -> list[str]:
         return [e.event for e in self.ledger.history(letter_id)]
-
-
-@pytest.fixture(scope="module")
-def service() -> LetterService:
-    return LetterService(Settings.from_env({}))
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.summaries import summary_of
+
 ROOT = Path(__file__).parents[2]
 
 
@@ -33,7 +35,9 @@ def test_every_hostile_body_is_dead_lettered_or_a_valid_letter(transport: str) -
 
         require_rabbitmq()
         require_postgres()
-    out = _fuzz(transport)
-    assert f"fuzz on {transport}: 120 bodies" in out
-    for count in ("lost 0", "invalid accepted 0", "valid refused 0", "undelivered 0", "crashed 0"):
-        assert count in out, out
+    counts = summary_of(_fuzz(transport), "fuzz")["transports"][transport]
+    assert counts["bodies"] == 120 and 0 < counts["valid"] < 120, counts
+    assert counts["accepted"] + counts["dead_lettered"] == 120, counts
+    for failure in ("lost", "invalid_accepted", "valid_refused"):
+        assert counts[failure] == [], counts
+    assert counts["undelivered"] == counts["crashed"] == 0, counts

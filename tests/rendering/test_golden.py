@@ -16,9 +16,9 @@ from PIL import Image, ImageChops
 from letters.config import TEMPLATES_DIR
 from letters.rendering.letter_service import LetterService
 from tests.support.pdf import facts, page_images, page_texts
-from tests.support.rendering import GOLDEN_DIR, TEST_TODAY, password_for, service_for
+from tests.support.rendering import GOLDEN_DIR, TEST_TODAY, golden_cases, password_for, service_for
 
-CASES = sorted(p.parent for p in GOLDEN_DIR.glob("*/*/*/request.json"))
+CASES = golden_cases()
 # A pixel counts as changed when its grey level moves by more than this much.
 PIXEL_THRESHOLD = 40
 # The share of changed pixels tolerated per page (rasteriser noise across versions).

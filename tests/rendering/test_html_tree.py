@@ -26,9 +26,9 @@ from markupsafe import escape
 from letters.domain.text import text_problem
 from letters.rendering.html_tree import parse_letter_html, weasyprint_html
 from letters.rendering.letter_service import LetterService
-from tests.support.rendering import GOLDEN_DIR, TEST_TODAY, password_for
+from tests.support.rendering import TEST_TODAY, golden_cases, password_for
 
-CASES = sorted(p.parent for p in GOLDEN_DIR.glob("*/*/*/request.json"))
+CASES = golden_cases()
 
 
 def _tinyhtml5(markup: str) -> str:
@@ -37,13 +37,6 @@ def _tinyhtml5(markup: str) -> str:
 
 def _ours(markup: str) -> str:
     return ET.tostring(parse_letter_html(markup), encoding="unicode")
-
-
-@pytest.fixture(scope="module")
-def service() -> LetterService:
-    from letters.config import Settings
-
-    return LetterService(Settings.from_env({}))
 
 
 @pytest.mark.parametrize("case_dir", CASES, ids=lambda p: "/".join(p.parts[-3:]))

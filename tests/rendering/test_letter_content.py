@@ -23,9 +23,9 @@ from tests.support.pdf import (
     objects_in,
     plain_text,
 )
-from tests.support.rendering import GOLDEN_DIR, TEST_TODAY, password_for
+from tests.support.rendering import GOLDEN_DIR, TEST_TODAY, golden_cases, password_for
 
-CASES = sorted(p.parent for p in GOLDEN_DIR.glob("*/*/*/request.json"))
+CASES = golden_cases()
 
 
 def _id(path: Path) -> str:

@@ -21,9 +21,9 @@ from letters.domain.compose import ComposedLetter
 from letters.rendering.letter_service import LetterService
 from letters.rendering.pdf import PdfMetadata
 from letters.rendering.renderer import PAGE_NUMBER_BOXES
-from tests.support.rendering import GOLDEN_DIR, TEST_TODAY, password_for
+from tests.support.rendering import GOLDEN_DIR, TEST_TODAY, golden_cases, password_for
 
-CASES = sorted(p.parent for p in GOLDEN_DIR.glob("*/*/*/request.json"))
+CASES = golden_cases()
 
 
 def _id(path: Path) -> str:

@@ -23,9 +23,9 @@ from letters.domain.letter_types import Language, LetterType
 from letters.rendering import pango_layouts, renderer
 from letters.rendering.letter_service import LetterService
 from letters.review.scenarios import PREVIEW_DATE, SCENARIOS, preview_password, scenario_request
-from tests.support.rendering import GOLDEN_DIR, TEST_TODAY, password_for
+from tests.support.rendering import GOLDEN_DIR, TEST_TODAY, golden_cases, password_for
 
-CASES = sorted(p.parent for p in GOLDEN_DIR.glob("*/*/*/request.json"))
+CASES = golden_cases()
 
 
 def _id(path: Path) -> str:

@@ -19,9 +19,9 @@ import pytest
 
 from letters.config import TEMPLATES_DIR
 from letters.rendering.letter_service import LetterService
-from tests.support.rendering import GOLDEN_DIR, TEST_TODAY, password_for, service_for
+from tests.support.rendering import GOLDEN_DIR, TEST_TODAY, golden_cases, password_for, service_for
 
-CASES = sorted(p.parent for p in GOLDEN_DIR.glob("*/*/*/request.json"))
+CASES = golden_cases()
 PLAIN = [p for p in CASES if p.name == "plain"]
 
 

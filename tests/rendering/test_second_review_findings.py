@@ -24,9 +24,9 @@ import pytest
 from letters.config import TEMPLATES_DIR, Settings
 from letters.domain.compose import ComposedLetter
 from letters.rendering.letter_service import LetterService
-from tests.support.rendering import GOLDEN_DIR, TEST_TODAY, password_for, service_for
+from tests.support.rendering import GOLDEN_DIR, TEST_TODAY, golden_cases, password_for, service_for
 
-CASES = sorted(p.parent for p in GOLDEN_DIR.glob("*/*/*/request.json"))
+CASES = golden_cases()
 BEFORE_COLLECTION = [c for c in CASES if c.parts[-3] in ("purring", "inkassovarsel")]
 
 

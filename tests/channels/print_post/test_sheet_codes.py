@@ -21,10 +21,10 @@ from channels.print_post.sheet_codes import (
 from letters.config import TEMPLATES_DIR, Settings
 from letters.errors import ConfigurationError
 from letters.rendering.letter_service import LetterService
-from tests.support.rendering import GOLDEN_DIR, TEST_TODAY, password_for, service_for
+from tests.support.rendering import GOLDEN_DIR, TEST_TODAY, golden_cases, password_for, service_for
 from tests.support.sheet_codes import pixels_outside, scan_page
 
-CASES = sorted(p.parent for p in GOLDEN_DIR.glob("*/*/*/request.json"))
+CASES = golden_cases()
 LETTER_ID = "96be500b-773e-5ce2-b58b-88b346a06e80"
 
 
