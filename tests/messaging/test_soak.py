@@ -13,6 +13,8 @@ from tests.support.summaries import summary_of
 ROOT = Path(__file__).parents[2]
 
 
+# It restarts RabbitMQ and PostgreSQL: run alone, after the tests that run in parallel.
+@pytest.mark.disruptive
 @pytest.mark.services
 def test_the_short_soak_loses_nothing_and_sends_nothing_twice() -> None:
     from tests.support.stacks import require_postgres, require_rabbitmq
