@@ -138,3 +138,27 @@ def test_shared_helpers_are_defined_once(definition: str) -> None:
         if definition in path.read_text(encoding="utf-8")
     ]
     assert len(places) == 1, places
+
+
+def _store_constructions(path: Path) -> list[str]:
+    """Calls that build one of the ledger's stores, as ``Class:line``."""
+    from letters.ledger.stores import STORE_CLASSES
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call):
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            if name in STORE_CLASSES:
+                found.append(f"{name}:{node.lineno}")
+    return found
+
+
+def test_only_the_ledger_builds_its_stores() -> None:
+    built = {
+        str(path.relative_to(ROOT)): calls
+        for path in _source_files()
+        if (calls := _store_constructions(path))
+    }
+    inside = {p for p in built if p.startswith("letters/ledger/")}
+    assert "letters/ledger/stores.py" in inside, "the scan finds no store built at all"
+    assert {p: c for p, c in built.items() if p not in inside} == {}

@@ -72,7 +72,7 @@ class PrintBatches:
 
 def open_batches(settings: Settings) -> PrintBatches:
     return PrintBatches(
-        PrintBatchStore(_ledger(settings.database_url)),
+        _ledger(settings.database_url).batches,
         settings.print.batch_size,
         settings.print.cutoff,
         settings.print.posting_delay,

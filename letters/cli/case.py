@@ -13,7 +13,7 @@ from letters.domain.case_message import CaseStateChange
 from letters.domain.message_body import canonical_uuid
 from letters.domain.request_shape import case_number_problem
 from letters.domain.text import nfc, text_problem
-from letters.ledger import CASE_STATES, CaseStates, letter_locks
+from letters.ledger import CASE_STATES, letter_locks
 from letters.messaging.broker import Publisher
 from letters.messaging.topology import ATTEMPT_HEADER
 
@@ -44,7 +44,7 @@ def case_command(args: argparse.Namespace, settings: Settings) -> int:
             outcome = handler.apply(change, source="operations")
             _release(settings, outcome)
             _report(outcome)
-        cases = CaseStates(ledger)
+        cases = ledger.cases
         state = cases.get(args.case_number)
         changes = cases.history(args.case_number)
     finally:

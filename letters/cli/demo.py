@@ -16,7 +16,7 @@ from typing import Any
 
 from letters.cli.common import EXIT_FAILURE, EXIT_OK, Command, open_ledger
 from letters.config import PROJECT_ROOT, Settings
-from letters.ledger import LetterStatus, Outbox, PrintBatchStore
+from letters.ledger import LetterStatus
 from letters.logs import configure_logging
 from letters.messaging.broker import Publisher, topology_for
 from letters.messaging.event_relay import relay_until_empty
@@ -130,7 +130,7 @@ def _show_events(settings: Settings, letter_ids: list[str]) -> int:
             heard = [e for e in read_events(settings, idle_s=1.0) if e["letter_id"] in letter_ids]
             source = f"the events queue {topology_for(settings).events_queue.name}"
         else:
-            outbox = Outbox(ledger)
+            outbox = ledger.outbox
             heard = [json.loads(e.body) for i in letter_ids for e in outbox.for_letter(i)]
             source = "the ledger's outbox"
     finally:
@@ -203,7 +203,7 @@ def _print_house_answers(settings: Settings) -> list[str]:
         pipeline = build_pipeline(settings, ledger)
         inbox = ReceiptInbox(open_print_drop(settings))
         report = read_receipts(inbox, pipeline, as_of=as_of)
-        batches = PrintBatchStore(ledger)
+        batches = ledger.batches
         lines = []
         for batch_id in house.receipts:
             batch = batches.get(batch_id)

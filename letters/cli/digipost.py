@@ -20,7 +20,6 @@ from letters.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, Command, o
 from letters.clock import today_in_norway
 from letters.config import DigipostSettings, Settings
 from letters.errors import LetterError
-from letters.ledger import DeliveryLog
 from letters.logs import configure_logging
 
 RESULTS = ("DIGIPOST", "IDENTIFIED", "UNIDENTIFIED", "INVALID")
@@ -179,7 +178,7 @@ def _sync(args: argparse.Namespace, settings: Settings) -> int:
     configure_logging(settings.log_level)
     ledger = open_ledger(settings)
     try:
-        report = sync_digipost(open_api(settings.digipost), DeliveryLog(ledger), datetime.now(UTC))
+        report = sync_digipost(open_api(settings.digipost), ledger.deliveries, datetime.now(UTC))
     except LetterError as err:
         print(f"letters: Digipost sync failed: {err}", file=sys.stderr)
         return EXIT_FAILURE

@@ -13,7 +13,6 @@ from letters.config import Settings
 from letters.domain.message_body import canonical_uuid
 from letters.domain.request_shape import case_number_problem
 from letters.errors import TransientError
-from letters.ledger import Outbox
 from letters.messaging.event_relay import open_relay, relay_until_empty
 from letters.messaging.event_tail import read_events
 
@@ -37,7 +36,7 @@ def _relay(args: argparse.Namespace, settings: Settings) -> int:
                 published = relay.relay()
             finally:
                 relay.close()
-        pending = Outbox(ledger).pending_count()
+        pending = ledger.outbox.pending_count()
     except TransientError as err:
         print(f"letters events relay: {err}", file=sys.stderr)
         return EXIT_FAILURE
@@ -65,7 +64,7 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_BAD_INPUT
     ledger = open_ledger(settings)
     try:
-        chosen = Outbox(ledger).since(since, case_number=args.case, letter_id=letter_id)
+        chosen = ledger.outbox.since(since, case_number=args.case, letter_id=letter_id)
         if args.dry_run:
             print(f"{len(chosen)} event(s) would be replayed")
             return EXIT_OK

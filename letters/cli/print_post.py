@@ -27,7 +27,7 @@ from letters.delivery.print_answers import (
     returned_by_reason,
 )
 from letters.errors import LetterError
-from letters.ledger import Batch, BatchStatus, PrintAnswers
+from letters.ledger import Batch, BatchStatus
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
@@ -169,7 +169,7 @@ def _returns(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_BAD_INPUT
     ledger = open_ledger(settings)
     try:
-        report = record_returns(lines, PrintAnswers(ledger), args.file.name)
+        report = record_returns(lines, ledger.print_answers, args.file.name)
     except LetterError as err:
         print(f"letters: {err}", file=sys.stderr)
         return EXIT_FAILURE
@@ -190,7 +190,7 @@ def _returns(args: argparse.Namespace, settings: Settings) -> int:
 def _returned(args: argparse.Namespace, settings: Settings) -> int:
     ledger = open_ledger(settings)
     try:
-        groups = returned_by_reason(PrintAnswers(ledger).returned(limit=10_000))
+        groups = returned_by_reason(ledger.print_answers.returned(limit=10_000))
     finally:
         ledger.close()
     if args.json:

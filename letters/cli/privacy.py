@@ -14,7 +14,7 @@ from letters.config import Settings
 from letters.domain.pepper import SETTING as PEPPER_SETTING
 from letters.domain.pepper import load_pepper
 from letters.errors import PermanentError, TransientError
-from letters.ledger import DeadLetterStore, Ledger, accept_secret, erase_expired
+from letters.ledger import Ledger, accept_secret, erase_expired
 from letters.ledger.keys import INDEX_SETTING, load_ledger_keys
 from letters.ledger.rekeying import rekey
 from letters.privacy.export import Subject, SubjectError, export_personal_data
@@ -55,7 +55,7 @@ def privacy_command(args: argparse.Namespace, settings: Settings) -> int:
         if args.action == "erase":
             now = utcnow()
             erased = erase_expired(ledger, now, settings.retention_days)
-            dead = DeadLetterStore(ledger).erase_expired(now, settings.retention_days)
+            dead = ledger.dead_letters.erase_expired(now, settings.retention_days)
             if args.json:
                 print(json.dumps({"erased": erased, "dead_letters_erased": dead,
                                   "retention_days": settings.retention_days}))  # fmt: skip

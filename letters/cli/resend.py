@@ -101,7 +101,7 @@ def _arguments(resend: argparse.ArgumentParser) -> None:
 def resend_command(args: argparse.Namespace, settings: Settings) -> int:
     ledger = open_ledger(settings)
     try:
-        store = JobStore(ledger)
+        store = ledger.resend_jobs
         job = store.get(args.job) if args.job else None
         if job is None:
             selection = _selection(args)

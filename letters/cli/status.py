@@ -15,12 +15,9 @@ from letters.domain.contract import valid_national_identity_number
 from letters.domain.message_body import canonical_uuid
 from letters.ledger import (
     DeadLetter,
-    DeadLetterStore,
     LetterEvent,
     LetterRecord,
     LetterStatus,
-    PrintAnswers,
-    RateBook,
     ReturnedLetter,
     letter_ids_of_person,
 )
@@ -38,7 +35,7 @@ def status_command(args: argparse.Namespace, settings: Settings) -> int:
     ledger = open_ledger(settings)
     try:
         record = ledger.get(letter_id)
-        dead = DeadLetterStore(ledger).for_letter(letter_id)
+        dead = ledger.dead_letters.for_letter(letter_id)
         if record is None and not dead:
             print(f"letters: no letter {args.letter_id} in the ledger", file=sys.stderr)
             return EXIT_FAILURE
@@ -72,8 +69,8 @@ def _overview(args: argparse.Namespace, settings: Settings) -> int:
     ledger = open_ledger(settings)
     try:
         counts = ledger.status_counts()
-        held_for_rates = RateBook(ledger).holding()
-        returned = PrintAnswers(ledger).returned()
+        held_for_rates = ledger.rates.holding()
+        returned = ledger.print_answers.returned()
     finally:
         ledger.close()
     by_reason = returned_by_reason(returned)

@@ -27,12 +27,10 @@ from letters.ledger import (
     HOLDING_STATES,
     OPEN,
     CaseChange,
-    CaseStates,
     Ledger,
     LetterLocks,
     LetterRecord,
     LetterStatus,
-    PrintBatchStore,
 )
 from letters.logs import log_event
 
@@ -62,8 +60,8 @@ class CaseStateHandler:
     def __init__(self, ledger: Ledger, locks: LetterLocks) -> None:
         self.ledger = ledger
         self.locks = locks
-        self.cases = CaseStates(ledger)
-        self.batches = PrintBatchStore(ledger)
+        self.cases = ledger.cases
+        self.batches = ledger.batches
 
     def apply(self, change: CaseStateChange, source: str = "case system") -> CaseOutcome:
         recorded = self.cases.record(

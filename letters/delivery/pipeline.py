@@ -59,13 +59,11 @@ from letters.domain.profile import AgencyProfile
 from letters.domain.rates import MissingRate, RateTable
 from letters.errors import FieldProblem, InvalidRequest, PermanentError
 from letters.ledger import (
-    CaseStates,
     HeldLock,
     Ledger,
     LetterLocks,
     LetterRecord,
     LetterStatus,
-    RateBook,
     Rendering,
     check_secret,
     letter_locks,
@@ -153,10 +151,10 @@ class Pipeline:
         self.channels = channels
         self.locks = locks
         self.clock = clock
-        self.cases = CaseStates(ledger)
+        self.cases = ledger.cases
         self.case_changes = CaseStateHandler(ledger, locks)
         # The packaged rates with those operations approved in the ledger.
-        self.rates = CurrentRates(service.contract_rules.rates, RateBook(ledger))
+        self.rates = CurrentRates(service.contract_rules.rates, ledger.rates)
 
     def process_case(self, body: bytes | str) -> CaseOutcome:
         """A ``letters.case/1`` message: record the change and apply it to the case's letters.

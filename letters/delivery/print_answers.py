@@ -41,7 +41,6 @@ from letters.ledger import (
     LetterRecord,
     NewLetter,
     PrintAnswers,
-    PrintBatchStore,
     ReceiptConflictError,
     ReceiptVerdict,
     Resend,
@@ -85,7 +84,7 @@ def read_receipts(
     A receipt may not say a batch was posted after the day it is read (``as_of``, today
     in Norway unless the demo reads as on the day its local print house posted)."""
     report = ReceiptsReport()
-    answers = PrintAnswers(pipeline.ledger)
+    answers = pipeline.ledger.print_answers
     for name in inbox.waiting():
         try:
             dropped = inbox.read(name)
@@ -128,7 +127,7 @@ def _apply(
     today: date,
 ) -> AppliedReceipt:
     receipt = parse_receipt(dropped.body)
-    batches = PrintBatchStore(pipeline.ledger)
+    batches = pipeline.ledger.batches
     batch = batches.get(receipt.batch_id)
     if batch is None:
         raise ReceiptConflictError(f"batch_id: no batch {receipt.batch_id} in the ledger")

@@ -33,7 +33,7 @@ from letters.digests import sha256_hex
 from letters.domain.letter_types import Language
 from letters.domain.profile import UnreadRule
 from letters.errors import PermanentError, TransientError
-from letters.ledger import CopyPdf, DeliveryLog, LetterRecord, LetterStatus, PrintBatchStore, Resend
+from letters.ledger import CopyPdf, DeliveryLog, LetterRecord, LetterStatus, Resend
 from letters.logs import log_event
 from letters.storage import archive_key
 
@@ -62,7 +62,7 @@ def print_unread(pipeline: Pipeline, rule: UnreadRule, today: date) -> UnreadRep
     Raises ConfigurationError (stop loudly); a letter that fails otherwise is
     logged and left for the next pass.
     """
-    deliveries = DeliveryLog(pipeline.ledger)
+    deliveries = pipeline.ledger.deliveries
     withdrawn = _withdraw_opened(pipeline, deliveries)
     copied = failed = 0
     if not rule.letter_types:
@@ -145,7 +145,7 @@ def _log_failure(letter_id: str, err: Exception) -> None:
 
 
 def _withdraw_opened(pipeline: Pipeline, deliveries: DeliveryLog) -> int:
-    batches = PrintBatchStore(pipeline.ledger)
+    batches = pipeline.ledger.batches
     withdrawn = 0
     for letter_id, opened_at in deliveries.copies_of_opened(JOB_ID, LetterStatus.BATCHED):
         reason = f"the original was opened in Digipost at {opened_at.isoformat(timespec='seconds')}"

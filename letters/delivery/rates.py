@@ -57,7 +57,7 @@ class CurrentRates:
 def current_rates(settings: Settings, ledger: Ledger) -> CurrentRates:
     """The rates a process of these settings uses (a worker's pipeline keeps its own)."""
     baseline = load_rates(settings.rates_file, allow_unchecked=settings.allow_unchecked_rates)
-    return CurrentRates(baseline, RateBook(ledger))
+    return CurrentRates(baseline, ledger.rates)
 
 
 def missing_rates(

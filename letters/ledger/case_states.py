@@ -11,13 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from letters.clock import as_utc, utcnow
 from letters.ledger.schema import case_state_events, case_states
-from letters.ledger.store import Ledger
+
+if TYPE_CHECKING:  # the ledger hands this store out (letters.ledger.stores)
+    from letters.ledger.store import Ledger
 
 OPEN = "open"
 # Letters of these cases never leave: they are cancelled.

@@ -18,7 +18,7 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Row, insert, select, update
 
@@ -29,7 +29,9 @@ from letters.ledger.keys import KEY_FILE_SETTING, LedgerKeys
 from letters.ledger.records import DeadLetter, LetterStatus
 from letters.ledger.schema import dead_letters
 from letters.ledger.sealing import Sealer
-from letters.ledger.store import Ledger
+
+if TYPE_CHECKING:  # the ledger hands this store out (letters.ledger.stores)
+    from letters.ledger.store import Ledger
 
 _ERASE_BATCH = 500
 

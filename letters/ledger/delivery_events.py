@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -27,7 +28,9 @@ from letters.ledger.records import (
     record_from_row,
 )
 from letters.ledger.schema import delivery_events, letters, sync_cursors
-from letters.ledger.store import Ledger
+
+if TYPE_CHECKING:  # the ledger hands this store out (letters.ledger.stores)
+    from letters.ledger.store import Ledger
 
 # Digipost's event when the recipient opens the document.
 OPENED = "OPENED"

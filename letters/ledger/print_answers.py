@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -28,7 +28,9 @@ from letters.ledger import history
 from letters.ledger.print_batches import BatchStatus
 from letters.ledger.records import LetterStatus
 from letters.ledger.schema import letters, print_batches, returned_mail
-from letters.ledger.store import Ledger
+
+if TYPE_CHECKING:  # the ledger hands this store out (letters.ledger.stores)
+    from letters.ledger.store import Ledger
 
 # A receipt's outcome for a letter that never went (the others are posted and reprinted).
 NOT_POSTED = "not_posted"

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -23,7 +23,9 @@ from letters.errors import TransientError
 from letters.ledger import history
 from letters.ledger.records import LetterStatus
 from letters.ledger.schema import letters, print_batch_letters, print_batches
-from letters.ledger.store import Ledger
+
+if TYPE_CHECKING:  # the ledger hands this store out (letters.ledger.stores)
+    from letters.ledger.store import Ledger
 
 # Two workers may race to open the same destination's batch; the loser tries again.
 _ADD_ATTEMPTS = 5

@@ -16,14 +16,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from letters.clock import as_utc, utcnow
 from letters.ledger.schema import resend_items, resend_jobs
-from letters.ledger.store import Ledger
+
+if TYPE_CHECKING:  # the ledger hands this store out (letters.ledger.stores)
+    from letters.ledger.store import Ledger
 
 
 class ChosenLetter(Protocol):

@@ -53,13 +53,14 @@ from letters.ledger.records import (
 )
 from letters.ledger.schema import letter_events, letters
 from letters.ledger.sealing import Sealer, is_sealed
+from letters.ledger.stores import LedgerStores
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Any constant will do; it keeps two processes from migrating at once.
 _MIGRATION_LOCK_KEY = 0x4C455454
 
 
-class Ledger:
+class Ledger(LedgerStores):
     def __init__(
         self, url: str, keys: LedgerKeys | None = None, erasure_keys: ErasureKeys | None = None
     ) -> None:

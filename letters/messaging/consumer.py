@@ -41,7 +41,7 @@ from letters.domain.message_body import (
 from letters.domain.request_shape import case_number_problem
 from letters.domain.text import shape
 from letters.errors import ConfigurationError, PermanentError, TransientError
-from letters.ledger import DeadLetterStore, Ledger, LetterRecord, OverdueLetter, RefusedRequest
+from letters.ledger import Ledger, LetterRecord, OverdueLetter, RefusedRequest
 from letters.logs import log_event
 from letters.messaging.broker import JSON, Publisher
 from letters.messaging.dead_letters import reference_body, reference_headers
@@ -341,7 +341,7 @@ class LetterWorker(ConsumerMixin):
             )
             record = self.ledger.get(letter_id) if letter_id else None
             known_letter = record is not None and fails_the_letter
-            DeadLetterStore(self.ledger).record(
+            self.ledger.dead_letters.record(
                 dead_id=dead_id,
                 letter_id=letter_id,
                 case_number=record.case_number if record else case_number,

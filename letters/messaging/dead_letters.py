@@ -96,7 +96,7 @@ def list_dead(settings: Settings, ledger: Ledger) -> list[DeadMessage]:
 def retry_dead(settings: Settings, ledger: Ledger, wanted: Collection[str] | None) -> Retried:
     """Requeue the dead letters whose letter id or dead id is in ``wanted`` (all if None),
     each with the message the ledger kept sealed."""
-    store = DeadLetterStore(ledger)
+    store = ledger.dead_letters
     retried = Retried([], [])
     with Publisher.open(settings) as publisher:
         for dead, message in _take_all(publisher, ledger):
@@ -130,7 +130,7 @@ def _take_all(publisher: Publisher, ledger: Ledger) -> list[tuple[DeadMessage, M
     """Every reference on the dead queue, unacknowledged; a whole message is sealed and
     replaced by a reference on the way, which comes round again later in the same pass."""
     queue = publisher.topology.dead_queue(publisher.connection.default_channel)
-    store = DeadLetterStore(ledger)
+    store = ledger.dead_letters
     held = []
     sealed: set[str] = set()
     while (message := queue.get(no_ack=False)) is not None:

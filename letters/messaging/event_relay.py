@@ -130,7 +130,7 @@ class EventRelay:
 
 def open_relay(settings: Settings, ledger: Ledger) -> EventRelay:
     return EventRelay(
-        Outbox(ledger),
+        ledger.outbox,
         lambda: Publisher.open(settings),
         letter_locks(ledger.engine, settings.var_dir, folder="relay-lock", wait_s=0),
         settings.events.keep,

@@ -19,7 +19,7 @@ from letters.config import Settings
 from letters.delivery.pipeline import Pipeline
 from letters.delivery.print_when_unread import print_unread
 from letters.errors import PermanentError, TransientError
-from letters.ledger import DeadLetterStore, DeliveryLog, Ledger, erase_expired
+from letters.ledger import Ledger, erase_expired
 from letters.logs import log_event
 from letters.messaging.event_relay import open_relay
 
@@ -85,7 +85,7 @@ def _retention(settings: Settings, ledger: Ledger) -> PeriodicTask:
         erased = erase_expired(ledger, now, settings.retention_days)
         if erased:
             log_event(log, "personal data erased past retention", count=erased)
-        dead = DeadLetterStore(ledger).erase_expired(now, settings.retention_days)
+        dead = ledger.dead_letters.erase_expired(now, settings.retention_days)
         if dead:
             log_event(log, "dead letters' messages erased past retention", count=dead)
 
@@ -140,7 +140,7 @@ def _digipost_sync(settings: Settings, ledger: Ledger) -> list[PeriodicTask]:
     # Only when the Digipost backend is chosen: it may start the local double.
     from channels.digipost.connect import open_api
 
-    api, deliveries = open_api(settings.digipost), DeliveryLog(ledger)
+    api, deliveries = open_api(settings.digipost), ledger.deliveries
 
     def sync() -> None:
         report = sync_digipost(api, deliveries, utcnow())

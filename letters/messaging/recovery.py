@@ -25,7 +25,7 @@ from typing import Any
 from letters.config import Settings
 from letters.digests import sha256_hex
 from letters.domain.message_body import BodyLimits, peek, peek_letter_id
-from letters.ledger import DeadLetterStore, Ledger
+from letters.ledger import Ledger
 from letters.logs import log_event
 from letters.messaging.broker import Publisher, embedded_folders
 from letters.messaging.dead_letters import is_reference
@@ -52,7 +52,7 @@ def recover(settings: Settings, ledger: Ledger, publisher: Publisher) -> Recover
         record = ledger.get(letter_id) if letter_id else None
         if envelope is None or body is None or (record is not None and record.finished):
             path.unlink(missing_ok=True)  # nothing to do, or the ledger has it done
-        elif DeadLetterStore(ledger).is_known_body(sha256_hex(body)) or is_reference(body):
+        elif ledger.dead_letters.is_known_body(sha256_hex(body)) or is_reference(body):
             # Already dead-lettered; or a reference `letters dead` looked at, which went
             # back to the dead queue when it closed (the ledger keeps the dead letter).
             path.unlink(missing_ok=True)

@@ -13,9 +13,6 @@ from letters.ledger import (
     CaseState,
     DeadLetter,
     Ledger,
-    PrintAnswers,
-    PrintBatchStore,
-    RateBook,
     ReturnedLetter,
 )
 from letters.ledger.overview import (
@@ -60,10 +57,10 @@ def take_snapshot(ledger: Ledger, queue_depths: QueueDepths, recent: int = 50) -
         broker_error=broker_error,
         letters_by_status=ledger.status_counts(),
         dead_letters=waiting_dead_letters(ledger),
-        batches=PrintBatchStore(ledger).batches(limit=50),
+        batches=ledger.batches.batches(limit=50),
         recent=recent_letters(ledger, recent),
         waiting_for_case=waiting_for_case(ledger),
         cases=cases_not_open(ledger),
-        held_for_rates=RateBook(ledger).holding(),
-        returned=returned_by_reason(PrintAnswers(ledger).returned(limit=200)),
+        held_for_rates=ledger.rates.holding(),
+        returned=returned_by_reason(ledger.print_answers.returned(limit=200)),
     )

@@ -29,12 +29,8 @@ from letters.digests import sha256_hex
 from letters.domain.contract import valid_national_identity_number
 from letters.errors import PermanentError
 from letters.ledger import (
-    CaseStates,
-    DeadLetterStore,
-    DeliveryLog,
     Ledger,
     LetterRecord,
-    PrivacyRequests,
     letter_ids_of_person,
 )
 from letters.secret_files import write_private_file
@@ -120,7 +116,7 @@ def export_personal_data(
             files[name] = pdf
             entry["pdf"] = name
         letters.append(entry)
-    cases = CaseStates(ledger)
+    cases = ledger.cases
     data = {
         "subject": described,
         "made_at": now.isoformat(timespec="seconds"),
@@ -140,7 +136,7 @@ def export_personal_data(
     archive_bytes = _zipped(files)
     write_private_file(out, archive_bytes)
     digest = sha256_hex(archive_bytes)
-    audit = PrivacyRequests(ledger).record(
+    audit = ledger.privacy_requests.record(
         "access export", described, requested_by.strip(), reason.strip(), len(records), digest
     )
     return ExportReport(out, len(records), len(files) - 2, digest, audit.request_id)
@@ -194,7 +190,7 @@ def _dead_letters(
     ledger: Ledger, subject: Subject, records: list[LetterRecord]
 ) -> list[dict[str, Any]]:
     """The messages about the person that were refused or given up on, as they came."""
-    store = DeadLetterStore(ledger)
+    store = ledger.dead_letters
     if subject.national_identity_number:
         found = store.of_person(subject.national_identity_number)
     else:
@@ -229,7 +225,7 @@ def _letter(ledger: Ledger, record: LetterRecord) -> dict[str, Any]:
     }
     entry["request"] = json.loads(record.request)
     entry["history"] = [_plain(e) for e in ledger.history(record.letter_id)]
-    entry["delivery_events"] = [_plain(e) for e in DeliveryLog(ledger).events(record.letter_id)]
+    entry["delivery_events"] = [_plain(e) for e in ledger.deliveries.events(record.letter_id)]
     entry["re_sent_as"] = [
         r.letter_id for r in ledger.case_letters(record.case_number)
         if r.origin_letter_id == record.letter_id

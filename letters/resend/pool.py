@@ -233,7 +233,7 @@ def _run_share(
         return stop.is_set() or os.getppid() != parent
 
     try:
-        resender = Resender(build_pipeline(settings, ledger), JobStore(ledger))
+        resender = Resender(build_pipeline(settings, ledger), ledger.resend_jobs)
         report = RunReport(share.job.job_id, share.run)
         limiter = RateLimiter(share.rate)
         while not stopping() and (group := share.take()) is not None:

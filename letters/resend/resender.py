@@ -33,7 +33,6 @@ from letters.ledger import (
     CLOSED_STATES,
     HOLDING_STATES,
     TO_DO,
-    CaseStates,
     Item,
     ItemStatus,
     Job,
@@ -84,7 +83,7 @@ class Resender:
         self.pipeline = pipeline
         self.ledger: Ledger = pipeline.ledger
         self.store = store
-        self.cases = CaseStates(self.ledger)
+        self.cases = self.ledger.cases
         self.today = today
 
     def run(
