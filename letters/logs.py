@@ -14,6 +14,26 @@ import traceback
 from datetime import UTC, datetime
 from typing import Any
 
+# Every logger the service logs under, and what it covers. Operators filter on these
+# names, so they stay as they are when the code moves (some keep names from before the
+# packages: letters.embedded is the broker's recovery, letters.runner the supervisor).
+LOGGERS = {
+    "letters.worker": "the consumer: each message, retries, dead letters, the sweep, "
+    "periodic work that failed, the classic retry queues' migration",
+    "letters.runner": "the supervisor of the worker processes, and what periodic work did",
+    "letters.pipeline": "one letter: accepted, routed, rendered, sent; case states",
+    "letters.print": "print batches cut, assembled and sent; the print house's answers",
+    "letters.print_when_unread": "copies of unread Digipost letters made for print",
+    "letters.rates": "letters held for a rate, and released",
+    "letters.resend": "re-send jobs, letter by letter",
+    "letters.events": "the events relay",
+    "letters.embedded": "messages the embedded broker lost and the ledger recovered",
+    "letters.digipost_sync": "Digipost's confirmations and document events",
+    "letters.health": "the health and metrics server",
+    "letters.operations": "the operations page's server",
+    "channels.digipost_double": "the local Digipost double",
+}
+
 ALLOWED_FIELDS = frozenset(
     {
         "letter_id",

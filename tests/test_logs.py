@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
+from pathlib import Path
 
 import pytest
 
-from letters.logs import JsonFormatter, log_event
+from letters.logs import LOGGERS, JsonFormatter, log_event
 
 
 def test_an_event_is_one_json_line_with_its_fields(caplog: pytest.LogCaptureFixture) -> None:
@@ -55,3 +57,15 @@ def test_logs_go_to_standard_error_as_it_is_when_they_are_written(
     first.close()  # a test's captured stream, gone: logging must not write to it
     logging.getLogger("letters.test").info("two")
     assert '"event": "two"' in later.getvalue()
+
+
+def test_every_logger_the_code_names_is_in_the_table_and_every_one_in_the_table_is_used() -> None:
+    root = Path(__file__).parents[1]
+    named = {
+        match
+        for package in ("letters", "channels")
+        for path in (root / package).rglob("*.py")
+        for match in re.findall(r'getLogger\("([^"]+)"\)', path.read_text(encoding="utf-8"))
+    }
+    # WeasyPrint's own logger is quietened, not one of ours.
+    assert named - {"weasyprint"} == set(LOGGERS), sorted(named ^ set(LOGGERS))

@@ -1,4 +1,4 @@
-"""The ledger's tables as the code queries them; ``letters/migrations`` creates them."""
+"""The ledger's tables as the code queries them; ``letters/ledger/migrations`` creates them."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 ``build`` renders each template's preview scenarios to PDF and page images,
 compares them with the snapshot of the last approved version, and writes the
-static site (``letters.preview_site``). A template that fails to render shows
+static site (``letters.review.site``). A template that fails to render shows
 its error (template, line, message) on its page instead of failing the site.
 ``approve`` records a template's version in ``templates/approved.json`` and
 keeps its snapshot for the next comparison.
