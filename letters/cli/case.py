@@ -8,7 +8,7 @@ import sys
 from letters.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, Command, open_ledger
 from letters.clock import utcnow
 from letters.config import Settings
-from letters.delivery.case_states import CaseOutcome, CaseStateHandler
+from letters.delivery.case_changes import CaseOutcome, CaseStateHandler
 from letters.domain.case_message import CaseStateChange
 from letters.domain.message_body import canonical_uuid
 from letters.domain.request_shape import case_number_problem

@@ -23,7 +23,7 @@ from letters.errors import ConfigurationError, InvalidRequest
 from letters.ledger import OverdueLetter
 from letters.logs import configure_logging
 from letters.messaging.broker import Publisher
-from letters.messaging.dead_letters import list_dead, retry_dead
+from letters.messaging.dead_letter_queue import list_dead, retry_dead
 from letters.messaging.queue_migration import migrate_classic_retry_queues
 from letters.messaging.sweep import sweep
 

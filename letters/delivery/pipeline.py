@@ -35,7 +35,7 @@ from channels.base import (
 from letters import metrics
 from letters.clock import today_in_norway, utcnow
 from letters.config import Settings
-from letters.delivery.case_states import CaseOutcome, CaseStateHandler
+from letters.delivery.case_changes import CaseOutcome, CaseStateHandler
 from letters.delivery.dating import ledger_letters, needs_new_date
 from letters.delivery.rates import (
     CurrentRates,

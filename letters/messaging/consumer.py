@@ -44,7 +44,7 @@ from letters.errors import ConfigurationError, PermanentError, TransientError
 from letters.ledger import Ledger, LetterRecord, OverdueLetter, RefusedRequest
 from letters.logs import log_event
 from letters.messaging.broker import JSON, Publisher
-from letters.messaging.dead_letters import reference_body, reference_headers
+from letters.messaging.dead_letter_queue import reference_body, reference_headers
 from letters.messaging.periodic import PeriodicTask
 from letters.messaging.recovery import forget_processed
 from letters.messaging.sweep import SweepReport, sweep

@@ -28,7 +28,7 @@ from letters.domain.message_body import BodyLimits, peek, peek_letter_id
 from letters.ledger import Ledger
 from letters.logs import log_event
 from letters.messaging.broker import Publisher, embedded_folders
-from letters.messaging.dead_letters import is_reference
+from letters.messaging.dead_letter_queue import is_reference
 from letters.messaging.topology import ATTEMPT_HEADER, STOPS_HEADER
 
 log = logging.getLogger("letters.embedded")

@@ -32,7 +32,7 @@ from letters.ledger import Ledger, check_secret
 from letters.logs import configure_logging, log_event
 from letters.messaging.broker import Publisher, connect, topology_for
 from letters.messaging.consumer import LetterWorker
-from letters.messaging.dead_letters import seal_dead_queue
+from letters.messaging.dead_letter_queue import seal_dead_queue
 from letters.messaging.event_relay import relay_until_empty
 from letters.messaging.health import HealthServer
 from letters.messaging.periodic import periodic_tasks

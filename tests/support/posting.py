@@ -22,7 +22,7 @@ from channels.print_post.dispatch import PrintDispatcher, open_print_drop
 from channels.print_post.fonts import FontLibrary
 from letters.clock import OSLO
 from letters.config import Settings
-from letters.delivery.case_states import CaseOutcome
+from letters.delivery.case_changes import CaseOutcome
 from letters.delivery.pipeline import Outcome, Pipeline
 from letters.digests import sha256_hex
 from letters.errors import InvalidRequest
