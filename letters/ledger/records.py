@@ -12,10 +12,11 @@ from letters.clock import as_utc
 
 
 class LetterStatus(StrEnum):
+    # In the order a letter usually has them.
     ACCEPTED = "accepted"
+    ROUTED = "routed"
     RENDERED = "rendered"
     ARCHIVED = "archived"
-    ROUTED = "routed"
     # In a print batch that has not gone to the print house yet.
     BATCHED = "batched"
     SENT = "sent"
@@ -41,9 +42,9 @@ RECOVERED = "recovered"
 # On its way through the worker: a message should be carrying each of these.
 IN_HAND = (
     LetterStatus.ACCEPTED,
+    LetterStatus.ROUTED,
     LetterStatus.RENDERED,
     LetterStatus.ARCHIVED,
-    LetterStatus.ROUTED,
     LetterStatus.REQUEUED,
 )
 
