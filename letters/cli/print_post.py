@@ -167,9 +167,13 @@ def _returns(args: argparse.Namespace, settings: Settings) -> int:
     except MalformedReturnsError as err:
         print(f"letters print returns: {args.file}: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    # Loaded here, not at the top: ``letters --help`` must not pay for the renderer.
+    from letters.delivery.pipeline import build_pipeline
+
     ledger = open_ledger(settings)
     try:
-        report = record_returns(lines, ledger.print_answers, args.file.name)
+        pipeline = build_pipeline(settings, ledger)
+        report = record_returns(lines, ledger.print_answers, args.file.name, pipeline=pipeline)
     except LetterError as err:
         print(f"letters: {err}", file=sys.stderr)
         return EXIT_FAILURE
@@ -182,6 +186,8 @@ def _returns(args: argparse.Namespace, settings: Settings) -> int:
             f"{args.file.name}: {len(report.recorded)} returned letter(s) recorded, "
             f"{len(report.already)} recorded before, {len(report.refused)} row(s) refused"
         )
+        for letter_id, why in report.stopped.items():
+            print(f"  stopped {letter_id}: {why}")
         for line, reason in sorted(report.refused.items()):
             print(f"  line {line}: {reason}", file=sys.stderr)
     return EXIT_FAILURE if report.refused else EXIT_OK

@@ -90,13 +90,18 @@ class CaseStateHandler:
 
     def cancel(self, letter_id: str, reason: str) -> Cancellation:
         """Stop one letter if it has not left (``letters cancel``)."""
+        return self.stop(letter_id, f"cancelled by operations: {reason}")
+
+    def stop(self, letter_id: str, reason: str) -> Cancellation:
+        """Stop one letter if it has not left, for ``reason`` (operations said so, or a
+        letter it rests on came back)."""
         with self.locks.hold(letter_id):
             record = self.ledger.get(letter_id)
             if record is None:
                 return Cancellation(False, f"no letter {letter_id} in the ledger")
             if record.status is LetterStatus.CANCELLED:
                 return Cancellation(False, "already cancelled")
-            return self._cancel(record, f"cancelled by operations: {reason}")
+            return self._cancel(record, reason)
 
     def _apply_to(
         self, record: LetterRecord, state: str, reason: str, outcome: CaseOutcome

@@ -31,14 +31,17 @@ from channels.print_post.receipts import (
 )
 from channels.print_post.returns import ReturnLine
 from letters.clock import OSLO, today_in_norway, utcnow
-from letters.delivery.dating import lawful_deadline, renewal_request
+from letters.delivery.case_changes import CaseStateHandler
+from letters.delivery.dating import lawful_deadline, ledger_letters, renewal_request
 from letters.domain.contract import parse_request
-from letters.errors import PermanentError, TransientError
+from letters.domain.letter_order import check_order, reported_letters
+from letters.errors import InvalidRequest, PermanentError, TransientError
 from letters.ledger import (
     AppliedReceipt,
     BatchStatus,
     LetterPosting,
     LetterRecord,
+    LetterStatus,
     NewLetter,
     PrintAnswers,
     ReceiptConflictError,
@@ -56,6 +59,21 @@ if TYPE_CHECKING:  # the pipeline loads the renderer; reading returns needs none
     from letters.delivery.pipeline import Pipeline
 
 log = logging.getLogger("letters.print")
+
+# A letter that has not gone yet: it may still be stopped.
+_NOT_GONE = frozenset(
+    {
+        LetterStatus.ACCEPTED,
+        LetterStatus.ROUTED,
+        LetterStatus.RENDERED,
+        LetterStatus.ARCHIVED,
+        LetterStatus.REQUEUED,
+        LetterStatus.FAILED,
+        LetterStatus.BATCHED,
+        LetterStatus.HELD,
+        LetterStatus.WITHDRAWN,
+    }
+)
 
 
 @dataclass
@@ -214,13 +232,22 @@ class ReturnsReport:
     already: list[str] = field(default_factory=list)
     # By line: what was wrong with it (the rest of the file is applied).
     refused: dict[int, str] = field(default_factory=dict)
+    # Letters of the same cases that rested on a returned one and were stopped, and why.
+    stopped: dict[str, str] = field(default_factory=dict)
 
 
 def record_returns(
-    lines: Iterable[ReturnLine], answers: PrintAnswers, source: str, now: datetime | None = None
+    lines: Iterable[ReturnLine],
+    answers: PrintAnswers,
+    source: str,
+    now: datetime | None = None,
+    *,
+    pipeline: Pipeline | None = None,
 ) -> ReturnsReport:
     """Record each valid line's letter as returned, once; a line naming a letter that is
-    unknown or has not left is refused by its line number."""
+    unknown or has not left is refused by its line number. With the ``pipeline``, the
+    letters of the case not yet gone that may no longer leave without the returned one
+    (a betalingsoppfordring in an open print batch, its inkassovarsel back) are stopped."""
     report = ReturnsReport()
     for line in lines:
         if line.problem is not None:
@@ -237,6 +264,8 @@ def record_returns(
         if verdict is ReturnVerdict.RECORDED:
             report.recorded.append(letter_id)
             log_event(log, "returned mail recorded", letter_id=letter_id, reason=line.reason)
+            if pipeline is not None:
+                report.stopped.update(stop_what_rested_on(letter_id, pipeline))
         elif verdict is ReturnVerdict.ALREADY:
             report.already.append(letter_id)
         elif verdict is ReturnVerdict.NOT_LEFT:
@@ -244,6 +273,39 @@ def record_returns(
         else:
             report.refused[line.line] = f"letter_id: no letter {letter_id} in the ledger"
     return report
+
+
+def stop_what_rested_on(returned_id: str, pipeline: Pipeline) -> dict[str, str]:
+    """Stop the letters of the returned letter's case that passed the order of letters
+    when they were rendered and no longer do, now that it does not count; by letter id,
+    why. A letter not rendered yet meets the check when it is."""
+    ledger = pipeline.ledger
+    returned = ledger.get(returned_id)
+    if returned is None:
+        return {}
+    case_letters = ledger.case_letters(returned.case_number)
+    today = today_in_norway(pipeline.clock())
+    handler = CaseStateHandler(ledger, pipeline.locks)
+    profile = pipeline.service.profile
+    stopped = {}
+    for other in case_letters:
+        if other.status not in _NOT_GONE or other.pdf_sha256 is None:
+            continue
+        request = parse_request(
+            json.loads(other.request), pipeline.service.contract_rules, other.letter_date or today
+        )
+        prior = reported_letters(request, profile.name) + ledger_letters(other, case_letters)
+        leaves_on = max(today, other.planned_posting_day or today)
+        try:
+            check_order(request, leaves_on, prior, profile.order)
+        except InvalidRequest as err:
+            why = f"returned mail: letter {returned_id} came back; {err}"
+            result = handler.stop(other.letter_id, why)
+            stopped[other.letter_id] = (
+                result.detail if result.cancelled else (f"not stopped: {result.detail}")
+            )
+            log_event(log, "letter stopped by returned mail", letter_id=other.letter_id)
+    return stopped
 
 
 def next_step(reason: str) -> str:

@@ -367,6 +367,36 @@ def test_a_returned_inkassovarsel_holds_the_betalingsoppfordring(post: Post) -> 
     assert post.ledger.history(record.letter_id) == history
 
 
+def test_a_return_stops_the_next_letter_already_in_an_open_batch(post: Post) -> None:
+    varsel = printed()
+    _posted_on_time(post, varsel)  # deadline 16 March
+    post.now = oslo(date(2027, 3, 17), 10)
+    demand = same_case(varsel, "betalingsoppfordring-nb-plain")
+    demand["recipient"]["digital_consent"] = False
+    post.process(demand)
+    assert post.record(demand["letter_id"]).status is LetterStatus.BATCHED
+    other_case = printed()
+    post.process(other_case)
+
+    post.now = oslo(date(2027, 3, 17), 11)
+    returns = f"letter,reason,returned_on\n{varsel['letter_id']},unknown_address,2027-03-17\n"
+    lines = parse_returns(returns.encode(), date(2027, 3, 17))
+    report = record_returns(
+        lines, post.ledger.print_answers, "r.csv", post.now, pipeline=post.pipeline
+    )
+    assert list(report.stopped) == [demand["letter_id"]]
+    stopped = post.record(demand["letter_id"])
+    assert stopped.status is LetterStatus.CANCELLED
+    reason = _last_event(post, stopped.letter_id, "cancelled")["details"]["reason"]
+    assert f"returned mail: letter {varsel['letter_id']} came back" in reason
+    assert "came back as returned mail and was not received" in reason
+    assert "taken out of print batch" in reason
+    assert post.record(other_case["letter_id"]).status is LetterStatus.BATCHED
+    # The batch goes without it.
+    [sent] = post.dispatcher.run(cut_all=True).sent
+    assert sent.letters == 1
+
+
 def test_returns_rows_that_are_wrong_are_refused_by_line_and_the_rest_applied(
     post: Post,
 ) -> None:
