@@ -8,7 +8,7 @@ A worker group runs in several processes. prometheus_client's multiprocess
 mode gives one set for all of them: the supervisor sets
 ``PROMETHEUS_MULTIPROC_DIR`` before it starts the workers, so each worker's
 values go to files there and the supervisor reads them all when scraped
-(``letters.messaging.health``). prometheus_client chooses the mode when it is
+(``letters.worker.health``). prometheus_client chooses the mode when it is
 first imported, which is why nothing else may import it before the variable
 is set in a worker.
 """

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from letters.messaging.health import ServiceProbe, health_app
+from letters.worker.health import ServiceProbe, health_app
 from tests.support.stacks import Stack
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"

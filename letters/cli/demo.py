@@ -28,7 +28,7 @@ SAMPLES_DIR = PROJECT_ROOT / "samples"
 def demo_command(args: argparse.Namespace, settings: Settings) -> int:
     """The whole pipeline on this machine: samples in, PDFs and delivery records out."""
     # Loaded here, not at the top: ``letters --help`` must not pay for the renderer.
-    from letters.messaging.supervisor import prepare, run_worker
+    from letters.worker.supervisor import prepare, run_worker
 
     configure_logging("WARNING")
     settings = _demo_rates(settings)

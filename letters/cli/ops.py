@@ -29,10 +29,10 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 
 def ops_command(args: argparse.Namespace, settings: Settings) -> int:
     # Loaded here, not at the top: ``letters --help`` must not pay for the renderer.
-    from letters.messaging.health import ServiceProbe
     from letters.operations.page import render_page
     from letters.operations.server import page_server
     from letters.operations.snapshot import take_snapshot
+    from letters.worker.health import ServiceProbe
 
     probe = ServiceProbe(settings)  # the ledger, and the broker's queue depths
     try:

@@ -25,7 +25,7 @@ from letters.logs import configure_logging
 from letters.messaging.broker import Publisher
 from letters.messaging.dead_letter_queue import list_dead, retry_dead
 from letters.messaging.queue_migration import migrate_classic_retry_queues
-from letters.messaging.sweep import sweep
+from letters.worker.sweep import sweep
 
 
 def publish_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -78,7 +78,7 @@ def _request_sources(paths: list[str]) -> Iterator[tuple[str, bytes | OSError]]:
 
 def worker_command(args: argparse.Namespace, settings: Settings) -> int:
     # Loaded here, not at the top: ``letters --help`` must not pay for the renderer.
-    from letters.messaging.supervisor import run_workers
+    from letters.worker.supervisor import run_workers
 
     configure_logging(settings.log_level)
     concurrency = args.concurrency or settings.concurrency

@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from letters.clock import today_in_norway
 from letters.domain.rates import RateKind, half_year_start
 from letters.ledger import LetterStatus
-from letters.messaging.health import ServiceProbe, health_app
+from letters.worker.health import ServiceProbe, health_app
 from tests.support.rates import write_suite_rates
 from tests.support.stacks import Stack, needs_interest, needs_no_interest
 

@@ -22,8 +22,8 @@ from letters.digests import sha256_hex
 from letters.domain.letter_types import Language, LetterType
 from letters.domain.profile import UnreadRule
 from letters.ledger import LetterStatus, PrintBatchStore, Resend
-from letters.messaging.periodic import periodic_tasks
 from letters.rendering.formatting import long_date
+from letters.worker.periodic import periodic_tasks
 from tests.support.digipost import DIGIPOST_USER, DoubleHarness, running_double
 from tests.support.pdf import plain_text
 from tests.support.stacks import Stack, sample_request, stack_env

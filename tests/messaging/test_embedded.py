@@ -138,8 +138,8 @@ class _StubMessage:
 
 def test_a_body_kombu_cannot_decode_is_dead_lettered_not_dropped(embedded: Stack) -> None:
     from letters.messaging.broker import Publisher, connect, topology_for
-    from letters.messaging.consumer import LetterWorker
-    from letters.messaging.supervisor import build_pipeline
+    from letters.worker.consumer import LetterWorker
+    from letters.worker.supervisor import build_pipeline
 
     settings = embedded.settings
     ledger = embedded.ledger

@@ -19,8 +19,8 @@ from letters.domain.otp import ALPHABET
 from letters.errors import InvalidRequest, TransientError
 from letters.ledger import LetterStatus
 from letters.messaging.broker import embedded_folders
-from letters.messaging.health import ServiceProbe
 from letters.storage import open_archive
+from letters.worker.health import ServiceProbe
 from tests.support.pdf import plain_text
 from tests.support.services import start_rabbitmq, stop_rabbitmq
 from tests.support.stacks import Stack, sample_request, wait_for

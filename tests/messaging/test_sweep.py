@@ -10,7 +10,7 @@ from letters.clock import utcnow
 from letters.config import Settings, SweepSettings
 from letters.ledger import Ledger, LetterStatus
 from letters.messaging.broker import Publisher
-from letters.messaging.sweep import sweep
+from letters.worker.sweep import sweep
 from tests.support.stacks import sample_request
 
 SETTINGS = SweepSettings(interval=60, retry_grace=120, stale_after=900, max_recoveries=2)

@@ -15,11 +15,11 @@ from letters.delivery.pipeline import Pipeline
 from letters.domain.otp import ALPHABET
 from letters.ledger import Ledger, LetterRecord
 from letters.ledger.resend_jobs import Job, JobStore
-from letters.messaging.supervisor import build_pipeline
 from letters.resend.pace import RateLimiter
 from letters.resend.resender import Resender, RunReport
 from letters.resend.selection import Selection
 from letters.storage import open_archive
+from letters.worker.supervisor import build_pipeline
 from tests.support.events import check_outbox
 from tests.support.stacks import fresh_case
 

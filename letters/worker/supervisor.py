@@ -31,13 +31,13 @@ from letters.errors import TransientError
 from letters.ledger import Ledger, check_secret
 from letters.logs import configure_logging, log_event
 from letters.messaging.broker import Publisher, connect, topology_for
-from letters.messaging.consumer import LetterWorker
 from letters.messaging.dead_letter_queue import seal_dead_queue
 from letters.messaging.event_relay import relay_until_empty
-from letters.messaging.health import HealthServer
-from letters.messaging.periodic import periodic_tasks
 from letters.messaging.queue_migration import migrate_classic_retry_queues
-from letters.messaging.recovery import recover
+from letters.worker.consumer import LetterWorker
+from letters.worker.health import HealthServer
+from letters.worker.periodic import periodic_tasks
+from letters.worker.recovery import recover
 
 log = logging.getLogger("letters.runner")
 

@@ -45,9 +45,6 @@ from letters.ledger import Ledger, LetterRecord, OverdueLetter, RefusedRequest
 from letters.logs import log_event
 from letters.messaging.broker import JSON, Publisher
 from letters.messaging.dead_letter_queue import reference_body, reference_headers
-from letters.messaging.periodic import PeriodicTask
-from letters.messaging.recovery import forget_processed
-from letters.messaging.sweep import SweepReport, sweep
 from letters.messaging.topology import (
     ATTEMPT_HEADER,
     DELIVERY_COUNT_HEADER,
@@ -55,6 +52,9 @@ from letters.messaging.topology import (
     STOPS_HEADER,
     Topology,
 )
+from letters.worker.periodic import PeriodicTask
+from letters.worker.recovery import forget_processed
+from letters.worker.sweep import SweepReport, sweep
 
 log = logging.getLogger("letters.worker")
 
