@@ -100,7 +100,7 @@ def test_a_file_that_is_no_returns_file_is_refused_whole(raw: bytes, problem: st
     assert problem in str(err.value)
 
 
-def test_the_schema_file_is_what_the_readme_names() -> None:
-    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    assert "queue/print-returns.schema.json" in readme
+def test_the_schema_file_is_what_the_docs_name() -> None:
+    page = (PROJECT_ROOT / "docs" / "print.md").read_text(encoding="utf-8")
+    assert "queue/print-returns.schema.json" in page
     assert Path(PROJECT_ROOT / "queue" / "print-returns.schema.json").is_file()
