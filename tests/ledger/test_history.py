@@ -4,8 +4,6 @@ event are written together or not at all, on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -13,28 +11,12 @@ from letters.clock import utcnow
 from letters.ledger import Ledger, LetterStatus
 from letters.ledger import history as letter_history
 from letters.ledger.schema import letters as letters_table
-from tests.support.stacks import fresh_postgres_database, ledger_keys
 
 LETTER = "4f7c2b8e-9a51-4d7e-8a7b-2d3c1e0f9a61"
 
 
 class Interrupted(Exception):
     """Raised inside a transaction: the process stopped halfway."""
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
-def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
-    if request.param == "sqlite":
-        opened = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}", ledger_keys())
-        opened.upgrade()
-        yield opened
-        opened.close()
-        return
-    with fresh_postgres_database() as url:
-        opened = Ledger(url, ledger_keys())
-        opened.upgrade()
-        yield opened
-        opened.close()
 
 
 def _accepted(ledger: Ledger) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,22 +14,6 @@ from sqlalchemy.exc import DBAPIError
 
 from letters.clock import utcnow
 from letters.ledger import FINISHED, MIGRATIONS, DeadLetterStore, Ledger, LetterStatus
-from tests.support.stacks import fresh_postgres_database, ledger_keys
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
-def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
-    if request.param == "sqlite":
-        ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}", ledger_keys())
-        ledger.upgrade()
-        yield ledger
-        ledger.close()
-        return
-    with fresh_postgres_database() as url:
-        ledger = Ledger(url, ledger_keys())
-        ledger.upgrade()
-        yield ledger
-        ledger.close()
 
 
 def _accept(ledger: Ledger, letter_id: str = "4f7c2b8e-9a51-4d7e-8a7b-2d3c1e0f9a61") -> None:
