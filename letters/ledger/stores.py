@@ -8,7 +8,7 @@ per ledger, and a store's construction can change in one place.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from letters.ledger.case_states import CaseStates
@@ -86,7 +86,7 @@ class LedgerStores:
 
 
 # The store each attribute holds, by class name: what tests/test_architecture.py looks for.
-STORE_CLASSES: dict[str, Any] = {
+STORE_CLASSES: dict[str, str] = {
     "PrintBatchStore": "batches",
     "PrintAnswers": "print_answers",
     "DeadLetterStore": "dead_letters",
