@@ -270,6 +270,11 @@ def record_returns(
             report.already.append(letter_id)
         elif verdict is ReturnVerdict.NOT_LEFT:
             report.refused[line.line] = f"letter_id: letter {letter_id} has not been sent"
+        elif verdict is ReturnVerdict.BEFORE_POSTED:
+            report.refused[line.line] = (
+                f"returned_on: {line.returned_on.isoformat()} is before letter {letter_id} "
+                "was posted"
+            )
         else:
             report.refused[line.line] = f"letter_id: no letter {letter_id} in the ledger"
     return report

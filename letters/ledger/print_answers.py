@@ -87,6 +87,8 @@ class ReturnVerdict(StrEnum):
     ALREADY = "already"
     # The letter has not left: nothing can have come back.
     NOT_LEFT = "not-left"
+    # Said to have come back before the day it was posted: the report is wrong.
+    BEFORE_POSTED = "before-posted"
     UNKNOWN = "unknown"
 
 
@@ -256,15 +258,17 @@ def record_return_in(
 ) -> ReturnVerdict:
     """``record_return`` inside the caller's transaction (a channel's own event of a letter
     that could not be delivered, ``letters.ledger.delivery_events``)."""
-    status = conn.execute(
-        select(letters.c.status).where(letters.c.letter_id == letter_id)
-    ).scalar_one_or_none()
-    if status is None:
+    found = conn.execute(
+        select(letters.c.status, letters.c.posted_on).where(letters.c.letter_id == letter_id)
+    ).first()
+    if found is None:
         return ReturnVerdict.UNKNOWN
-    if status == LetterStatus.RETURNED:
+    if found.status == LetterStatus.RETURNED:
         return ReturnVerdict.ALREADY
-    if status not in _LEFT:
+    if found.status not in _LEFT:
         return ReturnVerdict.NOT_LEFT
+    if found.posted_on is not None and returned_on < found.posted_on:
+        return ReturnVerdict.BEFORE_POSTED
     conn.execute(
         insert(returned_mail).values(
             letter_id=letter_id,

@@ -413,6 +413,14 @@ def test_returns_rows_that_are_wrong_are_refused_by_line_and_the_rest_applied(
         f"{varsel['letter_id']},moved,2027-03-09",
         "not-a-letter,moved,2027-03-05",
     ]
+    # A return said to have come back on 1 March, a day before it was posted.
+    early = parse_returns(
+        f"letter,reason,returned_on\n{varsel['letter_id']},moved,2027-03-01\n".encode(),
+        date(2027, 3, 5),
+    )
+    assert record_returns(early, post.ledger.print_answers, "e.csv").refused == {
+        2: f"returned_on: 2027-03-01 is before letter {varsel['letter_id']} was posted"
+    }
     lines = parse_returns("\r\n".join(rows).encode(), date(2027, 3, 5))
     report = record_returns(lines, PrintAnswers(post.ledger), "r.csv", oslo(date(2027, 3, 5), 9))
     assert report.recorded == [varsel["letter_id"]]
