@@ -22,6 +22,8 @@ CONTRACTS = {
     "ledger-tables": "Only the ledger package touches the ledger's tables",
     "digipost-double": "The local Digipost double is imported only where one is started",
     "print-house-double": "The local print house is imported only by the commands that start",
+    "pure-channels": "Channels are vendor adapters: no ledger, storage, delivery or broker",
+    "independent-providers": "Each provider's package stands alone: none imports another",
     "vendor-sqlalchemy": "SQLAlchemy and Alembic are the ledger's alone",
     "vendor-kombu": "kombu and amqp are the broker adapter's (messaging, and the worker's",
     "vendor-httpx": "httpx is the Digipost client's alone",
@@ -33,15 +35,20 @@ CONTRACTS = {
 # One wrong import per contract, appended to a copy of the tree.
 WRONG_IMPORTS = {
     "layers": ("letters/domain/kid.py", "import letters.delivery.pipeline"),
-    "ledger-tables": ("channels/fake.py", "from letters.ledger.schema import letters as _t"),
+    "ledger-tables": (
+        "letters/delivery/routing.py",
+        "from letters.ledger.schema import letters as _t",
+    ),
     "digipost-double": ("letters/cli/status.py", "import channels.digipost.double"),
     "print-house-double": (
         "letters/delivery/print_answers.py",
         "import channels.print_post.double",
     ),
+    "pure-channels": ("channels/print_post/channel.py", "import letters.storage"),
+    "independent-providers": ("channels/fake.py", "import channels.print_post.sheet_codes"),
     "vendor-sqlalchemy": ("letters/delivery/routing.py", "import sqlalchemy"),
     "vendor-kombu": ("letters/worker/periodic.py", "import kombu"),
-    "vendor-httpx": ("channels/digipost/sync.py", "import httpx"),
+    "vendor-httpx": ("letters/delivery/digipost_sync.py", "import httpx"),
     "vendor-weasyprint": ("channels/print_post/assembly.py", "import pydyf"),
     "vendor-boto3": ("letters/ledger/store.py", "import boto3"),
     "light-foundations": ("letters/storage/directory.py", "import pydantic"),

@@ -17,18 +17,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from channels.print_post.inbox import DONE, RECEIPTS
-from channels.print_post.receipts import RECEIPT_SCHEMA
+from channels.print_post.receipts import DONE, RECEIPT_SCHEMA, RECEIPTS
 from channels.print_post.returns import CSV_HEADER
 from letters.clock import OSLO
 from letters.domain.posting import add_working_days, print_posting_day
-from letters.storage import DirectoryStore
 
 RETURNS = "returns/"
 # What the post writes on a letter it brings back, as a returns file says it.
@@ -61,7 +60,6 @@ class HouseReport:
 def answer_batches(drop_dir: Path, rules: HouseRules, today: date) -> HouseReport:
     """Post every batch in the drop that has no receipt and whose posting day has come by
     ``today`` (``date.max``: every one, on its own posting day)."""
-    drop = DirectoryStore(drop_dir, "print drop")
     report = HouseReport()
     answered = _answered(drop_dir)
     for manifest_path in sorted(drop_dir.glob("*/*.json")):
@@ -89,14 +87,13 @@ def answer_batches(drop_dir: Path, rules: HouseRules, today: date) -> HouseRepor
             "posted_on": posted_on.isoformat(),
             "letters": lines,
         }
-        drop.put(f"{RECEIPTS}{batch_id}.json", _json(receipt), "application/json")
+        _write(drop_dir / RECEIPTS / f"{batch_id}.json", _json(receipt))
         report.receipts[batch_id] = posted_on
         came_back = [entries[i] for i in order if i not in lost][: rules.returns]
         if came_back:
-            drop.put(
-                f"{RETURNS}{batch_id}.csv",
+            _write(
+                drop_dir / RETURNS / f"{batch_id}.csv",
                 _returns_csv(came_back, choices, min(add_working_days(posted_on, 3), today)),
-                "text/csv; charset=utf-8",
             )
             report.returns[batch_id] = len(came_back)
     return report
@@ -129,6 +126,17 @@ def _returns_csv(entries: list[dict[str, Any]], choices: random.Random, day: dat
         code = f"{entry['code']}:1/{entry['sheets']}"
         writer.writerow([code, choices.choice(RETURN_REASONS), day.isoformat()])
     return out.getvalue().encode("utf-8")
+
+
+def _write(path: Path, body: bytes) -> None:
+    """Whole or not at all, as a print house writes to the drop: the service never reads
+    half a receipt. A file already there stays as it is."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(body)
+    os.replace(partial, path)
 
 
 def _json(document: dict[str, Any]) -> bytes:

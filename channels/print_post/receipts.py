@@ -24,6 +24,10 @@ from letters.domain.text import got
 from letters.errors import FieldProblem, PermanentError
 
 RECEIPT_SCHEMA = "letters.print-receipt/1"
+# Where the print house drops receipts in the print drop, and where they go once read.
+RECEIPTS = "receipts/"
+DONE = "receipts/done/"
+REFUSED = "receipts/refused/"
 # A receipt lists a batch's letters; a batch holds at most a few thousand.
 RECEIPT_LIMITS = BodyLimits(max_bytes=16 * 1024 * 1024, max_depth=8)
 BATCH_ID_PATTERN = r"[0-9]{8}-[A-Z]-[0-9a-f]{8}"

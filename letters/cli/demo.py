@@ -159,14 +159,13 @@ def _cut_print_batches(settings: Settings) -> list[str]:
     """The demo does not wait for the cut-off: it cuts the print batches at once."""
     if settings.print_backend != "print_post":
         return []
-    from channels.print_post.dispatch import open_dispatcher
     from letters.delivery.pipeline import build_pipeline
+    from letters.delivery.print_dispatch import open_dispatcher
 
     ledger = open_ledger(settings)
     try:
-        report = open_dispatcher(settings, build_pipeline(settings, ledger).redate).run(
-            cut_all=True
-        )
+        pipeline = build_pipeline(settings, ledger)
+        report = open_dispatcher(settings, ledger, pipeline.redate).run(cut_all=True)
     finally:
         ledger.close()
     lines = [
@@ -185,11 +184,11 @@ def _print_house_answers(settings: Settings) -> list[str]:
     reads them, as the worker does every few minutes, and each letter has its real day."""
     if settings.print_backend != "print_post" or "://" in settings.print.url:
         return []
-    from channels.print_post.dispatch import open_print_drop
     from channels.print_post.double import HouseRules, answer_batches
-    from channels.print_post.inbox import ReceiptInbox
     from letters.delivery.pipeline import build_pipeline
     from letters.delivery.print_answers import read_receipts
+    from letters.delivery.print_dispatch import open_print_drop
+    from letters.delivery.print_inbox import ReceiptInbox
 
     rules = HouseRules(posting_delay=settings.print.posting_delay)
     # The demo does not wait for the posting day: the print house posts on it at once, and

@@ -15,10 +15,10 @@ from types import FrameType
 
 from channels.digipost.connect import local_double, open_api
 from channels.digipost.keys import load_certificate
-from channels.digipost.sync import sync_digipost
 from letters.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, Command, open_ledger
 from letters.clock import today_in_norway
 from letters.config import DigipostSettings, Settings
+from letters.delivery.digipost_sync import sync_digipost
 from letters.errors import LetterError
 from letters.logs import configure_logging
 

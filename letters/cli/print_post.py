@@ -11,10 +11,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from channels.print_post.batches import open_batches
-from channels.print_post.dispatch import DispatchReport, open_dispatcher, open_print_drop
 from channels.print_post.double import HouseRules, answer_batches
-from channels.print_post.inbox import ReceiptInbox
 from channels.print_post.returns import MalformedReturnsError, parse_returns
 from letters.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, Command, open_ledger
 from letters.clock import today_in_norway
@@ -26,6 +23,8 @@ from letters.delivery.print_answers import (
     record_returns,
     returned_by_reason,
 )
+from letters.delivery.print_dispatch import DispatchReport, open_dispatcher, open_print_drop
+from letters.delivery.print_inbox import ReceiptInbox
 from letters.errors import LetterError
 from letters.ledger import Batch, BatchStatus
 
@@ -246,7 +245,11 @@ def _house(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
-    batches = open_batches(settings).store.batches(args.status or (), limit=args.limit)
+    ledger = open_ledger(settings)
+    try:
+        batches = ledger.batches.batches(args.status or (), limit=args.limit)
+    finally:
+        ledger.close()
     if args.json:
         print(json.dumps([_batch_json(b) for b in batches], indent=2))
         return EXIT_OK
@@ -293,7 +296,7 @@ def _cut(args: argparse.Namespace, settings: Settings) -> int:
         ledger = open_ledger(settings)
         try:
             pipeline = build_pipeline(settings, ledger)
-            report = open_dispatcher(settings, pipeline.redate).run(cut_all=True)
+            report = open_dispatcher(settings, ledger, pipeline.redate).run(cut_all=True)
         finally:
             ledger.close()
     except LetterError as err:

@@ -37,6 +37,7 @@ from letters.clock import today_in_norway, utcnow
 from letters.config import Settings
 from letters.delivery.case_changes import CaseOutcome, CaseStateHandler
 from letters.delivery.dating import ledger_letters, needs_new_date
+from letters.delivery.print_batches import PrintBatches, open_batches, placed_receipt
 from letters.delivery.rates import (
     CurrentRates,
     hold_keys,
@@ -143,6 +144,7 @@ class Pipeline:
         archive: Archive,
         channels: ChannelSet,
         locks: LetterLocks,
+        print_batches: PrintBatches,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.service = service
@@ -150,6 +152,8 @@ class Pipeline:
         self.archive = archive
         self.channels = channels
         self.locks = locks
+        # Where a letter the print channel took waits for the print house.
+        self.print_batches = print_batches
         self.clock = clock
         self.cases = ledger.cases
         self.case_changes = CaseStateHandler(ledger, locks)
@@ -285,7 +289,7 @@ class Pipeline:
             except MissingRate as missing:
                 return self._held_for_rates(record, request, PRINT, missing)
             receipt = self._send(PRINT, _outgoing(record, request, pdf, self.service.profile))
-        self._record_receipt(record, receipt)
+        receipt = self._record_receipt(record, receipt, request.recipient.address.country_code)
         return _outcome(record, receipt)
 
     def _send(self, channel: str, letter: OutgoingLetter) -> Receipt:
@@ -295,13 +299,15 @@ class Pipeline:
         finally:
             metrics.send_seconds.labels(channel).observe(time.perf_counter() - started)
 
-    def _record_receipt(self, record: LetterRecord, receipt: Receipt) -> None:
-        detail = f"{receipt.channel}: {receipt.detail}".rstrip(": ")
+    def _record_receipt(self, record: LetterRecord, receipt: Receipt, country: str) -> Receipt:
+        """Record what the channel did; the receipt as recorded (a letter handed over for
+        print gets its place in a batch here)."""
         if receipt.status is ReceiptStatus.BATCHED:
-            assert receipt.provider_ref is not None  # noqa: S101 - the batch id
-            self.ledger.record_batched(record.letter_id, receipt.provider_ref, detail)
-            log_event(log, "batched", channel=receipt.channel, **_ids(record))
-            return
+            receipt = self._place_in_batch(record, receipt, country)
+            if receipt.status is ReceiptStatus.BATCHED:
+                log_event(log, "batched", channel=receipt.channel, **_ids(record))
+                return receipt
+        detail = f"{receipt.channel}: {receipt.detail}".rstrip(": ")
         status = (
             LetterStatus.DELIVERED
             if receipt.status is ReceiptStatus.DELIVERED
@@ -317,6 +323,20 @@ class Pipeline:
             posted_on=self.channels.get(receipt.channel).sending_day(self.clock()),
         )
         log_event(log, status.value, channel=receipt.channel, **_ids(record))
+        return receipt
+
+    def _place_in_batch(self, record: LetterRecord, receipt: Receipt, country: str) -> Receipt:
+        """The letter joins its print batch, marked ``batched`` in the same transaction."""
+        assert record.page_count is not None  # noqa: S101 - rendered before it is sent
+        placement = self.print_batches.place(
+            record.letter_id,
+            record.case_number,
+            record.page_count,
+            country,
+            self.clock(),
+            receipt.channel,
+        )
+        return placed_receipt(receipt, placement)
 
     def _stopped_by_case(self, record: LetterRecord) -> Outcome | None:
         """Hold or cancel the letter if its case says so."""
@@ -525,4 +545,5 @@ def build_pipeline(settings: Settings, ledger: Ledger) -> Pipeline:
         archive=open_archive(settings.archive_url, settings.s3),
         channels=build_channels(settings),
         locks=letter_locks(ledger.engine, settings.var_dir),
+        print_batches=open_batches(settings, ledger),
     )

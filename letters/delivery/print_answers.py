@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from channels.print_post.inbox import DroppedReceipt, ReceiptInbox
 from channels.print_post.receipts import (
     MalformedReceiptError,
     Outcome,
@@ -33,6 +32,7 @@ from channels.print_post.returns import ReturnLine
 from letters.clock import OSLO, today_in_norway, utcnow
 from letters.delivery.case_changes import CaseStateHandler
 from letters.delivery.dating import lawful_deadline, ledger_letters, renewal_request
+from letters.delivery.print_inbox import DroppedReceipt, ReceiptInbox
 from letters.domain.contract import parse_request
 from letters.domain.letter_order import check_order, reported_letters
 from letters.errors import InvalidRequest, PermanentError, TransientError

@@ -1,22 +1,26 @@
 """Which print batch a letter joins: by destination, cut by size or at the daily cut-off.
 
-A letter joins the open batch for its destination (domestic or foreign). A
-batch is closed when it holds ``LETTERS_PRINT_BATCH_SIZE`` letters or when
-the daily cut-off (local time in Norway) has passed, whichever comes first,
-and is then the dispatcher's to assemble, upload and mark sent. The ledger
-(``letters.ledger.PrintBatchStore``) keeps the batches and their invariants.
+The print channel checks a letter and hands it over as ``batched``; the
+pipeline then places it here. A letter joins the open batch for its
+destination (domestic or foreign). A batch is closed when it holds
+``LETTERS_PRINT_BATCH_SIZE`` letters or when the daily cut-off (local time in
+Norway) has passed, whichever comes first, and is then the dispatcher's
+(``letters.delivery.print_dispatch``) to assemble, upload and mark sent. The
+ledger keeps the batches and their invariants, and writes a letter's place
+in its batch and its ``batched`` status in one transaction.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta
-from functools import cache
+from dataclasses import replace
+from datetime import datetime, time
 
+from channels.base import Receipt, ReceiptStatus
 from letters.clock import OSLO
 from letters.config import Settings
-from letters.domain.posting import print_posting_day
-from letters.ledger import Ledger, NewBatch, NewMember, Placement, PrintBatchStore
+from letters.domain.posting import next_cutoff
+from letters.ledger import BatchStatus, Ledger, NewBatch, NewMember, Placement, PrintBatchStore
 
 DOMESTIC, FOREIGN = "domestic", "foreign"
 # Posten has one domestic class since 2018; letters abroad go Priority to be quick.
@@ -27,35 +31,23 @@ def destination_of(country: str) -> str:
     return DOMESTIC if country == "NO" else FOREIGN
 
 
-def next_cutoff(moment: datetime, cutoff: time) -> datetime:
-    """The first cut-off (local time in Norway) after ``moment``, in UTC."""
-    local = moment.astimezone(OSLO)
-    day: date = local.date()
-    candidate = datetime.combine(day, cutoff, tzinfo=OSLO)
-    if candidate <= local:
-        candidate = datetime.combine(day + timedelta(days=1), cutoff, tzinfo=OSLO)
-    return candidate.astimezone(moment.tzinfo)
-
-
 class PrintBatches:
-    def __init__(
-        self, store: PrintBatchStore, batch_size: int, cutoff: time, posting_delay: int = 1
-    ) -> None:
+    def __init__(self, store: PrintBatchStore, batch_size: int, cutoff: time) -> None:
         self.store = store
         self.batch_size = batch_size
         self.cutoff = cutoff
-        # Working days from the print house getting a batch to posting it.
-        self.posting_delay = posting_delay
 
-    def posting_day(self, now: datetime) -> date:
-        """When a letter joining a batch at ``now`` is posted: after the next cut-off."""
-        cut = next_cutoff(now, self.cutoff).astimezone(OSLO).date()
-        return print_posting_day(cut, self.posting_delay)
-
-    def add(
-        self, letter_id: str, case_number: str, page_count: int, country: str, now: datetime
+    def place(
+        self,
+        letter_id: str,
+        case_number: str,
+        page_count: int,
+        country: str,
+        now: datetime,
+        channel: str,
     ) -> Placement:
-        """Put the letter in its destination's open batch, or say where it already is."""
+        """Put the letter in its destination's open batch and mark it ``batched`` (one
+        transaction), or say which batch it is in already."""
         destination = destination_of(country)
         member = NewMember(
             letter_id=letter_id,
@@ -67,19 +59,26 @@ class PrintBatches:
         )
         batch_id = f"{now.astimezone(OSLO):%Y%m%d}-{destination[0].upper()}-{uuid.uuid4().hex[:8]}"
         new_batch = NewBatch(batch_id, next_cutoff(now, self.cutoff))
-        return self.store.add(member, now, self.batch_size, new_batch)
+        return self.store.add(member, now, self.batch_size, new_batch, channel)
 
 
-def open_batches(settings: Settings) -> PrintBatches:
-    return PrintBatches(
-        _ledger(settings.database_url).batches,
-        settings.print.batch_size,
-        settings.print.cutoff,
-        settings.print.posting_delay,
+def placed_receipt(receipt: Receipt, placement: Placement) -> Receipt:
+    """The print channel's receipt with the letter's place in its batch; a letter found in
+    a batch that has gone to the print house already counts as sent."""
+    sent = placement.batch_status is BatchStatus.SENT
+    return replace(
+        receipt,
+        status=ReceiptStatus.SENT if sent else ReceiptStatus.BATCHED,
+        provider_ref=placement.batch_id,
+        detail=placement.detail,
+        duplicate=placement.duplicate,
+        delivery_method="PRINT" if sent else None,
     )
 
 
-@cache
-def _ledger(database_url: str) -> Ledger:
-    # One connection pool per process and database for print batches.
-    return Ledger(database_url)
+def open_batches(settings: Settings, ledger: Ledger) -> PrintBatches:
+    return PrintBatches(
+        ledger.batches,
+        settings.print.batch_size,
+        settings.print.cutoff,
+    )

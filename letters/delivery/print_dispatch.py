@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from channels.print_post.assembly import AssembledBatch, BatchLetter, assemble
-from channels.print_post.batches import open_batches
 from channels.print_post.fonts import FontLibrary
 from channels.print_post.manifest import BatchFiles, manifest_csv, manifest_json
 from channels.print_post.sheet_codes import CodeZone, sheet_code_zone
@@ -27,7 +26,7 @@ from letters.config import Settings
 from letters.digests import sha256_hex
 from letters.domain.posting import print_posting_day
 from letters.errors import PermanentError, TransientError
-from letters.ledger import Batch, BatchStatus, Member, PrintBatchStore
+from letters.ledger import Batch, BatchStatus, Ledger, Member, PrintBatchStore
 from letters.logs import log_event
 from letters.storage import Archive, ObjectStore, WriteOptions, open_archive, open_store
 
@@ -211,10 +210,12 @@ def open_print_drop(settings: Settings) -> ObjectStore:
     )
 
 
-def open_dispatcher(settings: Settings, redate: Redate | None = None) -> PrintDispatcher:
+def open_dispatcher(
+    settings: Settings, ledger: Ledger, redate: Redate | None = None
+) -> PrintDispatcher:
     """The dispatcher; ``redate`` is the delivery pipeline's (``Pipeline.redate``)."""
     return PrintDispatcher(
-        open_batches(settings).store,
+        ledger.batches,
         open_archive(settings.archive_url, settings.s3),
         open_print_drop(settings),
         FontLibrary(settings.templates_dir / "fonts"),

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from channels.print_post.receipts import DONE, RECEIPTS, REFUSED
 from letters.digests import sha256_hex
 from letters.storage import ObjectStore
 
-RECEIPTS = "receipts/"
-DONE = "receipts/done/"
-REFUSED = "receipts/refused/"
+__all__ = ["DONE", "RECEIPTS", "REFUSED", "DroppedReceipt", "ReceiptInbox"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,8 +11,9 @@ holidays and 24 and 31 December, as bank days do.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
+from letters.clock import OSLO
 from letters.domain.deadline import is_bank_day, next_bank_day
 
 
@@ -30,6 +31,23 @@ def add_working_days(day: date, count: int) -> date:
 def print_posting_day(handed_over: date, delay_working_days: int) -> date:
     """The day the print house posts a batch it got on ``handed_over`` (local date)."""
     return add_working_days(next_bank_day(handed_over), delay_working_days)
+
+
+def next_cutoff(moment: datetime, cutoff: time) -> datetime:
+    """The first print cut-off (local time in Norway) after ``moment``, in ``moment``'s zone."""
+    local = moment.astimezone(OSLO)
+    day: date = local.date()
+    candidate = datetime.combine(day, cutoff, tzinfo=OSLO)
+    if candidate <= local:
+        candidate = datetime.combine(day + timedelta(days=1), cutoff, tzinfo=OSLO)
+    return candidate.astimezone(moment.tzinfo)
+
+
+def print_leaving_day(now: datetime, cutoff: time, delay_working_days: int) -> date:
+    """When a letter handed to print and post at ``now`` is posted: its batch is cut at the
+    next cut-off and posted ``delay_working_days`` after reaching the print house."""
+    cut = next_cutoff(now, cutoff).astimezone(OSLO).date()
+    return print_posting_day(cut, delay_working_days)
 
 
 def letter_date_for(asked: date | None, leaves_on: date) -> date:

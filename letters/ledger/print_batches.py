@@ -1,7 +1,7 @@
 """Print batches in the ledger: which letters go to the print house together.
 
 The ledger keeps the batches' invariants, whatever the print route's rules
-(``channels.print_post.batches``) decide: at most one open batch per
+(``letters.delivery.print_batches``) decide: at most one open batch per
 destination, positions without gaps, a letter in at most one batch (the
 letter id is the key of a batch member), membership fixed once a batch is
 closed, and a letter marked sent in the same transaction as its batch.
@@ -90,6 +90,10 @@ class Placement:
     # The letter was already in this batch (a resend after a crash).
     duplicate: bool
 
+    @property
+    def detail(self) -> str:
+        return f"batch {self.batch_id} ({self.destination}), letter {self.position}"
+
 
 @dataclass(frozen=True, slots=True)
 class NewMember:
@@ -116,16 +120,34 @@ class PrintBatchStore:
     # -- letters joining -------------------------------------------------------
 
     def add(
-        self, member: NewMember, now: datetime, batch_size: int, new_batch: NewBatch
+        self, member: NewMember, now: datetime, batch_size: int, new_batch: NewBatch, channel: str
     ) -> Placement:
-        """Put the letter in its destination's open batch, or say where it already is.
+        """Put the letter in its destination's open batch, or find the batch it is in, and
+        mark it ``batched`` there, all in one transaction (``channel``: the route's name,
+        for its history). A letter whose
+        batch has gone to the print house is left as it is: the caller records it sent.
 
         A batch that reaches ``batch_size`` letters is closed at once.
         """
         for _ in range(_ADD_ATTEMPTS):
             try:
                 with self.ledger.transaction() as conn:
-                    return self._add(conn, member, now, batch_size, new_batch)
+                    placement = self._add(conn, member, now, batch_size, new_batch)
+                    if placement.batch_status is not BatchStatus.SENT:
+                        history.record(
+                            conn,
+                            member.letter_id,
+                            LetterStatus.BATCHED,
+                            now,
+                            f"{channel}: {placement.detail}",
+                            only_if=letters.c.status.not_in(
+                                [LetterStatus.SENT, LetterStatus.DELIVERED]
+                            ),
+                            status=LetterStatus.BATCHED,
+                            provider_ref=placement.batch_id,
+                            retry_at=None,
+                        )
+                    return placement
             except IntegrityError:
                 continue  # another process opened the batch or took the position
         raise TransientError("print batches: too many concurrent changes; try again")

@@ -341,21 +341,6 @@ class Ledger(LedgerStores):
             **({"posted_on": posted_on} if posted_on else {}),
         )
 
-    def record_batched(self, letter_id: str, batch_id: str, detail: str) -> None:
-        """The letter waits in print batch ``batch_id``; never undoes a batch already sent."""
-        with self.transaction() as conn:
-            history.record(
-                conn,
-                letter_id,
-                LetterStatus.BATCHED,
-                utcnow(),
-                detail,
-                only_if=letters.c.status.not_in([LetterStatus.SENT, LetterStatus.DELIVERED]),
-                status=LetterStatus.BATCHED,
-                provider_ref=batch_id,
-                retry_at=None,
-            )
-
     def record_held(
         self,
         letter_id: str,

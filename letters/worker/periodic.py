@@ -13,9 +13,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from channels.digipost.sync import sync_digipost
 from letters.clock import today_in_norway, utcnow
 from letters.config import Settings
+from letters.delivery.digipost_sync import sync_digipost
 from letters.delivery.pipeline import Pipeline
 from letters.delivery.print_when_unread import print_unread
 from letters.errors import PermanentError, TransientError
@@ -103,9 +103,9 @@ def _print_dispatch(settings: Settings, pipeline: Pipeline) -> list[PeriodicTask
     if settings.print_backend != "print_post" or not settings.print.interval:
         return []
     # pikepdf and fontTools, only when the print route is used.
-    from channels.print_post.dispatch import open_dispatcher
+    from letters.delivery.print_dispatch import open_dispatcher
 
-    dispatcher = open_dispatcher(settings, pipeline.redate)
+    dispatcher = open_dispatcher(settings, pipeline.ledger, pipeline.redate)
 
     def dispatch() -> None:
         report = dispatcher.run()
@@ -120,9 +120,9 @@ def _print_receipts(settings: Settings, pipeline: Pipeline) -> list[PeriodicTask
     """Every few minutes: apply the print house's posting receipts dropped since."""
     if settings.print_backend != "print_post" or not settings.print.receipts_interval:
         return []
-    from channels.print_post.dispatch import open_print_drop
-    from channels.print_post.inbox import ReceiptInbox
     from letters.delivery.print_answers import read_receipts
+    from letters.delivery.print_dispatch import open_print_drop
+    from letters.delivery.print_inbox import ReceiptInbox
 
     inbox = ReceiptInbox(open_print_drop(settings))
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from channels.print_post.sheet_codes import letter_code
-from letters.ledger import DeadLetterStore, LetterStatus, Outbox, PrintBatchStore
+from letters.ledger import DeadLetterStore, LetterStatus, Outbox
 from letters.ledger.gauges import read_gauges
 from tests.support.posting import same_case
 from tests.support.stacks import Stack, sample_request
@@ -66,7 +66,7 @@ def test_receipts_and_returns_hold_the_next_letter_of_each_case(stack: Stack) ->
     stack.publish(late, back)
     _ok(_at(stack, MONDAY_MORNING, "worker", "--until-empty"))
     _ok(_at(stack, MONDAY_MORNING, "print", "cut"))
-    batches = PrintBatchStore(stack.ledger)
+    batches = stack.ledger.batches
     [batch] = batches.batches()
     assert batch.planned_posting_day == date(2027, 3, 2)
     drop = Path(stack.settings.print.url)

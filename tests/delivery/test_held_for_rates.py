@@ -22,6 +22,7 @@ from channels.base import DIGIPOST, PRINT, ChannelSet
 from channels.fake import FakeChannel, FakeDirectory
 from letters.config import Settings
 from letters.delivery.pipeline import Pipeline
+from letters.delivery.print_batches import open_batches
 from letters.delivery.rates import release_held, warn_if_rates_run_out
 from letters.domain.rates import Rate, RateKind, RateTable, load_rates
 from letters.ledger import Ledger, LetterStatus, Outbox, RateBook
@@ -96,6 +97,7 @@ def make_setup(tmp_path: Path, table: RateTable) -> Iterator[Setup]:
         archive=DirectoryStore(tmp_path / "archive"),
         channels=ChannelSet({DIGIPOST: digipost, PRINT: printed}, FakeDirectory()),
         locks=FileLetterLocks(tmp_path / "locks"),
+        print_batches=open_batches(Settings.from_env({}), ledger),
         clock=lambda: now[0],
     )
     yield Setup(pipeline, ledger, digipost, printed, now)

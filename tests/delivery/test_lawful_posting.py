@@ -13,7 +13,7 @@ import pytest
 
 from channels.base import DIGIPOST, ChannelUnavailableError
 from letters.errors import TransientError
-from letters.ledger import LetterStatus, PrintBatchStore
+from letters.ledger import LetterStatus
 from letters.ledger.passwords import verify_login
 from tests.support.pdf import plain_text
 from tests.support.posting import (
@@ -335,7 +335,7 @@ def test_cancel_takes_one_letter_out_of_its_batch_and_says_when_it_has_left(post
     done = handler.cancel(batched["letter_id"], "sent to the wrong debtor")
     assert done.cancelled and "taken out of print batch" in done.detail
     assert post.record(batched["letter_id"]).status is LetterStatus.CANCELLED
-    assert PrintBatchStore(post.ledger).batch_of(batched["letter_id"]) is None
+    assert post.ledger.batches.batch_of(batched["letter_id"]) is None
 
     refused = handler.cancel(delivered["letter_id"], "too late")
     assert not refused.cancelled and refused.detail.startswith("it has left: delivered via")

@@ -23,7 +23,9 @@ from channels.base import (
     NotAMailboxError,
 )
 from channels.fake import FakeChannel, FakeDirectory
+from letters.config import Settings
 from letters.delivery.pipeline import ArchiveMismatchError, Pipeline
+from letters.delivery.print_batches import open_batches
 from letters.delivery.routing import Route
 from letters.digests import sha256_hex
 from letters.errors import InvalidRequest, TransientError
@@ -82,6 +84,7 @@ def setup(
         archive=archive,
         channels=ChannelSet({DIGIPOST: digipost, PRINT: printed}, FakeDirectory()),
         locks=FileLetterLocks(tmp_path / "locks"),
+        print_batches=open_batches(Settings.from_env({}), ledger),
     )
     yield Setup(pipeline, ledger, archive, digipost, printed, renders)
     try:

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from channels.print_post.inbox import DONE, REFUSED, ReceiptInbox
 from channels.print_post.returns import parse_returns
 from channels.print_post.sheet_codes import letter_code
 from letters.delivery.print_answers import ReceiptsReport, read_receipts, record_returns
+from letters.delivery.print_inbox import DONE, REFUSED, ReceiptInbox
 from letters.errors import TransientError
 from letters.ledger import (
     DeliveryEvent,
@@ -24,7 +24,6 @@ from letters.ledger import (
     LetterStatus,
     Outbox,
     PrintAnswers,
-    PrintBatchStore,
     ReturnVerdict,
     verify_login,
 )
@@ -99,7 +98,7 @@ def test_a_batch_posted_late_re_times_the_next_letter_of_the_case(post: Post) ->
     batch_id = _dispatched(post, varsel)
     first = post.record(varsel["letter_id"])
     assert first.planned_posting_day == date(2027, 3, 2) and first.deadline == date(2027, 3, 16)
-    assert PrintBatchStore(post.ledger).get(batch_id).planned_posting_day == date(2027, 3, 2)
+    assert post.ledger.batches.get(batch_id).planned_posting_day == date(2027, 3, 2)
 
     # Posted on Thursday, two working days late: the printed deadline is two days short.
     post.now = oslo(date(2027, 3, 4), 15)
@@ -122,7 +121,7 @@ def test_a_batch_posted_late_re_times_the_next_letter_of_the_case(post: Post) ->
         "lawful_deadline": "2027-03-18",
         "next_step_on": "2027-03-19",
     }
-    batch = PrintBatchStore(post.ledger).get(batch_id)
+    batch = post.ledger.batches.get(batch_id)
     assert batch.status == "posted" and batch.posted_on == date(2027, 3, 4)
 
     # The day after the printed deadline is too early now; the day after the law's is not.
@@ -225,7 +224,7 @@ def test_a_malformed_receipt_is_refused_whole_with_its_reason_and_moved_aside(
     reason = report.refused["receipts/bad.json"]
     assert f"{field}:" in reason and rule in reason, reason
     assert _snapshot(post, *ids) == before
-    assert PrintBatchStore(post.ledger).get(batch_id).status == "sent"
+    assert post.ledger.batches.get(batch_id).status == "sent"
     drop = post.dispatcher.drop
     refused = drop.names(REFUSED)
     assert len(refused) == 2 and drop.names("receipts/") == []

@@ -21,7 +21,7 @@ from letters.delivery.print_when_unread import JOB_ID, copy_id, print_unread
 from letters.digests import sha256_hex
 from letters.domain.letter_types import Language, LetterType
 from letters.domain.profile import UnreadRule
-from letters.ledger import LetterStatus, PrintBatchStore, Resend
+from letters.ledger import LetterStatus, Resend
 from letters.rendering.formatting import long_date
 from letters.worker.periodic import periodic_tasks
 from tests.support.digipost import DIGIPOST_USER, DoubleHarness, running_double
@@ -160,7 +160,7 @@ def test_a_copy_whose_original_is_opened_while_batched_is_withdrawn(
     pipeline = build_pipeline(stack.settings, stack.ledger)
     copied = print_unread(pipeline, RULE, today_in_norway() + timedelta(days=7))
     assert copied.copied == 2
-    batches = PrintBatchStore(stack.ledger)
+    batches = stack.ledger.batches
     batch = batches.batch_of(copy_id(first["letter_id"]))
     assert batch is not None and batch.letter_count == 2
 

@@ -6,11 +6,15 @@ from datetime import date, datetime, time
 
 import pytest
 
-from channels.print_post.batches import PrintBatches
 from letters.clock import OSLO
 from letters.domain.deadline import payment_deadline
 from letters.domain.letter_types import LetterType
-from letters.domain.posting import add_working_days, letter_date_for, print_posting_day
+from letters.domain.posting import (
+    add_working_days,
+    letter_date_for,
+    print_leaving_day,
+    print_posting_day,
+)
 
 DAYS = dict.fromkeys(LetterType, 14)
 CUTOFF = time(16, 0)
@@ -55,8 +59,7 @@ def test_a_batch_handed_over_on_a_day_off_is_posted_counting_from_the_next_worki
 def test_a_print_letter_is_dated_by_the_posting_day_of_its_batch(
     accepted: datetime, posted: date, deadline: date
 ) -> None:
-    batches = PrintBatches(store=None, batch_size=500, cutoff=CUTOFF, posting_delay=1)  # type: ignore[arg-type]
-    leaves_on = batches.posting_day(accepted)
+    leaves_on = print_leaving_day(accepted, CUTOFF, 1)
     assert leaves_on == posted
     letter_date = letter_date_for(None, leaves_on)
     assert letter_date == posted
@@ -64,8 +67,7 @@ def test_a_print_letter_is_dated_by_the_posting_day_of_its_batch(
 
 
 def test_a_longer_posting_delay_moves_the_posting_day() -> None:
-    batches = PrintBatches(store=None, batch_size=500, cutoff=CUTOFF, posting_delay=3)  # type: ignore[arg-type]
-    assert batches.posting_day(_oslo(2027, 3, 19, 15, 59)) == date(2027, 3, 24)
+    assert print_leaving_day(_oslo(2027, 3, 19, 15, 59), CUTOFF, 3) == date(2027, 3, 24)
 
 
 def test_an_earlier_asked_letter_date_moves_to_the_day_it_leaves_and_a_later_one_stands() -> None:

@@ -212,10 +212,10 @@ def test_copy_resends_the_identical_pdf_bytes(harness: ResendHarness) -> None:
 
 
 def test_copy_to_print_joins_a_new_batch_with_the_archived_pdf(harness: ResendHarness) -> None:
-    from channels.print_post.dispatch import open_dispatcher
+    from letters.delivery.print_dispatch import open_dispatcher
 
     ids = harness.send(*(sample(name) for name in PRINT_SAMPLES))
-    first = open_dispatcher(harness.settings).run(cut_all=True)
+    first = open_dispatcher(harness.settings, harness.ledger).run(cut_all=True)
     assert [s.letters for s in first.sent] == [2]
     job = harness.create_job(Selection(batch_ids=(first.sent[0].batch_id,)), "copy")
     assert job.item_count == 2
@@ -223,7 +223,7 @@ def test_copy_to_print_joins_a_new_batch_with_the_archived_pdf(harness: ResendHa
     copies = [harness.record(new_letter_id(job.job_id, i)) for i in ids]
     assert {c.status for c in copies} == {LetterStatus.BATCHED}
     assert {c.provider_ref for c in copies} != {first.sent[0].batch_id}
-    second = open_dispatcher(harness.settings).run(cut_all=True)
+    second = open_dispatcher(harness.settings, harness.ledger).run(cut_all=True)
     assert [s.letters for s in second.sent] == [2]
     manifest = json.loads(Path(second.sent[0].location).read_text(encoding="utf-8"))
     assert sorted(m["letter_id"] for m in manifest["letters"]) == sorted(
@@ -298,9 +298,9 @@ def test_forcing_print_overrides_routing_and_digipost_never_overrides_consent(
 ) -> None:
     digital = harness.send(sample("purring-nb-plain"))
     printed = harness.send(sample("purring-en-foreign_address"))
-    from channels.print_post.dispatch import open_dispatcher
+    from letters.delivery.print_dispatch import open_dispatcher
 
-    open_dispatcher(harness.settings).run(cut_all=True)
+    open_dispatcher(harness.settings, harness.ledger).run(cut_all=True)
 
     routed = harness.create_job(Selection(letter_ids=tuple(digital)), "copy", "routed")
     harness.run(routed)

@@ -16,17 +16,17 @@ import pytest
 
 from channels.base import DIGIPOST, PRINT, ChannelSet
 from channels.fake import FakeChannel, FakeDirectory
-from channels.print_post.batches import PrintBatches
 from channels.print_post.channel import PrintPostChannel, print_rules
-from channels.print_post.dispatch import PrintDispatcher, open_print_drop
 from channels.print_post.fonts import FontLibrary
 from letters.clock import OSLO
 from letters.config import Settings
 from letters.delivery.case_changes import CaseOutcome
 from letters.delivery.pipeline import Outcome, Pipeline
+from letters.delivery.print_batches import PrintBatches
+from letters.delivery.print_dispatch import PrintDispatcher, open_print_drop
 from letters.digests import sha256_hex
 from letters.errors import InvalidRequest
-from letters.ledger import DeadLetterStore, Ledger, LetterRecord, PrintBatchStore
+from letters.ledger import DeadLetterStore, Ledger, LetterRecord
 from letters.ledger.locks import FileLetterLocks
 from letters.rendering.letter_service import LetterService
 from letters.storage import DirectoryStore
@@ -116,18 +116,15 @@ def post(tmp_path: Path, service: LetterService) -> Iterator[Post]:
     def clock() -> datetime:
         return holder["post"].now
 
-    batches = PrintBatchStore(ledger)
-    printed = PrintPostChannel(
-        PrintBatches(batches, 500, time(16, 0), posting_delay=1),
-        print_rules(settings),
-        clock=clock,
-    )
+    batches = ledger.batches
+    printed = PrintPostChannel(print_rules(settings), time(16, 0), posting_delay=1)
     pipeline = Pipeline(
         service=service,
         ledger=ledger,
         archive=archive,
         channels=ChannelSet({DIGIPOST: digipost, PRINT: printed}, directory),
         locks=FileLetterLocks(tmp_path / "locks"),
+        print_batches=PrintBatches(batches, 500, time(16, 0)),
         clock=clock,
     )
     dispatcher = PrintDispatcher(

@@ -12,15 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from channels.base import OutgoingLetter, Receipt
-from channels.print_post.batches import PrintBatches
 from channels.print_post.channel import PrintPostChannel, print_rules
-from channels.print_post.dispatch import PrintDispatcher, open_print_drop
 from channels.print_post.fonts import FontLibrary
 from letters.config import Settings
 from letters.delivery.pipeline import rendering_of
+from letters.delivery.print_batches import PrintBatches, placed_receipt
+from letters.delivery.print_dispatch import PrintDispatcher, open_print_drop
 from letters.domain.contract import parse_request
 from letters.domain.model import LetterRequest
-from letters.ledger import Ledger, PrintBatchStore, Rendering
+from letters.ledger import Ledger, Rendering
 from letters.rendering.letter_service import LetterService
 from letters.storage import archive_key, open_archive
 from tests.support.events import check_outbox
@@ -83,11 +83,10 @@ class PrintHarness:
         self.ledger.upgrade()
         self.archive = open_archive(self.settings.archive_url, self.settings.s3)
         self.now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday, 10:00 in Oslo
-        self.batches = PrintBatchStore(self.ledger)
-        self.channel = PrintPostChannel(
-            PrintBatches(self.batches, self.settings.print.batch_size, self.settings.print.cutoff),
-            print_rules(self.settings),
-            clock=lambda: self.now,
+        self.batches = self.ledger.batches
+        self.channel = PrintPostChannel(print_rules(self.settings), self.settings.print.cutoff)
+        self.placing = PrintBatches(
+            self.batches, self.settings.print.batch_size, self.settings.print.cutoff
         )
         self.dispatcher = self.new_dispatcher()
 
@@ -142,9 +141,20 @@ class PrintHarness:
         )
 
     def send(self, sample: Sample, letter_id: str | None = None) -> Receipt:
-        """Store the sample and send it through the print channel, recording the receipt."""
-        letter = self.store(sample, letter_id)
+        """Store the sample and send it through the print channel, placing it in its batch
+        as the pipeline does."""
+        return self.hand_over(self.store(sample, letter_id))
+
+    def hand_over(self, letter: OutgoingLetter) -> Receipt:
+        """The print channel's send and the letter's place in its batch, as the pipeline
+        does them."""
         receipt = self.channel.send(letter)
-        assert receipt.provider_ref is not None
-        self.ledger.record_batched(letter.letter_id, receipt.provider_ref, receipt.detail)
-        return receipt
+        placement = self.placing.place(
+            letter.letter_id,
+            letter.case_number,
+            letter.page_count,
+            letter.recipient.address.country_code,
+            self.now,
+            receipt.channel,
+        )
+        return placed_receipt(receipt, placement)

@@ -12,11 +12,11 @@ import jsonschema
 import pytest
 
 from channels.print_post.double import HouseRules, answer_batches
-from channels.print_post.inbox import DONE, REFUSED, ReceiptInbox
 from channels.print_post.receipts import Outcome, parse_receipt
 from channels.print_post.returns import parse_returns
 from channels.print_post.sheet_codes import letter_code
 from letters.config import PROJECT_ROOT, S3Settings
+from letters.delivery.print_inbox import DONE, REFUSED, ReceiptInbox
 from letters.storage import DirectoryStore, ObjectStore, open_store
 from tests.support.s3 import new_bucket, s3_endpoint
 

@@ -19,11 +19,11 @@ import pytest
 
 from channels.base import ReceiptStatus
 from channels.print_post.assembly import BatchLetter, assemble
-from channels.print_post.batches import next_cutoff
 from channels.print_post.fonts import FontLibrary
 from channels.print_post.sheet_codes import CodeZone
 from channels.printability import UnprintablePdfError
 from letters.cli import main
+from letters.domain.posting import next_cutoff
 from letters.errors import ConfigurationError
 from letters.ledger import BatchStatus, LetterStatus
 from letters.rendering.letter_service import LetterService
@@ -259,11 +259,11 @@ def test_sending_a_letter_again_names_its_batch_and_never_adds_it_twice(
     harness: PrintHarness, domestic: list[Sample]
 ) -> None:
     letter = harness.store(domestic[0])
-    first = harness.channel.send(letter)
-    again = harness.channel.send(letter)
+    first = harness.hand_over(letter)
+    again = harness.hand_over(letter)
     assert (again.provider_ref, again.duplicate) == (first.provider_ref, True)
     harness.dispatcher.run(cut_all=True)
-    after_sending = harness.channel.send(letter)
+    after_sending = harness.hand_over(letter)
     assert after_sending.status is ReceiptStatus.SENT and after_sending.duplicate
     batch = harness.batches.get(first.provider_ref or "")
     assert batch is not None and batch.letter_count == 1
