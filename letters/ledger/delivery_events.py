@@ -86,7 +86,6 @@ class DeliveryLog:
                 LetterStatus.DELIVERED,
                 utcnow(),
                 detail,
-                only_if=letters.c.status == LetterStatus.SENT,
                 status=LetterStatus.DELIVERED,
                 delivery_method=method,
                 delivered_at=delivered_at,

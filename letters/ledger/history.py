@@ -15,9 +15,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, insert, update
+from sqlalchemy import ColumnElement, Connection, and_, insert, select, update
 
 from letters.ledger import outbox
+from letters.ledger.records import ALLOWED_FROM, ForbiddenTransitionError, LetterStatus
 from letters.ledger.schema import letter_events, letters
 
 
@@ -50,37 +51,52 @@ def record(
     *,
     only_if: ColumnElement[bool] | None = None,
     facts: Mapping[str, Any] | None = None,
+    strict: bool = False,
     **values: Any,
 ) -> bool:
     """Set ``values`` on the letter (``status`` among them for a status change) and append
     ``event`` to its history; with ``only_if``, only when that condition holds.
 
-    Returns whether the letter was changed (the event is appended only then).
-    ``facts``: what the published event adds that the row does not hold.
+    A status change is made only from a status ``ALLOWED_FROM`` lists for the new
+    one; this is the one place that refuses a forbidden transition. Returns whether
+    the letter was changed (the event is appended only then); with ``strict``, a
+    refused status change raises ForbiddenTransitionError instead, naming both
+    statuses. ``facts``: what the published event adds that the row does not hold.
     """
     if only_if is not None and not values:
         raise ValueError("only_if needs values to set: the condition is checked by the update")
     if not values:
         append_event(conn, letter_id, event, now, detail)
         return True
+    target = values.get("status")
+    if target is not None:
+        allowed = letters.c.status.in_(sorted(ALLOWED_FROM[LetterStatus(target)]))
+        only_if = allowed if only_if is None else and_(allowed, only_if)
     statement = update(letters).where(letters.c.letter_id == letter_id)
     if only_if is not None:
         statement = statement.where(only_if)
     statement = statement.values(updated_at=now, **values)
     if not outbox.is_published(event, False):
-        if not conn.execute(statement).rowcount:
-            return False
-        _insert_event(conn, letter_id, event, now, detail)
-        return True
-    # One statement changes the row and counts its events up (see append_event).
-    row = conn.execute(
-        statement.values(event_sequence=letters.c.event_sequence + 1).returning(*letters.c)
-    ).first()
-    if row is None:
-        return False
-    _insert_event(conn, letter_id, event, now, detail)
-    outbox.stage(conn, dict(row._mapping), event, now, detail, facts=facts)
-    return True
+        changed = bool(conn.execute(statement).rowcount)
+        if changed:
+            _insert_event(conn, letter_id, event, now, detail)
+    else:
+        # One statement changes the row and counts its events up (see append_event).
+        row = conn.execute(
+            statement.values(event_sequence=letters.c.event_sequence + 1).returning(*letters.c)
+        ).first()
+        changed = row is not None
+        if row is not None:
+            _insert_event(conn, letter_id, event, now, detail)
+            outbox.stage(conn, dict(row._mapping), event, now, detail, facts=facts)
+    if not changed and strict and target is not None:
+        current = conn.execute(
+            select(letters.c.status).where(letters.c.letter_id == letter_id)
+        ).scalar_one_or_none()
+        raise ForbiddenTransitionError(
+            f"letter {letter_id}: {current or 'not in the ledger'} cannot become {target}"
+        )
+    return changed
 
 
 def append_event(

@@ -188,7 +188,6 @@ class PrintAnswers:
             LetterStatus.NOT_POSTED,
             now,
             detail,
-            only_if=letters.c.status == LetterStatus.SENT,
             facts={
                 "batch_id": batch_id,
                 "reason": posting.reason,
@@ -284,7 +283,6 @@ def record_return_in(
         LetterStatus.RETURNED,
         now,
         f"returned on {returned_on.isoformat()}: {reason} ({source})",
-        only_if=letters.c.status.in_(_LEFT),
         facts={"reason": reason, "returned_on": returned_on.isoformat()},
         status=LetterStatus.RETURNED,
     )

@@ -140,9 +140,6 @@ class PrintBatchStore:
                             LetterStatus.BATCHED,
                             now,
                             f"{channel}: {placement.detail}",
-                            only_if=letters.c.status.not_in(
-                                [LetterStatus.SENT, LetterStatus.DELIVERED]
-                            ),
                             status=LetterStatus.BATCHED,
                             provider_ref=placement.batch_id,
                             retry_at=None,
@@ -236,7 +233,8 @@ class PrintBatchStore:
                 status,
                 utcnow(),
                 f"{reason}; taken out of print batch {row.batch_id}",
-                only_if=letters.c.status == LetterStatus.BATCHED,
+                # Refused, it undoes the withdrawal: never out of its batch yet batched.
+                strict=True,
                 status=status,
                 provider_ref=None,
                 retry_at=None,
@@ -387,14 +385,6 @@ class PrintBatchStore:
                     LetterStatus.SENT,
                     now,
                     f"print: batch {batch_id}, letter {position}, at {location}",
-                    only_if=letters.c.status.not_in(
-                        [
-                            LetterStatus.SENT,
-                            LetterStatus.DELIVERED,
-                            LetterStatus.DEAD_LETTERED,
-                            LetterStatus.CANCELLED,
-                        ]
-                    ),
                     status=LetterStatus.SENT,
                     channel="print",
                     provider_ref=batch_id,

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from letters.clock import as_utc
+from letters.errors import TransientError
 
 
 class LetterStatus(StrEnum):
@@ -64,6 +65,45 @@ FINISHED = frozenset(
 WAITING_FOR_CASE = frozenset({LetterStatus.HELD, LetterStatus.WITHDRAWN})
 # It has left, or is in a batch on its way to the print house: past holding back.
 LEFT = frozenset({LetterStatus.SENT, LetterStatus.DELIVERED})
+
+# The worker may take it a step further: on its way, or failed and to be tried again.
+_WORKING = frozenset({*IN_HAND, LetterStatus.FAILED})
+
+# The state machine of a letter: each status, and the statuses it may be reached from.
+# ``history.record`` applies it to every status change, so a change this table does not
+# list is refused there, whoever asks for it. Nothing reaches ``accepted``: a letter is
+# inserted with it.
+ALLOWED_FROM: dict[LetterStatus, frozenset[LetterStatus]] = {
+    LetterStatus.ACCEPTED: frozenset(),
+    LetterStatus.ROUTED: _WORKING,
+    # A batched letter is dated (rendered and archived) again when its batch leaves late.
+    LetterStatus.RENDERED: _WORKING | {LetterStatus.BATCHED},
+    LetterStatus.ARCHIVED: _WORKING | {LetterStatus.BATCHED},
+    # Batched again: the same letter handed over again finds its place in its batch.
+    LetterStatus.BATCHED: _WORKING | {LetterStatus.BATCHED},
+    LetterStatus.SENT: _WORKING | {LetterStatus.BATCHED},
+    # Delivered at once (a channel that says so), or confirmed after it was sent.
+    LetterStatus.DELIVERED: _WORKING | {LetterStatus.SENT},
+    LetterStatus.FAILED: _WORKING,
+    LetterStatus.DEAD_LETTERED: _WORKING,
+    # Tried again: failed, waiting for its case or a rate, overdue, or from the dead letters.
+    LetterStatus.REQUEUED: _WORKING | WAITING_FOR_CASE | {LetterStatus.DEAD_LETTERED},
+    LetterStatus.HELD: _WORKING | WAITING_FOR_CASE,
+    # Taken out of an open print batch (``PrintBatchStore.withdraw``); before it is
+    # batched, a letter that must wait is held.
+    LetterStatus.WITHDRAWN: frozenset({LetterStatus.BATCHED}),
+    LetterStatus.CANCELLED: _WORKING | WAITING_FOR_CASE | {LetterStatus.BATCHED},
+    LetterStatus.NOT_POSTED: frozenset({LetterStatus.SENT}),
+    LetterStatus.RETURNED: LEFT,
+}
+
+
+class ForbiddenTransitionError(TransientError):
+    """A letter was asked to change to a status its current one cannot lead to.
+
+    Transient: the letter changed under the caller (another worker, the print
+    house, the case), and trying again starts from what the ledger holds now.
+    """
 
 
 @dataclass(frozen=True, slots=True)

@@ -357,7 +357,6 @@ class Ledger(LedgerStores):
                 status,
                 utcnow(),
                 reason,
-                only_if=letters.c.status.not_in([*FINISHED]),
                 status=status,
                 retry_at=None,
                 held_for_rates=held_for_rates,
@@ -394,8 +393,9 @@ class Ledger(LedgerStores):
                 LetterStatus.CANCELLED,
                 utcnow(),
                 reason,
-                # A batched letter is cancelled only by taking it out of its batch.
-                only_if=letters.c.status.not_in([*FINISHED]),
+                # A batched letter is cancelled only by taking it out of its batch
+                # (PrintBatchStore.withdraw), in the same transaction.
+                only_if=letters.c.status != LetterStatus.BATCHED,
                 status=LetterStatus.CANCELLED,
                 retry_at=None,
             )
@@ -408,14 +408,20 @@ class Ledger(LedgerStores):
     def record_failed(
         self, letter_id: str, attempt: int, reason: str, retry_at: datetime | None
     ) -> None:
+        """The attempt failed; a letter that has moved on meanwhile (sent by another
+        worker, cancelled) is left as it is."""
         when = f"; retry at {retry_at.isoformat(timespec='seconds')}" if retry_at else ""
-        self._advance(
-            letter_id,
-            LetterStatus.FAILED,
-            f"attempt {attempt}: {reason}{when}",
-            attempts=attempt,
-            retry_at=retry_at,
-        )
+        with self.transaction() as conn:
+            history.record(
+                conn,
+                letter_id,
+                LetterStatus.FAILED,
+                utcnow(),
+                f"attempt {attempt}: {reason}{when}",
+                status=LetterStatus.FAILED,
+                attempts=attempt,
+                retry_at=retry_at,
+            )
 
     def record_requeued(self, letter_id: str, detail: str) -> None:
         self._advance(letter_id, LetterStatus.REQUEUED, detail, retry_at=None)
@@ -500,8 +506,11 @@ class Ledger(LedgerStores):
     # -- plumbing --------------------------------------------------------------
 
     def _advance(self, letter_id: str, status: LetterStatus, detail: str, **values: Any) -> None:
+        """One step of the worker's; ForbiddenTransitionError if the letter cannot take it."""
         with self.transaction() as conn:
-            history.record(conn, letter_id, status, utcnow(), detail, status=status, **values)
+            history.record(
+                conn, letter_id, status, utcnow(), detail, strict=True, status=status, **values
+            )
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:

@@ -295,8 +295,8 @@ def test_an_event_is_written_with_its_change_and_never_seen_before_it_commits(
         def change_then_roll_back() -> None:
             with stack.ledger.transaction() as conn:
                 letter_history.record(
-                    conn, request["letter_id"], LetterStatus.CANCELLED, datetime.now(UTC),
-                    "a change that is rolled back", status=LetterStatus.CANCELLED,
+                    conn, request["letter_id"], LetterStatus.RETURNED, datetime.now(UTC),
+                    "a change that is rolled back", status=LetterStatus.RETURNED,
                 )  # fmt: skip
                 # Written in this transaction, and invisible outside it until it commits.
                 written = select(func.count()).where(
