@@ -17,6 +17,7 @@ from letters.ledger.case_states import (
     CaseStates,
     UnknownCaseStateError,
 )
+from letters.ledger.database import MIGRATIONS
 from letters.ledger.dead_letters import DeadLetterStore, RefusedRequest
 from letters.ledger.delivery_events import DeliveryEvent, DeliveryLog
 from letters.ledger.key_checks import accept_secret, check_secret
@@ -83,7 +84,7 @@ from letters.ledger.resend_jobs import (
     new_letter_id,
 )
 from letters.ledger.search import FoundLetter, LetterQuery, find_letters
-from letters.ledger.store import MIGRATIONS, Ledger
+from letters.ledger.store import Ledger
 
 __all__ = [
     "CASE_STATES",

@@ -8,45 +8,33 @@ SQLite (one file under ``var/``) by default, PostgreSQL in production.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import fields, replace
-from datetime import date, datetime, timedelta
-from pathlib import Path
+from datetime import date, datetime
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import (
-    ColumnElement,
-    Connection,
     and_,
     func,
-    or_,
     select,
 )
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 
 from letters.clock import as_utc, utcnow
 from letters.config import Settings
 from letters.digests import sha256_hex
-from letters.errors import ConfigurationError, PermanentError, TransientError
+from letters.errors import ConfigurationError, PermanentError
 from letters.ledger import history
-from letters.ledger.engine import READ_ONLY, create_ledger_engine
 from letters.ledger.erasure_keys import ErasureKeys
+from letters.ledger.in_flight import InFlight
 from letters.ledger.key_checks import check_ledger_keys
 from letters.ledger.keys import KEY_FILE_SETTING, LedgerKeys, load_ledger_keys
 from letters.ledger.personal_data import blind_index_of, seal_plain_requests
 from letters.ledger.records import (
-    FINISHED,
-    IN_HAND,
-    RECOVERED,
     WAITING_FOR_CASE,
     CopyPdf,
     LetterEvent,
     LetterRecord,
     LetterStatus,
-    OverdueLetter,
     Rendering,
     Resend,
     record_from_row,
@@ -55,12 +43,8 @@ from letters.ledger.schema import letter_events, letters
 from letters.ledger.sealing import Sealer, is_sealed
 from letters.ledger.stores import LedgerStores
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-# Any constant will do; it keeps two processes from migrating at once.
-_MIGRATION_LOCK_KEY = 0x4C455454
 
-
-class Ledger(LedgerStores):
+class Ledger(InFlight, LedgerStores):
     def __init__(
         self, url: str, keys: LedgerKeys | None = None, erasure_keys: ErasureKeys | None = None
     ) -> None:
@@ -68,8 +52,7 @@ class Ledger(LedgerStores):
         the ledger can be read and advanced, but accepts no new letter. With
         ``erasure_keys``, each letter's data is sealed under a key of its own, which
         erasure destroys (``letters.ledger.erasure_keys``)."""
-        self.url = url
-        self.engine = create_ledger_engine(url)
+        super().__init__(url)
         self.keys = keys
         self.erasure_keys = erasure_keys
         self.sealer = Sealer(keys, self, erasure_keys) if keys is not None else None
@@ -82,19 +65,13 @@ class Ledger(LedgerStores):
         return cls(settings.database_url, keys, ErasureKeys.for_settings(settings))
 
     def close(self) -> None:
-        self.engine.dispose()
+        super().close()
         if self.erasure_keys is not None:
             self.erasure_keys.close()
 
     def upgrade(self) -> None:
         """Bring the schema to the newest migration (safe to call from every process)."""
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS))
-        with self.transaction() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})")
-            config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+        self.migrate()
         if self.keys is not None:
             # Before anything is sealed: a wrong key must not write a single value.
             check_ledger_keys(self, self.keys)
@@ -116,71 +93,6 @@ class Ledger(LedgerStores):
         )
         with self.transaction() as conn:
             return [LetterEvent(r.event, as_utc(r.at), r.detail) for r in conn.execute(query)]
-
-    def unfinished(self) -> list[LetterRecord]:
-        """Letters accepted but neither finished nor waiting (for a retry, or for their case)."""
-        waiting = [LetterStatus.FAILED, *WAITING_FOR_CASE]
-        query = select(letters).where(letters.c.status.not_in([*FINISHED, *waiting]))
-        with self.transaction() as conn:
-            return [self.record_of(r._mapping) for r in conn.execute(query)]
-
-    def overdue(
-        self, now: datetime, retry_grace_s: float, stale_after_s: float
-    ) -> list[OverdueLetter]:
-        """Letters in flight whose message must be lost: a retry overdue by more than
-        ``retry_grace_s``, or a letter in hand untouched for longer than ``stale_after_s``."""
-        recoveries = (
-            select(func.count())
-            .select_from(letter_events)
-            .where(letter_events.c.letter_id == letters.c.letter_id)
-            .where(letter_events.c.event == RECOVERED)
-            .scalar_subquery()
-        )
-        query = select(letters, recoveries.label("recoveries")).where(
-            _overdue(now, retry_grace_s, stale_after_s)
-        )
-        found = []
-        with self.transaction() as conn:
-            for row in conn.execute(query.order_by(letters.c.updated_at)):
-                updated_at, retry_at = as_utc(row.updated_at), row.retry_at and as_utc(row.retry_at)
-                if row.status == LetterStatus.FAILED and retry_at is not None:
-                    late = round((now - retry_at).total_seconds())
-                    reason = f"retry due at {retry_at.isoformat(timespec='seconds')}, {late} s ago"
-                else:
-                    idle = round((now - updated_at).total_seconds())
-                    reason = f"{row.status} and untouched for {idle} s"
-                found.append(
-                    OverdueLetter(
-                        letter_id=row.letter_id,
-                        case_number=row.case_number,
-                        status=LetterStatus(row.status),
-                        attempts=row.attempts,
-                        updated_at=updated_at,
-                        retry_at=retry_at,
-                        reason=reason,
-                        recoveries=int(row.recoveries),
-                        request=self.open_request(row.request, row.letter_id),
-                    )
-                )
-        return found
-
-    def in_flight(self, now: datetime, horizon: timedelta) -> int:
-        """Letters a worker has in hand, or whose retry is due before ``now + horizon``."""
-        query = (
-            select(func.count())
-            .select_from(letters)
-            .where(
-                or_(
-                    letters.c.status.in_(IN_HAND),
-                    and_(
-                        letters.c.status == LetterStatus.FAILED,
-                        letters.c.retry_at <= now + horizon,
-                    ),
-                )
-            )
-        )
-        with self.transaction() as conn:
-            return int(conn.execute(query).scalar_one())
 
     def status_counts(self) -> dict[str, int]:
         query = select(letters.c.status, func.count()).group_by(letters.c.status)
@@ -426,52 +338,6 @@ class Ledger(LedgerStores):
     def record_requeued(self, letter_id: str, detail: str) -> None:
         self._advance(letter_id, LetterStatus.REQUEUED, detail, retry_at=None)
 
-    def claim_due_retries(self, now: datetime, limit: int = 100) -> list[LetterRecord]:
-        """Move letters whose retry is due from failed to requeued, and return them.
-
-        The conditional update makes each claim exclusive between processes.
-        """
-        due = (
-            select(letters.c.letter_id)
-            .where(letters.c.status == LetterStatus.FAILED)
-            .where(letters.c.retry_at <= now)
-            .limit(limit)
-        )
-        claimed = []
-        with self.transaction() as conn:
-            for letter_id in conn.execute(due).scalars().all():
-                if history.record(
-                    conn,
-                    letter_id,
-                    LetterStatus.REQUEUED,
-                    now,
-                    "retry due",
-                    only_if=letters.c.status == LetterStatus.FAILED,
-                    status=LetterStatus.REQUEUED,
-                    retry_at=None,
-                ):
-                    claimed.append(letter_id)
-        return self.letters_in(claimed) if claimed else []
-
-    def record_recovered(
-        self, letter: OverdueLetter, now: datetime, retry_grace_s: float, stale_after_s: float
-    ) -> bool:
-        """Mark an overdue letter requeued by the sweep, if it is still overdue."""
-        with self.transaction() as conn:
-            return history.record(
-                conn,
-                letter.letter_id,
-                RECOVERED,
-                now,
-                letter.reason,
-                only_if=and_(
-                    letters.c.status == letter.status,
-                    _overdue(now, retry_grace_s, stale_after_s),
-                ),
-                status=LetterStatus.REQUEUED,
-                retry_at=None,
-            )
-
     # -- personal data ----------------------------------------------------------
 
     def record_of(self, row: Any) -> LetterRecord:
@@ -511,41 +377,3 @@ class Ledger(LedgerStores):
             history.record(
                 conn, letter_id, status, utcnow(), detail, strict=True, status=status, **values
             )
-
-    @contextmanager
-    def reading(self) -> Iterator[Connection]:
-        """A read-only transaction; on SQLite it does not wait for a writer, so it may run
-        while this process holds another transaction (the sealer's data keys)."""
-        try:
-            reading = self.engine.connect().execution_options(**{READ_ONLY: True})
-            with reading as conn, conn.begin():
-                yield conn
-        except OperationalError as err:
-            raise TransientError(f"ledger unavailable: {err.orig!r}") from err
-
-    @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        try:
-            with self.engine.begin() as conn:
-                yield conn
-        except OperationalError as err:
-            # The database is down, restarting or locked: the letter can wait.
-            raise TransientError(f"ledger unavailable: {err.orig!r}") from err
-        except IntegrityError:
-            raise
-        except SQLAlchemyError as err:
-            raise TransientError(f"ledger error: {type(err).__name__}") from err
-
-
-def _overdue(now: datetime, retry_grace_s: float, stale_after_s: float) -> ColumnElement[bool]:
-    return or_(
-        and_(
-            letters.c.status == LetterStatus.FAILED,
-            letters.c.retry_at.is_not(None),
-            letters.c.retry_at < now - timedelta(seconds=retry_grace_s),
-        ),
-        and_(
-            letters.c.status.in_(IN_HAND),
-            letters.c.updated_at < now - timedelta(seconds=stale_after_s),
-        ),
-    )

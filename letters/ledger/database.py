@@ -1,0 +1,67 @@
+"""The ledger's database: its engine, its transactions and its migrations.
+
+A transaction that meets a database that is down, restarting or locked
+raises TransientError, so the letter waits and nothing is lost; an
+IntegrityError is left to the caller, which knows what a duplicate means.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+
+from letters.errors import TransientError
+from letters.ledger.engine import READ_ONLY, create_ledger_engine
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Any constant will do; it keeps two processes from migrating at once.
+_MIGRATION_LOCK_KEY = 0x4C455454
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = create_ledger_engine(url)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest migration (safe to call from every process)."""
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self.transaction() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})")
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A read-only transaction; on SQLite it does not wait for a writer, so it may run
+        while this process holds another transaction (the sealer's data keys)."""
+        try:
+            reading = self.engine.connect().execution_options(**{READ_ONLY: True})
+            with reading as conn, conn.begin():
+                yield conn
+        except OperationalError as err:
+            raise TransientError(f"ledger unavailable: {err.orig!r}") from err
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except OperationalError as err:
+            # The database is down, restarting or locked: the letter can wait.
+            raise TransientError(f"ledger unavailable: {err.orig!r}") from err
+        except IntegrityError:
+            raise
+        except SQLAlchemyError as err:
+            raise TransientError(f"ledger error: {type(err).__name__}") from err
