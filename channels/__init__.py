@@ -13,6 +13,7 @@ from types import ModuleType
 
 from channels.base import DIGIPOST, PRINT, Channel, ChannelSet, Receipt, RecipientDirectory
 from letters.config import Settings
+from letters.config.declared import CHANNEL_DIGIPOST, CHANNEL_PRINT
 from letters.errors import ConfigurationError
 
 __all__ = [
@@ -38,12 +39,11 @@ BACKENDS: dict[str, str] = {
 
 def build_channels(settings: Settings) -> ChannelSet:
     """The channels and the recipient directory that the settings ask for."""
-    digipost_module = _backend(settings.digipost_backend, "LETTERS_CHANNEL_DIGIPOST")
-    print_module = _backend(settings.print_backend, "LETTERS_CHANNEL_PRINT")
+    digipost_module = _backend(settings.digipost_backend, CHANNEL_DIGIPOST.name)
+    print_module = _backend(settings.print_backend, CHANNEL_PRINT.name)
     if not hasattr(digipost_module, "build_directory"):
         raise ConfigurationError(
-            f"LETTERS_CHANNEL_DIGIPOST: {settings.digipost_backend!r} cannot serve the "
-            "digipost route"
+            f"{CHANNEL_DIGIPOST}: {settings.digipost_backend!r} cannot serve the digipost route"
         )
     return ChannelSet(
         channels={

@@ -1,13 +1,18 @@
-"""Settings from the environment."""
+"""Settings from the environment, each declared once and documented from its declaration."""
 
 from __future__ import annotations
 
+import ast
+import re
+from collections.abc import Mapping
 from datetime import time
 from pathlib import Path
 
 import pytest
 
-from letters.config import DigipostSettings, Settings
+from letters.config import PROJECT_ROOT as ROOT
+from letters.config import SETTINGS, DigipostSettings, Setting, Settings
+from letters.config.page import CONFIGURATION_PAGE, page_with_table
 from letters.errors import ConfigurationError
 
 
@@ -17,16 +22,16 @@ def test_embedded_defaults_live_under_the_var_folder(tmp_path: Path) -> None:
     assert settings.database_url == f"sqlite:///{tmp_path / 'letters.db'}"
     assert settings.archive_url == str(tmp_path / "archive")
     assert settings.broker_dir == tmp_path / "broker"
-    assert settings.concurrency == 1 and settings.heartbeat == 30
-    assert settings.retry_delays == (10, 60, 600, 3600)
+    assert settings.concurrency == 1 and settings.heartbeat_s == 30
+    assert settings.retry_delays_s == (10, 60, 600, 3600)
     assert (settings.digipost_backend, settings.print_backend) == ("digipost", "print_post")
     digipost = settings.digipost
     # No URL: a local Digipost double in the worker, with generated keys under var/.
     assert digipost.url is None and digipost.key is None and digipost.certificate is None
     assert digipost.keys_dir == tmp_path / "digipost"
     assert digipost.double_dir == tmp_path / "digipost-double"
-    assert (digipost.connect_timeout, digipost.timeout, digipost.pool_size) == (10, 30, 10)
-    assert digipost.authentication_level == "TWO_FACTOR" and digipost.sync_interval == 300
+    assert (digipost.connect_timeout_s, digipost.timeout_s, digipost.pool_size) == (10, 30, 10)
+    assert digipost.authentication_level == "TWO_FACTOR" and digipost.sync_interval_s == 300
 
 
 def test_digipost_settings_are_read_and_the_password_is_not_shown() -> None:
@@ -50,12 +55,12 @@ def test_digipost_settings_are_read_and_the_password_is_not_shown() -> None:
         120.0,
         50,
     )
-    assert settings.authentication_level == "PASSWORD" and settings.sync_interval == 0
+    assert settings.authentication_level == "PASSWORD" and settings.sync_interval_s == 0
     assert "hemmelig-passord" not in repr(settings)
 
 
 def digipost_fields(settings: DigipostSettings) -> tuple[object, ...]:
-    return (settings.url, settings.sender_id, settings.key, settings.timeout, settings.pool_size)
+    return (settings.url, settings.sender_id, settings.key, settings.timeout_s, settings.pool_size)
 
 
 @pytest.mark.parametrize(
@@ -83,7 +88,7 @@ def test_production_settings_are_read() -> None:
         }
     )
     assert not settings.embedded_broker
-    assert settings.concurrency == 4 and settings.retry_delays == (30, 300)
+    assert settings.concurrency == 4 and settings.retry_delays_s == (30, 300)
     assert settings.queue_prefix == "staging."
 
 
@@ -122,7 +127,7 @@ def test_print_settings_have_defaults_and_are_read(tmp_path: Path) -> None:
     default = Settings.from_env({"LETTERS_VAR_DIR": str(tmp_path)}).print
     assert default.url == str(tmp_path / "print") and default.batch_size == 500
     assert default.cutoff == time(16, 0) and default.envelope == "E65"
-    assert (default.max_pages, default.interval, default.sse) == (10, 60, "AES256")
+    assert (default.max_pages, default.interval_s, default.sse) == (10, 60, "AES256")
     custom = Settings.from_env(
         {
             "LETTERS_PRINT_URL": "s3://print-house/in",
@@ -138,7 +143,7 @@ def test_print_settings_have_defaults_and_are_read(tmp_path: Path) -> None:
         2000,
         time(7, 30),
     )
-    assert (custom.envelope, custom.interval, custom.sse) == ("C5", 0, None)
+    assert (custom.envelope, custom.interval_s, custom.sse) == ("C5", 0, None)
 
 
 @pytest.mark.parametrize(
@@ -167,3 +172,56 @@ def test_unchecked_rates_are_allowed_only_on_the_embedded_default(tmp_path: Path
     ):
         with pytest.raises(ConfigurationError, match="LETTERS_ALLOW_UNCHECKED_RATES: only the"):
             Settings.from_env(allowed | shared)
+
+
+# -- the declarations -----------------------------------------------------------------------
+
+
+def test_the_configuration_page_lists_every_setting_as_declared() -> None:
+    page = CONFIGURATION_PAGE.read_text(encoding="utf-8")
+    assert page_with_table(page) == page, "run: python -m letters.config.page --write"
+    names = [s.name for s in SETTINGS]
+    assert len(names) == len(set(names)) > 60
+    assert all(s.doc and s.default_doc for s in SETTINGS)
+
+
+def test_every_declared_setting_is_read_into_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    read: set[str] = set()
+    original = Setting.read
+
+    def recording(self: Setting[object], env: Mapping[str, str]) -> object:
+        read.add(self.name)
+        return original(self, env)
+
+    monkeypatch.setattr(Setting, "read", recording)
+    Settings.from_env({})
+    assert read == {s.name for s in SETTINGS}
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    found = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            found.add(id(body[0].value))
+    return found
+
+
+def test_a_settings_variable_is_spelled_only_in_its_declaration() -> None:
+    spelled = []
+    for path in sorted(
+        [*ROOT.joinpath("letters").rglob("*.py"), *ROOT.joinpath("channels").rglob("*.py")]
+    ):
+        if path == ROOT / "letters" / "config" / "declared.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = _docstrings(tree)
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and id(node) not in docstrings
+                and re.search(r"LETTERS_[A-Z0-9_]+", node.value)
+            ):
+                spelled.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert spelled == [], "import the setting from letters.config.declared instead"

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from channels.base import ChannelUnavailableError, DeliveryRefusedError, NotAMailboxError
 from channels.digipost import signing, xml
 from letters import metrics
+from letters.config.declared import DIGIPOST_KEY, DIGIPOST_SENDER_ID
 from letters.errors import ConfigurationError
 
 _T = TypeVar("_T")
@@ -76,7 +77,7 @@ class DigipostConfigurationError(ConfigurationError):
         self.code = code
         super().__init__(
             f"Digipost refused the sender's set-up ({code}): {message}. Check "
-            "LETTERS_DIGIPOST_SENDER_ID, LETTERS_DIGIPOST_KEY and the machine's clock."
+            f"{DIGIPOST_SENDER_ID}, {DIGIPOST_KEY} and the machine's clock."
         )
 
 

@@ -25,6 +25,7 @@ from channels.digipost.keys import (
     load_sender_key,
 )
 from letters.config import DigipostSettings, Settings
+from letters.config.declared import CHANNEL_PRINT, DIGIPOST_CERTIFICATE, DIGIPOST_KEY, DIGIPOST_URL
 from letters.errors import ConfigurationError
 
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -33,8 +34,7 @@ _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 def build_channel(route: str, settings: Settings) -> DigipostChannel:
     if route != NAME:
         raise ConfigurationError(
-            "LETTERS_CHANNEL_PRINT: the digipost backend serves only the digipost route, "
-            f"not {route!r}"
+            f"{CHANNEL_PRINT}: the digipost backend serves only the digipost route, not {route!r}"
         )
     options = SendOptions(
         authentication_level=settings.digipost.authentication_level,
@@ -75,7 +75,7 @@ def close_apis() -> None:
 def _new_api(settings: DigipostSettings) -> DigipostApi:
     if settings.url is None and settings.key is not None:
         raise ConfigurationError(
-            "LETTERS_DIGIPOST_URL: required when LETTERS_DIGIPOST_KEY is set (without a URL, "
+            f"{DIGIPOST_URL}: required when {DIGIPOST_KEY} is set (without a URL, "
             "letters go to a local Digipost double that only knows the generated test key)"
         )
     url = settings.url or start_embedded_double(settings)
@@ -83,7 +83,7 @@ def _new_api(settings: DigipostSettings) -> DigipostApi:
     test_keys = ensure_test_keys(settings.keys_dir) if settings.key is None and local else None
     if settings.key is None and test_keys is None:
         raise ConfigurationError(
-            f"LETTERS_DIGIPOST_KEY: the enterprise key is required for {url} "
+            f"{DIGIPOST_KEY}: the enterprise key is required for {url} "
             "(a generated test key is only used with a local Digipost double)"
         )
     if test_keys is not None:
@@ -92,7 +92,7 @@ def _new_api(settings: DigipostSettings) -> DigipostApi:
         assert settings.key is not None  # noqa: S101 - checked above
         key = load_sender_key(settings.key, settings.key_password)
     if settings.certificate is not None:
-        certificate = load_certificate(settings.certificate, "LETTERS_DIGIPOST_CERTIFICATE")
+        certificate = load_certificate(settings.certificate, DIGIPOST_CERTIFICATE.name)
     elif test_keys is not None:
         certificate = test_keys.digipost_pair().certificate
     else:
@@ -103,8 +103,8 @@ def _new_api(settings: DigipostSettings) -> DigipostApi:
             sender_id=settings.sender_id,
             key=key,
             digipost_certificate=certificate,
-            connect_timeout_s=settings.connect_timeout,
-            timeout_s=settings.timeout,
+            connect_timeout_s=settings.connect_timeout_s,
+            timeout_s=settings.timeout_s,
             pool_size=settings.pool_size,
         )
     )

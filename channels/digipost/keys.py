@@ -17,11 +17,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
+from letters.config.declared import DIGIPOST_KEY, DIGIPOST_KEY_PASSWORD
 from letters.errors import ConfigurationError
 from letters.secret_files import write_private_file
 
-KEY_SETTING = "LETTERS_DIGIPOST_KEY"
-PASSWORD_SETTING = "LETTERS_DIGIPOST_KEY_PASSWORD"  # noqa: S105 - a setting's name
+KEY_SETTING = DIGIPOST_KEY.name
+PASSWORD_SETTING = DIGIPOST_KEY_PASSWORD.name
 # The embedded default's generated key; a real one comes from Digipost or Buypass.
 TEST_KEY_PASSWORD = "letters-test-key"  # noqa: S105 - protects a throw-away test key only
 

@@ -27,6 +27,7 @@ import pikepdf
 import segno
 
 from letters.config import Settings
+from letters.config.declared import PRINT_CODE_ZONE
 from letters.envelopes import Window
 from letters.errors import ConfigurationError
 from letters.rendering.pdf_overlay import MM, draw_over
@@ -106,7 +107,7 @@ def sheet_code_zone(settings: Settings) -> CodeZone:
     """The print profile's zone for each sheet's code; a zone no scanner reads stops loudly."""
     zone = CodeZone(*settings.print.code_zone)
     if problems := zone.problems():
-        raise ConfigurationError("LETTERS_PRINT_CODE_ZONE: " + "; ".join(problems))
+        raise ConfigurationError(f"{PRINT_CODE_ZONE}: " + "; ".join(problems))
     return zone
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from letters.cli.common import EXIT_FAILURE, EXIT_OK, Command, open_ledger
 from letters.config import PROJECT_ROOT, Settings
+from letters.config.declared import ALLOW_UNCHECKED_RATES
 from letters.ledger import LetterStatus
 from letters.logs import configure_logging
 from letters.messaging.broker import Publisher, topology_for
@@ -103,7 +104,7 @@ def demo_command(args: argparse.Namespace, settings: Settings) -> int:
             print(f"  {count} waiting for {keys}")
     if settings.allow_unchecked_rates:
         print("rates: the demo lets letters use packaged rows nobody has checked "
-              "(LETTERS_ALLOW_UNCHECKED_RATES); its history names those used")  # fmt: skip
+              f"({ALLOW_UNCHECKED_RATES}); its history names those used")  # fmt: skip
     shown = _show_events(settings, letter_ids)
     # A letter held for a missing rate is where it should be: waiting, not lost.
     complete = finished + sum(held.values()) == len(letter_ids) and shown == len(letter_ids)
@@ -115,7 +116,7 @@ def _demo_rates(settings: Settings) -> Settings:
     placeholders), unless LETTERS_ALLOW_UNCHECKED_RATES says otherwise; never on a shared
     broker or database."""
     embedded = settings.embedded_broker and settings.database_url.startswith("sqlite")
-    if not embedded or "LETTERS_ALLOW_UNCHECKED_RATES" in os.environ:
+    if not embedded or ALLOW_UNCHECKED_RATES.name in os.environ:
         return settings
     return dataclasses.replace(settings, allow_unchecked_rates=True)
 

@@ -18,6 +18,7 @@ from channels.digipost.keys import load_certificate
 from letters.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, Command, open_ledger
 from letters.clock import today_in_norway
 from letters.config import DigipostSettings, Settings
+from letters.config.declared import DIGIPOST_DOUBLE_DIR, PRINT_WHEN_UNREAD
 from letters.delivery.digipost_sync import sync_digipost
 from letters.errors import LetterError
 from letters.logs import configure_logging
@@ -36,7 +37,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8282, help="0 picks a free port")
     serve.add_argument(
-        "--state", type=Path, help="the mailbox folder (default LETTERS_DIGIPOST_DOUBLE_DIR)"
+        "--state", type=Path, help=f"the mailbox folder (default {DIGIPOST_DOUBLE_DIR})"
     )
     serve.add_argument(
         "--recipients",
@@ -70,7 +71,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     unread = actions.add_parser(
         "print-unread",
         help="print and post copies of Digipost letters nobody opened (print-when-unread), now",
-        description="What the worker does every hour with LETTERS_PRINT_WHEN_UNREAD=true: a "
+        description=f"What the worker does every hour with {PRINT_WHEN_UNREAD}=true: a "
         "letter of a type in the profile's [rules.print_when_unread], sent to Digipost at least "
         "its days ago, not opened and with its deadline still ahead, is copied to print; a copy "
         "still batched whose original has been opened is taken out of its batch. Run "
@@ -94,7 +95,7 @@ def _print_unread(args: argparse.Namespace, settings: Settings) -> int:
 
     if not settings.print_when_unread:
         print(
-            "letters: print-when-unread is off; set LETTERS_PRINT_WHEN_UNREAD=true to use it",
+            f"letters: print-when-unread is off; set {PRINT_WHEN_UNREAD}=true to use it",
             file=sys.stderr,
         )
         return EXIT_FAILURE

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, time
 from letters.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, Command, open_ledger
 from letters.clock import OSLO
 from letters.config import Settings
+from letters.config.declared import EVENTS_KEEP, EVENTS_RELAY_INTERVAL
 from letters.domain.message_body import canonical_uuid
 from letters.domain.request_shape import case_number_problem
 from letters.errors import TransientError
@@ -113,7 +114,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         "relay",
         help="publish the events waiting in the outbox",
         description="Publish every pending letters.event/1 event, in order, with publisher "
-        "confirms (the first worker process does this every LETTERS_EVENTS_RELAY_INTERVAL).",
+        f"confirms (the first worker process does this every {EVENTS_RELAY_INTERVAL}).",
     )
     relay.add_argument(
         "--until-empty",
@@ -127,7 +128,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         "replay",
         help="publish kept events again, marked as replays",
         description="Publish again the events written since a time (kept for "
-        "LETTERS_EVENTS_KEEP), with the same event ids, marked as replays: for a consumer "
+        f"{EVENTS_KEEP}), with the same event ids, marked as replays: for a consumer "
         "that lost its queue.",
     )
     replay.add_argument("--since", required=True, metavar="TIME", help="ISO 8601 time or date")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from letters.cli.common import EXIT_OK, Command
 from letters.config import Settings
+from letters.config.declared import OPS_HOSTS, OPS_TOKEN_FILE
 from letters.secret_files import write_private_file
 
 
@@ -18,8 +19,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--host",
         default="127.0.0.1",
-        help="with --serve (default 127.0.0.1; any other needs LETTERS_OPS_HOSTS and "
-        "LETTERS_OPS_TOKEN_FILE)",
+        help=f"with --serve (default 127.0.0.1; any other needs {OPS_HOSTS} and {OPS_TOKEN_FILE})",
     )
     parser.add_argument("--port", type=int, default=8300, help="with --serve (0: any free)")
     parser.add_argument(

@@ -16,6 +16,7 @@ from channels.print_post.returns import MalformedReturnsError, parse_returns
 from letters.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, Command, open_ledger
 from letters.clock import today_in_norway
 from letters.config import Settings
+from letters.config.declared import PRINT_RECEIPTS_INTERVAL, PRINT_URL
 from letters.delivery.print_answers import (
     ReceiptsReport,
     next_step,
@@ -62,7 +63,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         "letter. A receipt read before changes nothing; a malformed one, or one that does "
         "not account for its batch exactly, is refused whole and moved to "
         "receipts/refused/ with the reason beside it. The worker does the same every "
-        "LETTERS_PRINT_RECEIPTS_INTERVAL. Exits 1 if a receipt was refused.",
+        f"{PRINT_RECEIPTS_INTERVAL}. Exits 1 if a receipt was refused.",
     )
     receipts.add_argument("--json", action="store_true", help="machine-readable output")
     returns = actions.add_parser(
@@ -223,7 +224,7 @@ def _returned(args: argparse.Namespace, settings: Settings) -> int:
 def _house(args: argparse.Namespace, settings: Settings) -> int:
     if "://" in settings.print.url and not settings.print.url.startswith("file://"):
         print("letters print house: the local print house answers a directory drop only "
-              f"(LETTERS_PRINT_URL is {settings.print.url})", file=sys.stderr)  # fmt: skip
+              f"({PRINT_URL} is {settings.print.url})", file=sys.stderr)  # fmt: skip
         return EXIT_BAD_INPUT
     rules = HouseRules(
         seed=args.seed,

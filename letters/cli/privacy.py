@@ -11,6 +11,12 @@ from pathlib import Path
 from letters.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, Command, open_ledger
 from letters.clock import utcnow
 from letters.config import Settings
+from letters.config.declared import (
+    LEDGER_KEY_FILE,
+    LEDGER_KMS_KEY_ID,
+    LEDGER_RETIRED_KEY_FILES,
+    RETENTION_DAYS,
+)
 from letters.domain.pepper import SETTING as PEPPER_SETTING
 from letters.domain.pepper import load_pepper
 from letters.errors import PermanentError, TransientError
@@ -41,9 +47,9 @@ def _privacy_arguments(parser: argparse.ArgumentParser) -> None:
                         help="why (recorded): the debtor's letter of 2026-11-30")  # fmt: skip
     erase = actions.add_parser(
         "erase",
-        help="erase the personal data of letters past retention (LETTERS_RETENTION_DAYS)",
+        help=f"erase the personal data of letters past retention ({RETENTION_DAYS})",
         description="Erase the name, address and national id from the stored request of "
-        "every letter finished more than LETTERS_RETENTION_DAYS ago; ids, hashes, statuses, "
+        f"every letter finished more than {RETENTION_DAYS} ago; ids, hashes, statuses, "
         "dates, channel and receipts stay. The worker does this once a day as well.",
     )
     erase.add_argument("--json", action="store_true", help="the count as JSON")
@@ -87,9 +93,9 @@ def _keys_arguments(parser: argparse.ArgumentParser) -> None:
     actions.add_parser(
         "rotate",
         help="re-wrap every data key under the current master key, then re-key",
-        description="Re-wrap the ledger's data keys under the master key LETTERS_LEDGER_KEY_FILE "
-        "(or LETTERS_LEDGER_KMS_KEY_ID) names, opening them with the keys in "
-        "LETTERS_LEDGER_RETIRED_KEY_FILES; then re-key: a new data key wraps every erasure key "
+        description=f"Re-wrap the ledger's data keys under the master key {LEDGER_KEY_FILE} "
+        f"(or {LEDGER_KMS_KEY_ID}) names, opening them with the keys in "
+        f"{LEDGER_RETIRED_KEY_FILES}; then re-key: a new data key wraps every erasure key "
         "and seals every other value again, and the old data keys are destroyed, so that the "
         "old master key with an old backup opens nothing current. Run it once every process "
         "has been restarted with the new key; afterwards the retired keys can be destroyed.",

@@ -18,6 +18,12 @@ from letters.cli.common import (
 )
 from letters.clock import utcnow
 from letters.config import Settings, parse_delays
+from letters.config.declared import (
+    CONCURRENCY,
+    SWEEP_MAX_RECOVERIES,
+    SWEEP_RETRY_GRACE,
+    SWEEP_STALE_AFTER,
+)
 from letters.domain.message_body import BodyLimits, is_case_message, request_object
 from letters.errors import ConfigurationError, InvalidRequest
 from letters.ledger import OverdueLetter
@@ -197,7 +203,7 @@ def _publish_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _worker_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--concurrency", type=positive, metavar="N", help="worker processes (LETTERS_CONCURRENCY)"
+        "--concurrency", type=positive, metavar="N", help=f"worker processes ({CONCURRENCY})"
     )
     parser.add_argument(
         "--until-empty",
@@ -260,9 +266,9 @@ RECOVER = Command(
     _recover_arguments,
     recover_command,
     description="Find letters the ledger holds in flight that no message can be carrying "
-    "any more (a retry overdue by LETTERS_SWEEP_RETRY_GRACE, or a letter in hand untouched "
-    "for LETTERS_SWEEP_STALE_AFTER), record them recovered and republish them to the work "
-    "queue. Exits 1 if some were recovered LETTERS_SWEEP_MAX_RECOVERIES times already.",
+    f"any more (a retry overdue by {SWEEP_RETRY_GRACE}, or a letter in hand untouched "
+    f"for {SWEEP_STALE_AFTER}), record them recovered and republish them to the work "
+    f"queue. Exits 1 if some were recovered {SWEEP_MAX_RECOVERIES} times already.",
 )
 QUEUES = Command(
     "queues",

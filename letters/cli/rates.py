@@ -13,6 +13,7 @@ from typing import Any
 from letters.cli.common import EXIT_BAD_INPUT, EXIT_OK, Command, iso_date, open_ledger
 from letters.clock import today_in_norway, utcnow
 from letters.config import Settings
+from letters.config.declared import ALLOW_UNCHECKED_RATES
 from letters.delivery.rates import current_rates, release_held
 from letters.domain.rates import Rate, RateKind, RateTable, new_rate_problems
 from letters.domain.text import nfc, text_problem
@@ -104,7 +105,7 @@ def _list(args: argparse.Namespace, settings: Settings, ledger: Ledger) -> int:
     reaches = {kind.value: _reach(table, kind, today) for kind in RateKind}
     held = rates.book.holding()
     policy = (
-        "checked packaged rows, approved operator rows, and (LETTERS_ALLOW_UNCHECKED_RATES) "
+        f"checked packaged rows, approved operator rows, and ({ALLOW_UNCHECKED_RATES}) "
         "the packaged unchecked rows"
         if table.allow_unchecked
         else "checked packaged rows and approved operator rows"

@@ -33,6 +33,7 @@ from letters.cli.common import (
     rate,
 )
 from letters.config import Rate, Settings
+from letters.config.declared import RESEND_CONFIRM_OVER, RESEND_PROCESSES, RESEND_RATE
 from letters.errors import TransientError
 from letters.ledger import TO_DO, Item, ItemStatus, Job, JobExistsError, JobStore, Ledger
 from letters.logs import configure_logging
@@ -83,10 +84,10 @@ def _arguments(resend: argparse.ArgumentParser) -> None:
                         "(digipost still needs the debtor's consent)")  # fmt: skip
     resend.add_argument("--rate", type=rate, metavar="N/s",
                         help="at most this many letters per second, per minute (N/min) or "
-                        "per hour (N/h) (default LETTERS_RESEND_RATE, 10/s)")  # fmt: skip
+                        f"per hour (N/h) (default {RESEND_RATE}, 10/s)")  # fmt: skip
     resend.add_argument("--processes", type=_processes, metavar="N",
                         help="render and send in N processes, each case's letters in one, "
-                        "sharing the rate (default LETTERS_RESEND_PROCESSES, 1)")  # fmt: skip
+                        f"sharing the rate (default {RESEND_PROCESSES}, 1)")  # fmt: skip
     resend.add_argument("--job", metavar="JOB_ID",
                         help="the job's id; an existing job is continued")  # fmt: skip
     resend.add_argument("--dry-run", action="store_true",
@@ -222,7 +223,7 @@ def _confirmed(args: argparse.Namespace, count: int, confirm_over: int) -> bool:
         return True
     if not sys.stdin.isatty():
         raise SelectionError(
-            f"{count} letters is over LETTERS_RESEND_CONFIRM_OVER ({confirm_over}): "
+            f"{count} letters is over {RESEND_CONFIRM_OVER} ({confirm_over}): "
             "add --yes to run it without a terminal"
         )
     answer = input(f"Re-send {count} letters ({args.mode})? Type {count} to go on: ")

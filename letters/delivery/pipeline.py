@@ -17,10 +17,9 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
+from dataclasses import replace
 from datetime import date, datetime
-from decimal import Decimal
-from typing import Any, TypedDict
+from typing import Any
 
 from channels import build_channels
 from channels.base import (
@@ -36,28 +35,26 @@ from letters import metrics
 from letters.clock import today_in_norway, utcnow
 from letters.config import Settings
 from letters.delivery.case_changes import CaseOutcome, CaseStateHandler
-from letters.delivery.dating import ledger_letters, needs_new_date
+from letters.delivery.dating import needs_new_date
+from letters.delivery.letter_pdf import ArchiveMismatchError, LetterPdfs
+from letters.delivery.outcome import Outcome, ids_of, outcome_of
 from letters.delivery.print_batches import PrintBatches, open_batches, placed_receipt
 from letters.delivery.rates import (
     CurrentRates,
     hold_keys,
     hold_reason,
     missing_rates,
-    unchecked_note,
 )
 from letters.delivery.routing import Route, route
 from letters.digests import sha256_hex
 from letters.domain.case_message import parse_case_message
-from letters.domain.compose import compose
 from letters.domain.contract import parse_request
-from letters.domain.cost_rules import check_costs
-from letters.domain.letter_order import PriorLetter, check_order, reported_letters
 from letters.domain.message_body import peek_letter_id, request_object
 from letters.domain.model import LetterRequest
 from letters.domain.pepper import SETTING as PEPPER_SETTING
 from letters.domain.posting import letter_date_for
 from letters.domain.profile import AgencyProfile
-from letters.domain.rates import MissingRate, RateTable
+from letters.domain.rates import MissingRate
 from letters.errors import FieldProblem, InvalidRequest, PermanentError
 from letters.ledger import (
     HeldLock,
@@ -65,75 +62,20 @@ from letters.ledger import (
     LetterLocks,
     LetterRecord,
     LetterStatus,
-    Rendering,
     check_secret,
     letter_locks,
 )
 from letters.logs import log_event
 from letters.rendering.letter_service import LetterService
-from letters.rendering.renderer import RenderedLetter
-from letters.storage import Archive, archive_key, open_archive
+from letters.storage import Archive, open_archive
 
 log = logging.getLogger("letters.pipeline")
-
-
-class ArchiveMismatchError(PermanentError):
-    """The archived PDF is not the one the ledger recorded."""
 
 
 class LetterIdConflictError(PermanentError):
     """A different request came with the letter id of a letter already accepted."""
 
     fails_the_letter = False
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    letter_id: str
-    case_number: str
-    receipt: Receipt | None
-    # The ledger already had the letter finished (or waiting for its case); nothing was done.
-    already_finished: bool = False
-    # Held or cancelled because of its case, or held for a rate, instead of sent.
-    stopped: LetterStatus | None = None
-    # What the metrics count it by: words from fixed sets, never debtor data.
-    letter_type: str = ""
-    language: str = ""
-    channel: str = ""
-    # Why it was stopped: "its case" or "a rate".
-    waiting_for: str = ""
-
-    @property
-    def name(self) -> str:
-        """What became of it, in the words of ``letters.metrics.OUTCOMES``."""
-        if self.already_finished:
-            return "duplicate"
-        if self.stopped is not None:
-            return self.stopped.value
-        if self.receipt is not None and self.receipt.status is ReceiptStatus.BATCHED:
-            return "batched"
-        return "delivered"
-
-
-def _outcome(
-    record: LetterRecord,
-    receipt: Receipt | None,
-    *,
-    already_finished: bool = False,
-    stopped: LetterStatus | None = None,
-    waiting_for: str = "its case",
-) -> Outcome:
-    return Outcome(
-        record.letter_id,
-        record.case_number,
-        receipt,
-        already_finished,
-        stopped,
-        letter_type=record.letter_type,
-        language=record.language,
-        channel=receipt.channel if receipt else record.channel or "",
-        waiting_for=waiting_for if stopped else "",
-    )
 
 
 class Pipeline:
@@ -159,6 +101,7 @@ class Pipeline:
         self.case_changes = CaseStateHandler(ledger, locks)
         # The packaged rates with those operations approved in the ledger.
         self.rates = CurrentRates(service.contract_rules.rates, ledger.rates)
+        self.pdfs = LetterPdfs(service, ledger, archive, self.rates, lambda: self.clock())
 
     def process_case(self, body: bytes | str) -> CaseOutcome:
         """A ``letters.case/1`` message: record the change and apply it to the case's letters.
@@ -196,7 +139,7 @@ class Pipeline:
                     language=request.language.value,
                     request=kept,
                 )
-                log_event(log, "accepted", **_ids(record))
+                log_event(log, "accepted", **ids_of(record))
             if record.request_sha256 != sha256_hex(kept.encode()):
                 accepted = record.created_at.isoformat(timespec="seconds")
                 raise LetterIdConflictError(
@@ -204,7 +147,7 @@ class Pipeline:
                     f"{accepted}; this one is refused and that letter is left as it is"
                 )
             if record.finished or record.waiting_for_case:
-                return _outcome(record, None, already_finished=True)
+                return outcome_of(record, None, already_finished=True)
             return self._advance(record, request, lock)
 
     def deliver(self, letter_id: str, forced: Route | None = None) -> Outcome:
@@ -218,7 +161,7 @@ class Pipeline:
             if record is None:
                 raise PermanentError(f"letter {letter_id} is not in the ledger")
             if record.finished or record.waiting_for_case:
-                return _outcome(record, None, already_finished=True)
+                return outcome_of(record, None, already_finished=True)
             return self._advance(record, None, lock, forced)
 
     def redate(self, letter_id: str, leaves_on: date) -> bool:
@@ -233,7 +176,7 @@ class Pipeline:
                 return False
             # A rate the new date needs and nobody has checked: MissingRate, a
             # TransientError, so the batch waits for it rather than print a guess.
-            self._render(record, request, leaves_on, self.rates.table().recording(), again=True)
+            self.pdfs.render(record, request, leaves_on, self.rates.table().recording(), again=True)
             return True
 
     def _advance(
@@ -256,7 +199,7 @@ class Pipeline:
         if record.channel is None:
             decision = forced or route(request.recipient, self.channels.directory)
             self.ledger.record_routed(record.letter_id, decision.channel, decision.reason)
-            log_event(log, "routed", channel=decision.channel, **_ids(record))
+            log_event(log, "routed", channel=decision.channel, **ids_of(record))
             record = replace(
                 record,
                 status=LetterStatus.ROUTED,
@@ -265,7 +208,7 @@ class Pipeline:
             )
         channel: str = record.channel or PRINT  # routed above
         try:
-            record, pdf = self._dated_pdf(record, request, channel)
+            record, pdf = self.pdfs.dated(record, request, self._leaves_on(channel))
         except MissingRate as missing:
             return self._held_for_rates(record, request, channel, missing)
         if stopped := self._stopped_by_case(record):
@@ -283,14 +226,16 @@ class Pipeline:
             # again if the batch leaves later than the day it was dated for.
             reason = f"Digipost found no mailbox when sending ({err})"
             self.ledger.record_routed(record.letter_id, PRINT, reason)
-            log_event(log, "routed", channel=PRINT, **_ids(record))
+            log_event(log, "routed", channel=PRINT, **ids_of(record))
             try:
-                record, pdf = self._dated_pdf(replace(record, channel=PRINT), request, PRINT)
+                record, pdf = self.pdfs.dated(
+                    replace(record, channel=PRINT), request, self._leaves_on(PRINT)
+                )
             except MissingRate as missing:
                 return self._held_for_rates(record, request, PRINT, missing)
             receipt = self._send(PRINT, _outgoing(record, request, pdf, self.service.profile))
         receipt = self._record_receipt(record, receipt, request.recipient.address.country_code)
-        return _outcome(record, receipt)
+        return outcome_of(record, receipt)
 
     def _send(self, channel: str, letter: OutgoingLetter) -> Receipt:
         started = time.perf_counter()
@@ -305,7 +250,7 @@ class Pipeline:
         if receipt.status is ReceiptStatus.BATCHED:
             receipt = self._place_in_batch(record, receipt, country)
             if receipt.status is ReceiptStatus.BATCHED:
-                log_event(log, "batched", channel=receipt.channel, **_ids(record))
+                log_event(log, "batched", channel=receipt.channel, **ids_of(record))
                 return receipt
         detail = f"{receipt.channel}: {receipt.detail}".rstrip(": ")
         status = (
@@ -320,9 +265,9 @@ class Pipeline:
             detail,
             delivery_method=receipt.delivery_method,
             delivered_at=receipt.delivered_at,
-            posted_on=self.channels.get(receipt.channel).sending_day(self.clock()),
+            posted_on=self._leaves_on(receipt.channel),
         )
-        log_event(log, status.value, channel=receipt.channel, **_ids(record))
+        log_event(log, status.value, channel=receipt.channel, **ids_of(record))
         return receipt
 
     def _place_in_batch(self, record: LetterRecord, receipt: Receipt, country: str) -> Receipt:
@@ -354,122 +299,33 @@ class Pipeline:
             self.ledger.record_cancelled(
                 record.letter_id, f"case {case.state} since {since}: the letter will not be sent"
             )
-        log_event(log, status.value, reason=f"case {case.state}", **_ids(record))
-        return _outcome(record, None, stopped=status)
-
-    def _dated_pdf(
-        self, record: LetterRecord, request: LetterRequest, channel: str
-    ) -> tuple[LetterRecord, bytes]:
-        """The letter's PDF, rendered (or rendered again) for the day it leaves, archived.
-
-        Raises MissingRate when the letter needs a rate no checked row gives.
-        """
-        leaves_on = self.channels.get(channel).sending_day(self.clock())
-        rates = self.rates.table().recording()
-        if record.pdf_sha256 is None:
-            prior = self._prior_letters(record, request)
-            check_order(request, leaves_on, prior, self.service.profile.order)
-            letter_date = letter_date_for(request.letter_date, leaves_on)
-            check_costs(request, letter_date, prior, rates)
-            return self._render(record, request, leaves_on, rates)
-        if needs_new_date(record, request, leaves_on, self.service.profile):
-            return self._render(record, request, leaves_on, rates, again=True)
-        archived = self._archived_pdf(record)
-        # Rendered, but the worker stopped before its PDF reached the archive.
-        return archived or self._render(record, request, leaves_on, rates)
-
-    def _prior_letters(self, record: LetterRecord, request: LetterRequest) -> list[PriorLetter]:
-        return reported_letters(request, self.service.profile.name) + ledger_letters(
-            record, self.ledger.case_letters(record.case_number)
-        )
+        log_event(log, status.value, reason=f"case {case.state}", **ids_of(record))
+        return outcome_of(record, None, stopped=status)
 
     def _held_for_rates(
         self, record: LetterRecord, request: LetterRequest, channel: str, first: MissingRate
     ) -> Outcome:
         """Hold the letter for every rate it needs that no checked row gives (not only the
         first one found), so that operations see all of them at once."""
-        leaves_on = self.channels.get(channel).sending_day(self.clock())
+        leaves_on = self._leaves_on(channel)
         missing = missing_rates(
             self.service,
             self.rates.table().probing(),
             request,
             letter_date_for(request.letter_date, leaves_on),
-            self._prior_letters(record, request),
+            self.pdfs.prior_letters(record, request),
             today_in_norway(self.clock()),
             leaves_on,
         ) or [first]
         self.ledger.record_held(
             record.letter_id, LetterStatus.HELD, hold_reason(missing), hold_keys(missing)
         )
-        log_event(log, "held", reason=hold_keys(missing), **_ids(record))
-        return _outcome(record, None, stopped=LetterStatus.HELD, waiting_for="a rate")
+        log_event(log, "held", reason=hold_keys(missing), **ids_of(record))
+        return outcome_of(record, None, stopped=LetterStatus.HELD, waiting_for="a rate")
 
-    def _archived_pdf(self, record: LetterRecord) -> tuple[LetterRecord, bytes] | None:
-        """The letter's rendered PDF from the archive, recording where it is if needed."""
-        if record.archive_key:
-            pdf = self.archive.get(record.archive_key)
-            if sha256_hex(pdf) != record.pdf_sha256:
-                raise ArchiveMismatchError(
-                    f"archive {record.archive_key}: the PDF differs from the one recorded"
-                )
-            return record, pdf
-        # Rendered and perhaps archived before the worker stopped.
-        assert record.letter_date is not None  # noqa: S101 - rendered
-        key = archive_key(record.letter_date, record.letter_id)
-        if self.archive.exists(key):
-            pdf = self.archive.get(key)
-            if sha256_hex(pdf) == record.pdf_sha256:
-                self.ledger.record_archived(record.letter_id, key)
-                return replace(record, status=LetterStatus.ARCHIVED, archive_key=key), pdf
-        return None
-
-    def _render(
-        self,
-        record: LetterRecord,
-        request: LetterRequest,
-        leaves_on: date,
-        rates: RateTable,
-        again: bool = False,
-    ) -> tuple[LetterRecord, bytes]:
-        started = time.perf_counter()
-        composed = compose(
-            request,
-            self.service.profile,
-            today_in_norway(self.clock()),
-            leaves_on=leaves_on,
-            rates=rates,
-            pepper=self.service.pepper,
-            made_at=self.clock(),
-        )
-        rendered = self.service.renderer.render(composed)
-        render_s = time.perf_counter() - started
-        metrics.render_seconds.labels(record.letter_type).observe(render_s)
-        render_ms = round(render_s * 1000)
-        rendering = rendering_of(rendered, composed.totals.due, leaves_on)
-        moved = (
-            f"; dated {composed.letter_date} instead of {composed.moved_from}, the day it leaves"
-            if composed.moved_from
-            else ""
-        )
-        if again:
-            detail = (
-                f"dated again for {leaves_on} (it leaves later than planned): new date "
-                f"{composed.letter_date}, deadline {composed.deadline} and password"
-            )
-        else:
-            detail = (
-                f"{rendered.page_count} page(s), template {rendered.template_version}, "
-                f"leaves {leaves_on}{moved}"
-            )
-        detail += unchecked_note(rates)
-        self.ledger.record_rendered(record.letter_id, rendering, detail)
-        log_event(log, "rendered", render_ms=render_ms, pages=rendered.page_count, **_ids(record))
-        key = archive_key(rendered.letter_date, record.letter_id)
-        self.archive.put(key, rendered.pdf)
-        self.ledger.record_archived(record.letter_id, key)
-        rendered_fields = {f.name: getattr(rendering, f.name) for f in fields(rendering)}
-        record = replace(record, status=LetterStatus.ARCHIVED, archive_key=key, **rendered_fields)
-        return record, rendered.pdf
+    def _leaves_on(self, channel: str) -> date:
+        """The day a letter handed to ``channel`` now leaves: every deadline counts from it."""
+        return self.channels.get(channel).sending_day(self.clock())
 
     def _stored_request(self, record: LetterRecord) -> LetterRequest:
         today = record.letter_date or today_in_norway(self.clock())
@@ -477,24 +333,6 @@ class Pipeline:
 
     def _parse(self, data: dict[str, Any], today: date) -> LetterRequest:
         return parse_request(data, self.service.contract_rules, today)
-
-
-def rendering_of(
-    rendered: RenderedLetter, amount_due: Decimal, leaves_on: date | None = None
-) -> Rendering:
-    """What the ledger keeps of a rendered letter."""
-    return Rendering(
-        letter_date=rendered.letter_date,
-        deadline=rendered.deadline,
-        kid=rendered.kid,
-        amount_due=amount_due,
-        template_version=rendered.template_version,
-        pdf_sha256=rendered.sha256,
-        page_count=rendered.page_count,
-        otp_hash=rendered.password_record.hash,
-        otp_expires_on=rendered.password_record.expires_on,
-        planned_posting_day=leaves_on,
-    )
 
 
 def _outgoing(
@@ -524,15 +362,6 @@ def _outgoing(
         recipient=request.recipient,
         portal_url=profile.portal_url,
     )
-
-
-class _Ids(TypedDict):
-    letter_id: str
-    case_number: str
-
-
-def _ids(record: LetterRecord) -> _Ids:
-    return {"letter_id": record.letter_id, "case_number": record.case_number}
 
 
 def build_pipeline(settings: Settings, ledger: Ledger) -> Pipeline:

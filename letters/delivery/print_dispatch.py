@@ -23,6 +23,7 @@ from channels.print_post.manifest import BatchFiles, manifest_csv, manifest_json
 from channels.print_post.sheet_codes import CodeZone, sheet_code_zone
 from letters.clock import OSLO, utcnow
 from letters.config import Settings
+from letters.config.declared import PRINT_URL
 from letters.digests import sha256_hex
 from letters.domain.posting import print_posting_day
 from letters.errors import PermanentError, TransientError
@@ -204,7 +205,7 @@ def open_print_drop(settings: Settings) -> ObjectStore:
     return open_store(
         settings.print.url,
         settings.s3,
-        setting="LETTERS_PRINT_URL",
+        setting=PRINT_URL.name,
         label="print drop",
         options=options,
     )

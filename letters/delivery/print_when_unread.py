@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from channels.base import DIGIPOST, PRINT
-from letters.delivery.pipeline import ArchiveMismatchError, Pipeline
+from letters.delivery.letter_pdf import ArchiveMismatchError
+from letters.delivery.pipeline import Pipeline
 from letters.delivery.routing import Route
 from letters.digests import sha256_hex
 from letters.domain.letter_types import Language

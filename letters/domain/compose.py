@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
 from letters.domain import otp
 from letters.domain.account import Account, AppliedPayment, account
+from letters.domain.cost_rules import check_costs
 from letters.domain.deadline import payment_deadline
 from letters.domain.interest import (
     InterestLine,
@@ -16,6 +18,7 @@ from letters.domain.interest import (
     interest_periods,
 )
 from letters.domain.kid import kid_from_case_number
+from letters.domain.letter_order import PriorLetter, check_order, reported_letters
 from letters.domain.letter_types import LetterType
 from letters.domain.model import LetterRequest
 from letters.domain.posting import letter_date_for
@@ -181,3 +184,24 @@ def compose(
         attachment_fee=attachment_fee,
         request_cost=request_cost,
     )
+
+
+def check_before_compose(
+    request: LetterRequest,
+    profile: AgencyProfile,
+    rates: RateTable,
+    *,
+    leaves_on: date,
+    ledger_letters: Sequence[PriorLetter] | None = None,
+) -> None:
+    """The law's checks before a letter is composed, the same for the worker and for
+    previews: its place in the order of letters, and the costs it may claim.
+
+    ``ledger_letters``: the case's earlier letters the worker's ledger holds. A
+    preview has none, and knows only the letters the request reports: with none
+    reported, there is no order to check. Raises InvalidRequest naming each fault.
+    """
+    prior = reported_letters(request, profile.name) + list(ledger_letters or ())
+    if ledger_letters is not None or request.case.earlier_letters:
+        check_order(request, leaves_on, prior, profile.order)
+    check_costs(request, letter_date_for(request.letter_date, leaves_on), prior, rates)

@@ -13,12 +13,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from letters.config import Settings
+from letters.config.declared import DATABASE_URL, PASSWORD_PEPPER_FILE
 from letters.domain.otp import PEPPER_MIN_BYTES, Pepper
 from letters.errors import ConfigurationError
 from letters.secret_files import make_secret_file, read_secret
 
 PEPPER_FILE_NAME = "password-pepper"
-SETTING = "LETTERS_PASSWORD_PEPPER_FILE"
+SETTING = PASSWORD_PEPPER_FILE.name
 
 
 def load_pepper(settings: Settings) -> Pepper:
@@ -27,7 +28,7 @@ def load_pepper(settings: Settings) -> Pepper:
         return Pepper(read_secret(settings.password_pepper_file, SETTING, PEPPER_MIN_BYTES))
     if not settings.database_url.startswith("sqlite"):
         raise ConfigurationError(
-            f"{SETTING} is not set: with a shared ledger (LETTERS_DATABASE_URL) every worker "
+            f"{SETTING} is not set: with a shared ledger ({DATABASE_URL}) every worker "
             "and the portal need the same password pepper, from the secret store"
         )
     return Pepper(make_secret_file(settings.var_dir / PEPPER_FILE_NAME, SETTING, PEPPER_MIN_BYTES))

@@ -12,6 +12,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.no import iban as no_iban
 from stdnum.no import kontonr, orgnr
 
+from letters.config.declared import AGENCY_PROFILE
 from letters.domain.contract import ContractRules
 from letters.domain.deadline import QUIET_PERIODS, DeadlineExtensions, check_deadline_days
 from letters.domain.kid import MAX_LENGTH, MIN_LENGTH, KidMethod, KidScheme
@@ -91,11 +92,9 @@ def load_profile(path: Path) -> AgencyProfile:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as err:
-        raise ConfigurationError(f"LETTERS_AGENCY_PROFILE: cannot read {path}: {err}") from err
+        raise ConfigurationError(f"{AGENCY_PROFILE}: cannot read {path}: {err}") from err
     except tomllib.TOMLDecodeError as err:
-        raise ConfigurationError(
-            f"LETTERS_AGENCY_PROFILE: {path} is not valid TOML: {err}"
-        ) from err
+        raise ConfigurationError(f"{AGENCY_PROFILE}: {path} is not valid TOML: {err}") from err
 
     def get(section: str, key: str) -> Any:
         node: Any = data

@@ -36,6 +36,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+from letters.config.declared import RATES_FILE
 from letters.errors import ConfigurationError, TransientError
 
 PACKAGED_RATES_FILE = Path(__file__).with_name("rates.toml")
@@ -434,7 +435,7 @@ def load_rates(path: Path | None = None, *, allow_unchecked: bool = False) -> Ra
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as err:
-            raise ConfigurationError(f"LETTERS_RATES_FILE: cannot read {path}: {err}") from err
+            raise ConfigurationError(f"{RATES_FILE}: cannot read {path}: {err}") from err
         _loaded[path] = parse_rates(tomllib.loads(text), path.name)
     return replace(_loaded[path], allow_unchecked=allow_unchecked)
 

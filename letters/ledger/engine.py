@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from letters.config.declared import DATABASE_URL
 from letters.errors import ConfigurationError
 
 # The execution option of a connection that only reads (Ledger.reading).
@@ -28,7 +29,7 @@ class Readings(Transactions, Protocol):
     def reading(self) -> AbstractContextManager[Connection]: ...
 
 
-def create_ledger_engine(url: str, setting: str = "LETTERS_DATABASE_URL") -> Engine:
+def create_ledger_engine(url: str, setting: str = DATABASE_URL.name) -> Engine:
     try:
         parsed = make_url(url)
     except Exception as err:

@@ -44,10 +44,11 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from letters.clock import utcnow
 from letters.config import Settings
+from letters.config.declared import ERASURE_KEYS_URL
 from letters.errors import ConfigurationError, TransientError
 from letters.ledger.engine import create_ledger_engine
 
-SETTING = "LETTERS_ERASURE_KEYS_URL"
+SETTING = ERASURE_KEYS_URL.name
 FILE_NAME = "erasure-keys.db"
 _CHUNK = 500
 T = TypeVar("T")

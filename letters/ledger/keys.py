@@ -31,13 +31,20 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.engine import make_url
 
 from letters.config import Settings
+from letters.config.declared import (
+    DATABASE_URL,
+    LEDGER_INDEX_KEY_FILE,
+    LEDGER_KEY_FILE,
+    LEDGER_KMS_KEY_ID,
+    LEDGER_RETIRED_KEY_FILES,
+)
 from letters.errors import ConfigurationError, TransientError
 from letters.secret_files import make_secret_file, read_key
 
-KEY_FILE_SETTING = "LETTERS_LEDGER_KEY_FILE"
-KMS_SETTING = "LETTERS_LEDGER_KMS_KEY_ID"
-RETIRED_SETTING = "LETTERS_LEDGER_RETIRED_KEY_FILES"
-INDEX_SETTING = "LETTERS_LEDGER_INDEX_KEY_FILE"
+KEY_FILE_SETTING = LEDGER_KEY_FILE.name
+KMS_SETTING = LEDGER_KMS_KEY_ID.name
+RETIRED_SETTING = LEDGER_RETIRED_KEY_FILES.name
+INDEX_SETTING = LEDGER_INDEX_KEY_FILE.name
 MASTER_KEY_FILE_NAME = "ledger-master-key"
 INDEX_KEY_FILE_NAME = "ledger-index-key"
 # Bound into every wrapped data key, so that a wrapped key is no use for anything else.
@@ -167,7 +174,7 @@ def load_ledger_keys(settings: Settings) -> LedgerKeys:
     elif shared:
         raise ConfigurationError(
             f"{KEY_FILE_SETTING} or {KMS_SETTING} is not set: a shared ledger "
-            "(LETTERS_DATABASE_URL) keeps debtors' personal data encrypted under a master key "
+            f"({DATABASE_URL}) keeps debtors' personal data encrypted under a master key "
             "from the secret store or KMS"
         )
     else:

@@ -34,7 +34,7 @@ DEFAULT_EXCHANGE = Exchange("")
 
 
 def topology_for(settings: Settings) -> Topology:
-    return load_topology(settings.retry_delays, settings.queue_prefix)
+    return load_topology(settings.retry_delays_s, settings.queue_prefix)
 
 
 def connect(settings: Settings) -> Connection:
@@ -62,7 +62,7 @@ def connect(settings: Settings) -> Connection:
         )
     return Connection(
         settings.broker_url,
-        heartbeat=settings.heartbeat,
+        heartbeat=settings.heartbeat_s,
         connect_timeout=10,
         transport_options={"confirm_publish": True},
     )

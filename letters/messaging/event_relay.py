@@ -133,7 +133,7 @@ def open_relay(settings: Settings, ledger: Ledger) -> EventRelay:
         ledger.outbox,
         lambda: Publisher.open(settings),
         letter_locks(ledger.engine, settings.var_dir, folder="relay-lock", wait_s=0),
-        settings.events.keep,
+        settings.events.keep_s,
     )
 
 

@@ -21,6 +21,7 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from letters.config.declared import OPS_HOSTS, OPS_TOKEN_FILE
 from letters.errors import ConfigurationError
 from letters.local_http import ReadOnlyHandler, allowed_hosts, host_allowed, is_loopback
 from letters.logs import log_event
@@ -29,9 +30,9 @@ from letters.operations.snapshot import Snapshot
 from letters.secret_files import read_secret
 
 log = logging.getLogger("letters.operations")
-HOSTS_SETTING = "LETTERS_OPS_HOSTS"
+HOSTS_SETTING = OPS_HOSTS.name
 _CHALLENGE = 'Basic realm="letters operations", charset="UTF-8"'
-TOKEN_SETTING = "LETTERS_OPS_TOKEN_FILE"  # noqa: S105 - the setting's name, not a token
+TOKEN_SETTING = OPS_TOKEN_FILE.name
 
 
 class _PageHandler(ReadOnlyHandler):

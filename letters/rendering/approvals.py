@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from letters.config.declared import REQUIRE_APPROVED_TEMPLATES
 from letters.domain.letter_types import Language, LetterType
 from letters.errors import ConfigurationError
 
@@ -86,14 +87,14 @@ class ApprovalBook:
             raise TemplateNotApprovedError(
                 f"template {key} (version {version}) has never been approved by legal; "
                 f"approve it with `letters approve {key} --by NAME` after review "
-                "(LETTERS_REQUIRE_APPROVED_TEMPLATES is on)"
+                f"({REQUIRE_APPROVED_TEMPLATES} is on)"
             )
         if approval.version != version:
             raise TemplateNotApprovedError(
                 f"template {key} is version {version}, but legal approved "
                 f"{approval.version} ({approval.approved_by}, {approval.approved_at}); "
                 "review the preview and approve it, or deploy the approved templates "
-                "(LETTERS_REQUIRE_APPROVED_TEMPLATES is on)"
+                f"({REQUIRE_APPROVED_TEMPLATES} is on)"
             )
 
     def _read(self) -> dict[str, Any]:

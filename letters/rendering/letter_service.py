@@ -8,10 +8,8 @@ from typing import Any
 
 from letters.clock import today_in_norway
 from letters.config import Settings
-from letters.domain.compose import ComposedLetter, compose
+from letters.domain.compose import ComposedLetter, check_before_compose, compose
 from letters.domain.contract import parse_request
-from letters.domain.cost_rules import check_costs
-from letters.domain.letter_order import check_order, reported_letters
 from letters.domain.message_body import BodyLimits
 from letters.domain.otp import OneTimePassword
 from letters.domain.pepper import load_pepper
@@ -71,10 +69,7 @@ class LetterService:
         """
         today = today or today_in_norway()
         request = parse_request(raw, self.contract_rules, today)
-        leaves_on = request.letter_date or today
-        reported = reported_letters(request, self.profile.name)
-        if request.case.earlier_letters:
-            check_order(request, leaves_on, reported, self.profile.order)
         rates = self.contract_rules.rates
-        check_costs(request, leaves_on, reported, rates)
+        leaves_on = request.letter_date or today
+        check_before_compose(request, self.profile, rates, leaves_on=leaves_on)
         return compose(request, self.profile, today, password, rates=rates, pepper=self.pepper)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from letters.config import S3Settings
+from letters.config.declared import ARCHIVE_URL
 from letters.storage.base import (
     ObjectConflictError,
     ObjectNotFoundError,
@@ -51,4 +52,4 @@ def open_archive(url: str, s3: S3Settings | None = None) -> Archive:
         kms_key_id=s3.archive_kms_key_id,
         retention_days=s3.archive_retention_days,
     )
-    return open_store(url, s3, setting="LETTERS_ARCHIVE_URL", label="archive", options=options)
+    return open_store(url, s3, setting=ARCHIVE_URL.name, label="archive", options=options)

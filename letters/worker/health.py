@@ -26,6 +26,7 @@ from prometheus_client.registry import Collector
 from channels import build_channels
 from letters.clock import today_in_norway, utcnow
 from letters.config import Settings
+from letters.config.declared import PRINT_RECEIPT_WAIT
 from letters.delivery.rates import current_rates
 from letters.domain.rates import RateKind
 from letters.ledger import Ledger
@@ -168,7 +169,7 @@ class ScrapeTimeCollector(Collector):
         )
         yield _single(
             "letters_print_batches_without_receipt",
-            "Print batches whose posting day is more than LETTERS_PRINT_RECEIPT_WAIT working "
+            f"Print batches whose posting day is more than {PRINT_RECEIPT_WAIT} working "
             "days past with no receipt from the print house",
             float(gauges.batches_without_receipt),
         )

@@ -93,14 +93,14 @@ def _retention(settings: Settings, ledger: Ledger) -> PeriodicTask:
 
 
 def _event_relay(settings: Settings, ledger: Ledger) -> list[PeriodicTask]:
-    if not settings.events.relay_interval:
+    if not settings.events.relay_interval_s:
         return []
     relay = open_relay(settings, ledger)
-    return [PeriodicTask("events relay", settings.events.relay_interval, relay.relay)]
+    return [PeriodicTask("events relay", settings.events.relay_interval_s, relay.relay)]
 
 
 def _print_dispatch(settings: Settings, pipeline: Pipeline) -> list[PeriodicTask]:
-    if settings.print_backend != "print_post" or not settings.print.interval:
+    if settings.print_backend != "print_post" or not settings.print.interval_s:
         return []
     # pikepdf and fontTools, only when the print route is used.
     from letters.delivery.print_dispatch import open_dispatcher
@@ -113,12 +113,12 @@ def _print_dispatch(settings: Settings, pipeline: Pipeline) -> list[PeriodicTask
             log_event(_RUNNER_LOG, "print batches dispatched", count=len(report.sent))
 
     # Due at once: batches cut while no worker ran should not wait another interval.
-    return [PeriodicTask("print dispatch", settings.print.interval, dispatch)]
+    return [PeriodicTask("print dispatch", settings.print.interval_s, dispatch)]
 
 
 def _print_receipts(settings: Settings, pipeline: Pipeline) -> list[PeriodicTask]:
     """Every few minutes: apply the print house's posting receipts dropped since."""
-    if settings.print_backend != "print_post" or not settings.print.receipts_interval:
+    if settings.print_backend != "print_post" or not settings.print.receipts_interval_s:
         return []
     from letters.delivery.print_answers import read_receipts
     from letters.delivery.print_dispatch import open_print_drop
@@ -131,11 +131,11 @@ def _print_receipts(settings: Settings, pipeline: Pipeline) -> list[PeriodicTask
         if report.applied or report.refused:
             log_event(_RUNNER_LOG, "print receipts read", count=len(report.applied))
 
-    return [PeriodicTask("print receipts", settings.print.receipts_interval, read)]
+    return [PeriodicTask("print receipts", settings.print.receipts_interval_s, read)]
 
 
 def _digipost_sync(settings: Settings, ledger: Ledger) -> list[PeriodicTask]:
-    if settings.digipost_backend != "digipost" or not settings.digipost.sync_interval:
+    if settings.digipost_backend != "digipost" or not settings.digipost.sync_interval_s:
         return []
     # Only when the Digipost backend is chosen: it may start the local double.
     from channels.digipost.connect import open_api
@@ -146,6 +146,6 @@ def _digipost_sync(settings: Settings, ledger: Ledger) -> list[PeriodicTask]:
         report = sync_digipost(api, deliveries, utcnow())
         log_event(_RUNNER_LOG, "digipost synced", count=report.events + report.confirmed)
 
-    interval = settings.digipost.sync_interval
+    interval = settings.digipost.sync_interval_s
     # The first sync waits one interval: a worker that just started has sent nothing yet.
     return [PeriodicTask("digipost sync", interval, sync, time.monotonic() + interval)]

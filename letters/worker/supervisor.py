@@ -23,6 +23,7 @@ from channels import build_channels
 from letters import metrics
 from letters.clock import today_in_norway
 from letters.config import Settings
+from letters.config.declared import SWEEP_MAX_RECOVERIES
 from letters.delivery.pipeline import build_pipeline
 from letters.delivery.rates import warn_if_rates_run_out
 from letters.domain.pepper import SETTING as PEPPER_SETTING
@@ -119,7 +120,7 @@ def run_worker(
             print(
                 f"letters worker: {len(worker.unrecoverable)} letter(s) overdue that the sweep "
                 f"may not recover (recovered {settings.sweep.max_recoveries} time(s) already, "
-                f"LETTERS_SWEEP_MAX_RECOVERIES): {ids}; see `letters recover --dry-run`",
+                f"{SWEEP_MAX_RECOVERIES}): {ids}; see `letters recover --dry-run`",
                 file=sys.stderr,
             )
         log_event(log, "worker stopped", worker=name, count=worker.handled, exit_code=code)
@@ -146,7 +147,7 @@ def run_workers(settings: Settings, concurrency: int, until_empty: bool) -> int:
     prepare(settings)
     with _serving_health(settings, concurrency):
         code = _run(settings, concurrency, until_empty)
-    if until_empty and code == EXIT_OK and settings.events.relay_interval:
+    if until_empty and code == EXIT_OK and settings.events.relay_interval_s:
         ledger = Ledger.for_settings(settings)
         try:
             relay_until_empty(settings, ledger)

@@ -49,7 +49,7 @@ def sweep(
 ) -> SweepReport:
     """Recover what is overdue (``publisher`` None: a dry run that only reports it)."""
     report = SweepReport()
-    grace, stale = settings.retry_grace, settings.stale_after
+    grace, stale = settings.retry_grace_s, settings.stale_after_s
     for letter in ledger.overdue(now, grace, stale):
         if not _overdue_after_backoff(letter, now, grace, stale):
             continue

@@ -24,7 +24,8 @@ from channels.base import (
 )
 from channels.fake import FakeChannel, FakeDirectory
 from letters.config import Settings
-from letters.delivery.pipeline import ArchiveMismatchError, Pipeline
+from letters.delivery.letter_pdf import ArchiveMismatchError
+from letters.delivery.pipeline import Pipeline
 from letters.delivery.print_batches import open_batches
 from letters.delivery.routing import Route
 from letters.digests import sha256_hex

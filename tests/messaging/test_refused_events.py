@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from letters.config import PROJECT_ROOT
-from letters.worker.consumer import refused_request
+from letters.worker.disposition import refused_request
 from tests.support.properties import PROPERTY, json_values
 
 SAMPLE = json.loads((PROJECT_ROOT / "samples" / "purring-nb-plain.json").read_bytes())

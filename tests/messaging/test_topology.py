@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from letters.config import ConfigurationError, delay_label, parse_delays
+from letters.config import delay_label, parse_delays
+from letters.errors import ConfigurationError
 from letters.messaging.topology import load_topology
 
 

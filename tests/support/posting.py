@@ -21,7 +21,8 @@ from channels.print_post.fonts import FontLibrary
 from letters.clock import OSLO
 from letters.config import Settings
 from letters.delivery.case_changes import CaseOutcome
-from letters.delivery.pipeline import Outcome, Pipeline
+from letters.delivery.outcome import Outcome
+from letters.delivery.pipeline import Pipeline
 from letters.delivery.print_batches import PrintBatches
 from letters.delivery.print_dispatch import PrintDispatcher, open_print_drop
 from letters.digests import sha256_hex

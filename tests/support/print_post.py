@@ -15,7 +15,7 @@ from channels.base import OutgoingLetter, Receipt
 from channels.print_post.channel import PrintPostChannel, print_rules
 from channels.print_post.fonts import FontLibrary
 from letters.config import Settings
-from letters.delivery.pipeline import rendering_of
+from letters.delivery.letter_pdf import rendering_of
 from letters.delivery.print_batches import PrintBatches, placed_receipt
 from letters.delivery.print_dispatch import PrintDispatcher, open_print_drop
 from letters.domain.contract import parse_request

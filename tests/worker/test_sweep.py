@@ -13,7 +13,7 @@ from letters.messaging.broker import Publisher
 from letters.worker.sweep import sweep
 from tests.support.stacks import sample_request
 
-SETTINGS = SweepSettings(interval=60, retry_grace=120, stale_after=900, max_recoveries=2)
+SETTINGS = SweepSettings(interval_s=60, retry_grace_s=120, stale_after_s=900, max_recoveries=2)
 
 
 def _accepted(ledger: Ledger) -> str:
