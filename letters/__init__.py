@@ -44,7 +44,8 @@ if TYPE_CHECKING:
         PermanentError,
         TransientError,
     )
-    from letters.ledger import Ledger, verify_login
+    from letters.ledger import Ledger
+    from letters.ledger.passwords import verify_login
     from letters.rendering.letter_service import LetterService
     from letters.rendering.renderer import RenderedLetter
 
@@ -69,7 +70,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "load_pepper": ("letters.domain.pepper", "load_pepper"),
     "load_profile": ("letters.domain.profile", "load_profile"),
     "parse_request": ("letters.domain.contract", "parse_request"),
-    "verify_login": ("letters.ledger", "verify_login"),
+    "verify_login": ("letters.ledger.passwords", "verify_login"),
     "verify_password": ("letters.domain.otp", "verify"),
 }
 

@@ -169,3 +169,19 @@ def test_only_the_ledger_builds_its_stores() -> None:
     inside = {p for p in built if p.startswith("letters/ledger/")}
     assert "letters/ledger/stores.py" in inside, "the scan finds no store built at all"
     assert {p: c for p, c in built.items() if p not in inside} == {}
+
+
+def test_the_ledger_hands_out_a_small_face() -> None:
+    """The ledger, a letter's record and statuses, the locks and the errors; a store's
+    value types come from their own modules, its verbs through ``ledger.<store>``."""
+    import letters.ledger as ledger_package
+
+    face = set(ledger_package.__all__)
+    assert face == {n for n in vars(ledger_package) if not n.startswith("_")} - {
+        # Submodules, bound on the package as they are imported.
+        n
+        for n, v in vars(ledger_package).items()
+        if type(v).__name__ == "module"
+    }
+    assert "Ledger" in face and "LetterStatus" in face
+    assert len(face) <= 20, sorted(face)

@@ -13,7 +13,8 @@ from letters.domain.case_message import CaseStateChange
 from letters.domain.message_body import canonical_uuid
 from letters.domain.request_shape import case_number_problem
 from letters.domain.text import nfc, text_problem
-from letters.ledger import CASE_STATES, letter_locks
+from letters.ledger import letter_locks
+from letters.ledger.case_states import CASE_STATES
 from letters.messaging.broker import Publisher
 from letters.messaging.topology import ATTEMPT_HEADER
 

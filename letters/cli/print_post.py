@@ -27,7 +27,7 @@ from letters.delivery.print_answers import (
 from letters.delivery.print_dispatch import DispatchReport, open_dispatcher, open_print_drop
 from letters.delivery.print_inbox import ReceiptInbox
 from letters.errors import LetterError
-from letters.ledger import Batch, BatchStatus
+from letters.ledger.records import Batch, BatchStatus
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:

@@ -20,8 +20,10 @@ from letters.config.declared import (
 from letters.domain.pepper import SETTING as PEPPER_SETTING
 from letters.domain.pepper import load_pepper
 from letters.errors import PermanentError, TransientError
-from letters.ledger import Ledger, accept_secret, erase_expired
+from letters.ledger import Ledger
+from letters.ledger.key_checks import accept_secret
 from letters.ledger.keys import INDEX_SETTING, load_ledger_keys
+from letters.ledger.personal_data import erase_expired
 from letters.ledger.rekeying import rekey
 from letters.privacy.export import Subject, SubjectError, export_personal_data
 from letters.storage import open_archive

@@ -17,7 +17,8 @@ from letters.config.declared import ALLOW_UNCHECKED_RATES
 from letters.delivery.rates import current_rates, release_held
 from letters.domain.rates import Rate, RateKind, RateTable, new_rate_problems
 from letters.domain.text import nfc, text_problem
-from letters.ledger import Ledger, LetterRecord, RateChangeRefused, RateEntry
+from letters.ledger import Ledger, LetterRecord
+from letters.ledger.rates import RateChangeRefused, RateEntry
 from letters.messaging.broker import Publisher
 from letters.messaging.topology import ATTEMPT_HEADER
 

@@ -35,7 +35,8 @@ from letters.cli.common import (
 from letters.config import Rate, Settings
 from letters.config.declared import RESEND_CONFIRM_OVER, RESEND_PROCESSES, RESEND_RATE
 from letters.errors import TransientError
-from letters.ledger import TO_DO, Item, ItemStatus, Job, JobExistsError, JobStore, Ledger
+from letters.ledger import Ledger
+from letters.ledger.resend_jobs import TO_DO, Item, ItemStatus, Job, JobExistsError, JobStore
 from letters.logs import configure_logging
 from letters.resend.pace import RateLimiter
 from letters.resend.selection import (

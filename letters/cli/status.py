@@ -13,14 +13,10 @@ from letters.config import Settings
 from letters.delivery.print_answers import next_step, returned_by_reason
 from letters.domain.contract import valid_national_identity_number
 from letters.domain.message_body import canonical_uuid
-from letters.ledger import (
-    DeadLetter,
-    LetterEvent,
-    LetterRecord,
-    LetterStatus,
-    ReturnedLetter,
-    letter_ids_of_person,
-)
+from letters.ledger import LetterEvent, LetterRecord, LetterStatus
+from letters.ledger.personal_data import letter_ids_of_person
+from letters.ledger.print_answers import ReturnedLetter
+from letters.ledger.records import DeadLetter
 
 
 def status_command(args: argparse.Namespace, settings: Settings) -> int:

@@ -21,17 +21,8 @@ import logging
 from dataclasses import dataclass, field
 
 from letters.domain.case_message import CaseStateChange
-from letters.ledger import (
-    CLOSED_STATES,
-    FINISHED,
-    HOLDING_STATES,
-    OPEN,
-    CaseChange,
-    Ledger,
-    LetterLocks,
-    LetterRecord,
-    LetterStatus,
-)
+from letters.ledger import FINISHED, Ledger, LetterLocks, LetterRecord, LetterStatus
+from letters.ledger.case_states import CLOSED_STATES, HOLDING_STATES, OPEN, CaseChange
 from letters.logs import log_event
 
 log = logging.getLogger("letters.pipeline")

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from channels.base import DIGIPOST
 from channels.digipost.client import DigipostApi, DigipostRefusedError
-from letters.ledger import DeliveryEvent, DeliveryLog
+from letters.ledger.delivery_events import DeliveryEvent, DeliveryLog
 from letters.logs import log_event
 
 log = logging.getLogger("letters.digipost_sync")

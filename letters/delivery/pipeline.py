@@ -56,15 +56,8 @@ from letters.domain.posting import letter_date_for
 from letters.domain.profile import AgencyProfile
 from letters.domain.rates import MissingRate
 from letters.errors import FieldProblem, InvalidRequest, PermanentError
-from letters.ledger import (
-    HeldLock,
-    Ledger,
-    LetterLocks,
-    LetterRecord,
-    LetterStatus,
-    check_secret,
-    letter_locks,
-)
+from letters.ledger import HeldLock, Ledger, LetterLocks, LetterRecord, LetterStatus, letter_locks
+from letters.ledger.key_checks import check_secret
 from letters.logs import log_event
 from letters.rendering.letter_service import LetterService
 from letters.storage import Archive, open_archive

@@ -36,22 +36,20 @@ from letters.delivery.print_inbox import DroppedReceipt, ReceiptInbox
 from letters.domain.contract import parse_request
 from letters.domain.letter_order import check_order, reported_letters
 from letters.errors import InvalidRequest, PermanentError, TransientError
-from letters.ledger import (
+from letters.ledger import LetterRecord, LetterStatus, Resend
+from letters.ledger.passwords import revoke_password
+from letters.ledger.print_answers import (
     AppliedReceipt,
-    BatchStatus,
     LetterPosting,
-    LetterRecord,
-    LetterStatus,
     NewLetter,
     PrintAnswers,
     ReceiptConflictError,
     ReceiptVerdict,
-    Resend,
     ReturnedLetter,
     ReturnVerdict,
-    new_letter_id,
-    revoke_password,
 )
+from letters.ledger.records import BatchStatus
+from letters.ledger.resend_jobs import new_letter_id
 from letters.logs import log_event
 from letters.storage import ObjectNotFoundError
 

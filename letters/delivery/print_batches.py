@@ -20,7 +20,9 @@ from channels.base import Receipt, ReceiptStatus
 from letters.clock import OSLO
 from letters.config import Settings
 from letters.domain.posting import next_cutoff
-from letters.ledger import BatchStatus, Ledger, NewBatch, NewMember, Placement, PrintBatchStore
+from letters.ledger import Ledger
+from letters.ledger.print_batches import PrintBatchStore
+from letters.ledger.records import BatchStatus, NewBatch, NewMember, Placement
 
 DOMESTIC, FOREIGN = "domestic", "foreign"
 # Posten has one domestic class since 2018; letters abroad go Priority to be quick.

@@ -27,7 +27,9 @@ from letters.config.declared import PRINT_URL
 from letters.digests import sha256_hex
 from letters.domain.posting import print_posting_day
 from letters.errors import PermanentError, TransientError
-from letters.ledger import Batch, BatchStatus, Ledger, Member, PrintBatchStore
+from letters.ledger import Ledger
+from letters.ledger.print_batches import PrintBatchStore
+from letters.ledger.records import Batch, BatchStatus, Member
 from letters.logs import log_event
 from letters.storage import Archive, ObjectStore, WriteOptions, open_archive, open_store
 

@@ -34,7 +34,8 @@ from letters.digests import sha256_hex
 from letters.domain.letter_types import Language
 from letters.domain.profile import UnreadRule
 from letters.errors import PermanentError, TransientError
-from letters.ledger import CopyPdf, DeliveryLog, LetterRecord, LetterStatus, Resend
+from letters.ledger import CopyPdf, LetterRecord, LetterStatus, Resend
+from letters.ledger.delivery_events import DeliveryLog
 from letters.logs import log_event
 from letters.storage import archive_key
 

@@ -24,7 +24,8 @@ from letters.domain.letter_order import PriorLetter
 from letters.domain.model import LetterRequest
 from letters.domain.rates import MissingRate, RateKind, RateTable, load_rates, with_rows
 from letters.errors import LetterError
-from letters.ledger import HOLD_KEY_SEPARATOR, Ledger, LetterRecord, RateBook
+from letters.ledger import Ledger, LetterRecord
+from letters.ledger.rates import HOLD_KEY_SEPARATOR, RateBook
 from letters.logs import log_event
 
 if TYPE_CHECKING:  # releasing held letters renders nothing itself

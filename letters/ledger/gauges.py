@@ -14,8 +14,7 @@ from sqlalchemy import Row, func, select
 
 from letters.clock import OSLO
 from letters.domain.posting import add_working_days
-from letters.ledger.print_batches import BatchStatus
-from letters.ledger.records import FINISHED, WAITING_FOR_CASE
+from letters.ledger.records import FINISHED, WAITING_FOR_CASE, BatchStatus
 from letters.ledger.schema import dead_letters, letters, print_batches
 from letters.ledger.store import Ledger
 

@@ -25,8 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from letters.clock import as_utc
 from letters.errors import PermanentError
 from letters.ledger import history
-from letters.ledger.print_batches import BatchStatus
-from letters.ledger.records import LetterStatus
+from letters.ledger.records import BatchStatus, LetterStatus
 from letters.ledger.schema import letters, print_batches, returned_mail
 
 if TYPE_CHECKING:  # the ledger hands this store out (letters.ledger.stores)

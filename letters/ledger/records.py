@@ -1,4 +1,5 @@
-"""What the ledger hands out: a letter's record, its history, and the values it is given."""
+"""What the ledger hands out: a letter's record, its history, its statuses and the state
+machine they follow, the values it is given, and the print batches' value types."""
 
 from __future__ import annotations
 
@@ -258,3 +259,88 @@ def record_from_row(row: Any) -> LetterRecord:
     ):
         values[name] = as_utc(values[name]) if values[name] else None
     return LetterRecord(**values)
+
+
+# -- print batches (letters.ledger.print_batches) ------------------------------------------
+
+
+class BatchStatus(StrEnum):
+    OPEN = "open"  # taking letters
+    CLOSED = "closed"  # cut: waiting to be assembled and uploaded
+    ASSEMBLED = "assembled"  # the PDF's hash is recorded; the upload may or may not be done
+    SENT = "sent"  # at the print house, letters marked sent
+    POSTED = "posted"  # the print house's receipt says which letters went, and when
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    batch_id: str
+    destination: str
+    status: BatchStatus
+    opened_at: datetime
+    cutoff_at: datetime
+    closed_at: datetime | None
+    close_reason: str | None
+    letter_count: int
+    page_count: int | None
+    sheet_count: int | None
+    pdf_sha256: str | None
+    pdf_bytes: int | None
+    assembled_at: datetime | None
+    sent_at: datetime | None
+    location: str | None
+    attempts: int
+    last_error: str | None
+    # The day its letters are dated to be posted on; the day the receipt says they were.
+    planned_posting_day: date | None = None
+    posted_on: date | None = None
+    receipt_name: str | None = None
+    receipt_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A letter in a batch, with what the dispatcher needs to fetch and list it."""
+
+    letter_id: str
+    position: int
+    case_number: str
+    page_count: int
+    country: str
+    postage_class: str
+    archive_key: str | None
+    pdf_sha256: str | None
+    # The day the letter was dated to leave on, which its deadline counts from.
+    planned_posting_day: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    batch_id: str
+    destination: str
+    position: int
+    batch_status: BatchStatus
+    # The letter was already in this batch (a resend after a crash).
+    duplicate: bool
+
+    @property
+    def detail(self) -> str:
+        return f"batch {self.batch_id} ({self.destination}), letter {self.position}"
+
+
+@dataclass(frozen=True, slots=True)
+class NewMember:
+    letter_id: str
+    case_number: str
+    page_count: int
+    country: str
+    destination: str
+    postage_class: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewBatch:
+    """The batch to open if the destination has none open (or its cut-off has passed)."""
+
+    batch_id: str
+    cutoff_at: datetime

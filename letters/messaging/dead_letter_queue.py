@@ -25,7 +25,8 @@ from kombu.message import Message
 from letters.config import Settings
 from letters.digests import sha256_hex
 from letters.domain.message_body import peek, peek_letter_id
-from letters.ledger import DeadLetterStore, Ledger
+from letters.ledger import Ledger
+from letters.ledger.dead_letters import DeadLetterStore
 from letters.messaging.broker import JSON, Publisher
 from letters.messaging.topology import (
     ATTEMPT_HEADER,

@@ -24,14 +24,8 @@ from kombu.exceptions import KombuError
 from letters.clock import utcnow
 from letters.config import Settings
 from letters.errors import TransientError
-from letters.ledger import (
-    Ledger,
-    LetterBusyError,
-    LetterLocks,
-    Outbox,
-    OutboxEvent,
-    letter_locks,
-)
+from letters.ledger import Ledger, LetterBusyError, LetterLocks, letter_locks
+from letters.ledger.outbox import Outbox, OutboxEvent
 from letters.logs import log_event
 from letters.messaging.broker import Publisher
 

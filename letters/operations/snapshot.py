@@ -8,13 +8,8 @@ from datetime import datetime
 
 from letters.clock import utcnow
 from letters.delivery.print_answers import returned_by_reason
-from letters.ledger import (
-    Batch,
-    CaseState,
-    DeadLetter,
-    Ledger,
-    ReturnedLetter,
-)
+from letters.ledger import Ledger
+from letters.ledger.case_states import CaseState
 from letters.ledger.overview import (
     LetterLine,
     cases_not_open,
@@ -22,6 +17,8 @@ from letters.ledger.overview import (
     waiting_dead_letters,
     waiting_for_case,
 )
+from letters.ledger.print_answers import ReturnedLetter
+from letters.ledger.records import Batch, DeadLetter
 
 QueueDepths = Callable[[], dict[str, int]]
 

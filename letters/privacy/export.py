@@ -28,11 +28,8 @@ from typing import Any
 from letters.digests import sha256_hex
 from letters.domain.contract import valid_national_identity_number
 from letters.errors import PermanentError
-from letters.ledger import (
-    Ledger,
-    LetterRecord,
-    letter_ids_of_person,
-)
+from letters.ledger import Ledger, LetterRecord
+from letters.ledger.personal_data import letter_ids_of_person
 from letters.secret_files import write_private_file
 from letters.storage import Archive
 

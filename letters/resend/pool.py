@@ -40,7 +40,8 @@ from letters.config import Rate, Settings
 from letters.delivery.pipeline import build_pipeline
 from letters.domain.deadline import next_bank_day
 from letters.errors import ConfigurationError, TransientError
-from letters.ledger import TO_DO, Item, ItemStatus, Job, JobStore, Ledger
+from letters.ledger import Ledger
+from letters.ledger.resend_jobs import TO_DO, Item, ItemStatus, Job, JobStore
 from letters.logs import configure_logging
 from letters.resend.pace import RateLimiter
 from letters.resend.resender import ItemDone, Resender, RunReport

@@ -29,20 +29,10 @@ from letters.delivery.pipeline import Pipeline
 from letters.delivery.routing import Route
 from letters.domain.contract import parse_request
 from letters.errors import PermanentError, TransientError
-from letters.ledger import (
-    CLOSED_STATES,
-    HOLDING_STATES,
-    TO_DO,
-    Item,
-    ItemStatus,
-    Job,
-    JobStore,
-    Ledger,
-    LetterRecord,
-    LetterStatus,
-    Resend,
-    revoke_password,
-)
+from letters.ledger import Ledger, LetterRecord, LetterStatus, Resend
+from letters.ledger.case_states import CLOSED_STATES, HOLDING_STATES
+from letters.ledger.passwords import revoke_password
+from letters.ledger.resend_jobs import TO_DO, Item, ItemStatus, Job, JobStore
 from letters.logs import log_event
 from letters.resend.pace import RateLimiter
 

@@ -20,15 +20,9 @@ from typing import Any
 
 from channels.base import DIGIPOST, PRINT
 from letters.domain.letter_types import LetterType
-from letters.ledger import (
-    CLOSED_STATES,
-    HOLDING_STATES,
-    FoundLetter,
-    Ledger,
-    LetterQuery,
-    LetterStatus,
-    find_letters,
-)
+from letters.ledger import Ledger, LetterStatus
+from letters.ledger.case_states import CLOSED_STATES, HOLDING_STATES
+from letters.ledger.search import FoundLetter, LetterQuery, find_letters
 
 MODES = ("copy", "renew")
 # A letter is re-sent only once its own delivery is over.

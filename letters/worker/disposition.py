@@ -25,7 +25,8 @@ from letters.domain.letter_types import Language, LetterType
 from letters.domain.message_body import BodyLimits, is_case_message, peek
 from letters.domain.request_shape import case_number_problem
 from letters.errors import TransientError
-from letters.ledger import Ledger, RefusedRequest
+from letters.ledger import Ledger
+from letters.ledger.dead_letters import RefusedRequest
 from letters.logs import log_event
 from letters.messaging.broker import JSON, Publisher
 from letters.messaging.dead_letter_queue import reference_body, reference_headers

@@ -19,7 +19,8 @@ from letters.delivery.digipost_sync import sync_digipost
 from letters.delivery.pipeline import Pipeline
 from letters.delivery.print_when_unread import print_unread
 from letters.errors import PermanentError, TransientError
-from letters.ledger import Ledger, erase_expired
+from letters.ledger import Ledger
+from letters.ledger.personal_data import erase_expired
 from letters.logs import log_event
 from letters.messaging.event_relay import open_relay
 

@@ -29,7 +29,8 @@ from letters.delivery.rates import warn_if_rates_run_out
 from letters.domain.pepper import SETTING as PEPPER_SETTING
 from letters.domain.pepper import load_pepper
 from letters.errors import TransientError
-from letters.ledger import Ledger, check_secret
+from letters.ledger import Ledger
+from letters.ledger.key_checks import check_secret
 from letters.logs import configure_logging, log_event
 from letters.messaging.broker import Publisher, connect, topology_for
 from letters.messaging.dead_letter_queue import seal_dead_queue

@@ -20,8 +20,10 @@ from typing import Any
 import pytest
 
 from channels.print_post.sheet_codes import letter_code
-from letters.ledger import DeadLetterStore, LetterStatus, Outbox
+from letters.ledger import LetterStatus
+from letters.ledger.dead_letters import DeadLetterStore
 from letters.ledger.gauges import read_gauges
+from letters.ledger.outbox import Outbox
 from tests.support.posting import same_case
 from tests.support.stacks import Stack, sample_request
 

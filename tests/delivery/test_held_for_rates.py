@@ -25,8 +25,10 @@ from letters.delivery.pipeline import Pipeline
 from letters.delivery.print_batches import open_batches
 from letters.delivery.rates import release_held, warn_if_rates_run_out
 from letters.domain.rates import Rate, RateKind, RateTable, load_rates
-from letters.ledger import Ledger, LetterStatus, Outbox, RateBook
+from letters.ledger import Ledger, LetterStatus
 from letters.ledger.locks import FileLetterLocks
+from letters.ledger.outbox import Outbox
+from letters.ledger.rates import RateBook
 from letters.rendering.letter_service import LetterService
 from letters.storage import DirectoryStore
 from tests.support.events import check_outbox

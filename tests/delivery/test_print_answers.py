@@ -18,17 +18,13 @@ from channels.print_post.sheet_codes import letter_code
 from letters.delivery.print_answers import ReceiptsReport, read_receipts, record_returns
 from letters.delivery.print_inbox import DONE, REFUSED, ReceiptInbox
 from letters.errors import TransientError
-from letters.ledger import (
-    DeliveryEvent,
-    DeliveryLog,
-    LetterStatus,
-    Outbox,
-    PrintAnswers,
-    ReturnVerdict,
-    verify_login,
-)
+from letters.ledger import LetterStatus
 from letters.ledger import history as letter_history
+from letters.ledger.delivery_events import DeliveryEvent, DeliveryLog
 from letters.ledger.gauges import read_gauges
+from letters.ledger.outbox import Outbox
+from letters.ledger.passwords import verify_login
+from letters.ledger.print_answers import PrintAnswers, ReturnVerdict
 from letters.operations.page import render_page
 from letters.operations.snapshot import take_snapshot
 from tests.support.pdf import plain_text

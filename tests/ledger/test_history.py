@@ -12,9 +12,9 @@ import pytest
 
 from letters.clock import utcnow
 from letters.digests import sha256_hex
-from letters.ledger import Ledger, LetterStatus, NewBatch, NewMember
+from letters.ledger import Ledger, LetterStatus
 from letters.ledger import history as letter_history
-from letters.ledger.records import ALLOWED_FROM, ForbiddenTransitionError
+from letters.ledger.records import ALLOWED_FROM, ForbiddenTransitionError, NewBatch, NewMember
 from letters.ledger.schema import letters as letters_table
 from tests.support.ledger_rows import force_status
 

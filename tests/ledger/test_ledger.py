@@ -13,7 +13,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from letters.clock import utcnow
-from letters.ledger import FINISHED, MIGRATIONS, DeadLetterStore, Ledger, LetterStatus
+from letters.ledger import FINISHED, Ledger, LetterStatus
+from letters.ledger.database import MIGRATIONS
+from letters.ledger.dead_letters import DeadLetterStore
 
 
 def _accept(ledger: Ledger, letter_id: str = "4f7c2b8e-9a51-4d7e-8a7b-2d3c1e0f9a61") -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from letters.clock import utcnow
 from letters.config import Settings
 from letters.errors import ConfigurationError
-from letters.ledger import Ledger, LetterStatus, erase_expired, letter_ids_of_person
+from letters.ledger import Ledger, LetterStatus
 from letters.ledger.keys import (
     KEY_FILE_SETTING,
     RETIRED_SETTING,
@@ -28,6 +28,7 @@ from letters.ledger.keys import (
     load_ledger_keys,
     make_key_file,
 )
+from letters.ledger.personal_data import erase_expired, letter_ids_of_person
 from letters.ledger.sealing import UnreadableValueError, is_sealed
 from letters.resend.selection import Selection
 from tests.support.stacks import fresh_postgres_database, ledger_keys, sample_request

@@ -14,7 +14,8 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from letters.domain.rates import RateKind
-from letters.ledger import Ledger, RateBook, RateChangeRefused
+from letters.ledger import Ledger
+from letters.ledger.rates import RateBook, RateChangeRefused
 from letters.ledger.schema import event_outbox
 from tests.support.events import check_outbox
 from tests.support.stacks import fresh_postgres_database, ledger_keys

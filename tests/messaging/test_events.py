@@ -25,8 +25,8 @@ from kombu.simple import SimpleQueue
 from sqlalchemy import func, select
 
 from letters.config import PROJECT_ROOT
-from letters.ledger import Outbox
 from letters.ledger import history as letter_history
+from letters.ledger.outbox import Outbox
 from letters.ledger.records import LetterStatus
 from letters.ledger.schema import event_outbox
 from tests.support.events import personal_data, schema_problems

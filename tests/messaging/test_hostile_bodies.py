@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from letters.digests import sha256_hex
-from letters.ledger import DeadLetterStore, LetterStatus
+from letters.ledger import LetterStatus
+from letters.ledger.dead_letters import DeadLetterStore
 from tests.support.stacks import Stack, sample_request
 
 STACKS = ["embedded", pytest.param("rabbit_pg", marks=pytest.mark.services)]

@@ -19,7 +19,9 @@ import pytest
 from letters.clock import today_in_norway
 from letters.config import PROJECT_ROOT
 from letters.domain.rates import RateKind
-from letters.ledger import DeadLetterStore, LetterStatus, PrintBatchStore
+from letters.ledger import LetterStatus
+from letters.ledger.dead_letters import DeadLetterStore
+from letters.ledger.print_batches import PrintBatchStore
 from tests.support.browser import headless_chromium
 from tests.support.rates import write_suite_rates
 from tests.support.stacks import Stack, sample_request, stack_env

@@ -23,9 +23,11 @@ import pytest
 from sqlalchemy import text
 
 from letters.clock import utcnow
-from letters.ledger import DeadLetterStore, Ledger, LetterStatus, erase_expired
+from letters.ledger import Ledger, LetterStatus
+from letters.ledger.dead_letters import DeadLetterStore
 from letters.ledger.erasure_keys import ErasureKeys
 from letters.ledger.keys import KEY_FILE_SETTING, FileMasterKey, LedgerKeys
+from letters.ledger.personal_data import erase_expired
 from letters.ledger.rekeying import rekey
 from letters.ledger.sealing import ErasedValueError, UnreadableValueError
 from tests.support.stacks import fresh_postgres_database, ledger_keys, sample_request

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from letters.clock import utcnow
-from letters.ledger import DeadLetterStore, Ledger
+from letters.ledger import Ledger
+from letters.ledger.dead_letters import DeadLetterStore
 from letters.ledger.erasure_keys import ErasureKeys
 from letters.privacy.export import Subject, SubjectError, export_personal_data, read_export
 from letters.storage import open_archive

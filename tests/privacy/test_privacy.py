@@ -20,7 +20,9 @@ import pytest
 from letters.config import PROJECT_ROOT, Settings
 from letters.digests import sha256_hex
 from letters.domain.otp import ALPHABET
-from letters.ledger import Ledger, PrivacyRequests, letter_ids_of_person
+from letters.ledger import Ledger
+from letters.ledger.personal_data import letter_ids_of_person
+from letters.ledger.privacy_requests import PrivacyRequests
 from letters.privacy.export import read_export
 from tests.support.pdf import plain_text
 from tests.support.rates import suite_rates_env

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from kombu import Connection
 
-from letters.ledger import DeadLetterStore
+from letters.ledger.dead_letters import DeadLetterStore
 from letters.messaging.broker import Publisher
 from tests.support.stacks import Stack, sample_request
 

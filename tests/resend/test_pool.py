@@ -14,8 +14,7 @@ from hypothesis import strategies as st
 
 from channels.fake import CRASH_EXIT_CODE
 from letters.config import PROJECT_ROOT
-from letters.ledger import Item, ItemStatus
-from letters.ledger.resend_jobs import JobStore, new_letter_id
+from letters.ledger.resend_jobs import Item, ItemStatus, JobStore, new_letter_id
 from letters.resend.pool import case_groups
 from tests.support.resend import DIGIPOST_SAMPLES, PRINT_SAMPLES, sample
 from tests.support.stacks import Stack, wait_for

@@ -27,7 +27,8 @@ from letters.delivery.print_batches import PrintBatches
 from letters.delivery.print_dispatch import PrintDispatcher, open_print_drop
 from letters.digests import sha256_hex
 from letters.errors import InvalidRequest
-from letters.ledger import DeadLetterStore, Ledger, LetterRecord
+from letters.ledger import Ledger, LetterRecord
+from letters.ledger.dead_letters import DeadLetterStore
 from letters.ledger.locks import FileLetterLocks
 from letters.rendering.letter_service import LetterService
 from letters.storage import DirectoryStore

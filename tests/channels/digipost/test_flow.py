@@ -19,8 +19,9 @@ import pytest
 from channels.digipost.channel import delivery_ids
 from channels.digipost.double import Fault
 from letters.config import PROJECT_ROOT
-from letters.ledger import LetterStatus, Outbox
+from letters.ledger import LetterStatus
 from letters.ledger.delivery_events import DeliveryLog
+from letters.ledger.outbox import Outbox
 from tests.support.digipost import (
     DIGIPOST_USER,
     IDENTIFIED_PERSON,

@@ -25,7 +25,8 @@ from channels.printability import UnprintablePdfError
 from letters.cli import main
 from letters.domain.posting import next_cutoff
 from letters.errors import ConfigurationError
-from letters.ledger import BatchStatus, LetterStatus
+from letters.ledger import LetterStatus
+from letters.ledger.records import BatchStatus
 from letters.rendering.letter_service import LetterService
 from tests.support.print_post import PrintHarness, Sample, render_samples
 from tests.support.s3 import CREDENTIALS, client, new_bucket, s3_endpoint
