@@ -109,7 +109,7 @@ class PrintDispatcher:
                 report.sent.append(self.deliver(batch))
             except (TransientError, PermanentError) as err:
                 reason = str(err)
-                self.batches.record_failed(batch.batch_id, reason)
+                self.batches.record_batch_failed(batch.batch_id, reason)
                 report.failed[batch.batch_id] = reason
                 level = logging.WARNING if isinstance(err, TransientError) else logging.ERROR
                 log_event(
@@ -132,7 +132,7 @@ class PrintDispatcher:
             self.clock(),
         )
         location = self._upload(batch, assembled)
-        marked = self.batches.record_sent(batch.batch_id, location, self.clock(), posted_on)
+        marked = self.batches.record_batch_sent(batch.batch_id, location, self.clock(), posted_on)
         log_event(
             log,
             "print batch sent",

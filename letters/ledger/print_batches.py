@@ -270,7 +270,7 @@ class PrintBatchStore:
                 assembled_at=now,
             )
 
-    def record_failed(self, batch_id: str, reason: str) -> None:
+    def record_batch_failed(self, batch_id: str, reason: str) -> None:
         """The delivery failed; the batch is free to be tried again at the next round."""
         with self.ledger.transaction() as conn:
             _update(
@@ -281,7 +281,7 @@ class PrintBatchStore:
                 claimed_until=None,
             )
 
-    def record_sent(
+    def record_batch_sent(
         self, batch_id: str, location: str, now: datetime, posted_on: date | None = None
     ) -> int:
         """The batch is at the print house: mark it and every letter in it sent, at once."""

@@ -119,7 +119,7 @@ dead_letters = Table(
 )
 
 # A keyed check value of each secret the ledger was written with (the index key, the
-# password pepper): a process with another one refuses to start (letters.ledger.secrets).
+# password pepper): a process with another one refuses to start (letters.ledger.key_checks).
 secret_checks = Table(
     "secret_checks",
     metadata,
