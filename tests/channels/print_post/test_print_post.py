@@ -342,7 +342,7 @@ def test_a_crash_after_the_upload_does_not_make_a_second_batch(
         raise Crash
 
     with monkeypatch.context() as patch:
-        patch.setattr(h.batches, "record_sent", die)
+        patch.setattr(h.batches, "record_batch_sent", die)
         with pytest.raises(Crash):
             h.dispatcher.run(cut_all=True)
     bucket = bucket_of(h)
