@@ -74,3 +74,23 @@ def test_the_worker_benchmark_runs_to_its_figures() -> None:
     assert all(run["letters_per_s"] > 0 for run in figures["runs"]), figures
     assert figures["renderer_alone_per_s"] > 0 and figures["speed_up_2_processes"] > 0
     assert len(figures["memory_rss_mib"]) == 6, figures
+
+
+@pytest.mark.parametrize(
+    "database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.services)]
+)
+def test_the_scale_benchmark_runs(tmp_path: Path, database: str) -> None:
+    out = _bench(
+        "scale", "--letters", "1000", "--sizes", "400,1000", "--probes", "5", "--fresh",
+        "--database", database, "--workdir", str(tmp_path), "--database-prefix", "letters_scale_test",
+    )  # fmt: skip
+    figures = summary_of(out, "scale")
+    assert figures["sizes"] == [400, 1000], figures
+    for size in ("400", "1000"):
+        at = figures["figures"][size]
+        assert at["fill"]["letters_written"] == int(size), at
+        assert 0 < at["status_ms"]["median"] <= at["status_ms"]["p99"], at
+        assert at["access_export"]["letters"] == 50, at
+        assert at["relay"]["published"] > 0 and at["retention"]["erased"] > 0, at
+    assert figures["plans"], "no query plan was captured"
+    assert "ratio to first" in out

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, and_, insert, select, update
 
 from letters.ledger import outbox
+from letters.ledger.engine import insert_rows
 from letters.ledger.records import ALLOWED_FROM, ForbiddenTransitionError, LetterStatus
 from letters.ledger.schema import letter_events, letters
 
@@ -40,6 +41,15 @@ def insert_letter(
     for event, detail in events:
         row = append_event(conn, values["letter_id"], event, now, detail) or row
     return row
+
+
+def insert_past_letters(
+    conn: Connection, rows: Sequence[Mapping[str, Any]], events: Sequence[Mapping[str, Any]]
+) -> None:
+    """Letters and their history as the service left them, written at once
+    (``letters.ledger.bulk``, the scale benchmark's fill); nothing is staged here."""
+    insert_rows(conn, letters, rows)
+    insert_rows(conn, letter_events, events)
 
 
 def record(

@@ -124,6 +124,23 @@ def stage(
     """Write the event for ``history_event``; ``row`` is the letter as the change left it,
     with its ``event_sequence`` already counted up for this event. ``facts``: details the
     row does not hold (the receipt's outcome, the letter sent in a letter's place)."""
+    conn.execute(
+        insert(event_outbox).values(
+            **event_row(row, history_event, now, detail, channel_event=channel_event, facts=facts)
+        )
+    )
+
+
+def event_row(
+    row: Mapping[str, Any],
+    history_event: str,
+    now: datetime,
+    detail: str | None,
+    *,
+    channel_event: bool = False,
+    facts: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The outbox row of the event ``stage`` writes (the bulk path writes many at once)."""
     kind = _kind(history_event, row, channel_event)
     event_id = str(uuid.uuid4())
     at = as_utc(now)
@@ -145,17 +162,15 @@ def stage(
         "replay": False,
         "details": {**_details(kind, row, history_event, detail), **(facts or {})},
     }
-    conn.execute(
-        insert(event_outbox).values(
-            event_id=event_id,
-            letter_id=row["letter_id"],
-            case_number=row["case_number"],
-            sequence=row["event_sequence"],
-            kind=kind,
-            at=at,
-            body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-        )
-    )
+    return {
+        "event_id": event_id,
+        "letter_id": row["letter_id"],
+        "case_number": row["case_number"],
+        "sequence": row["event_sequence"],
+        "kind": kind,
+        "at": at,
+        "body": json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+    }
 
 
 def stage_refusal(

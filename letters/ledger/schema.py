@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
@@ -84,6 +85,21 @@ letters = Table(
     Index("ix_letters_origin_letter_id", "origin_letter_id"),
     Index("ix_letters_letter_date", "letter_date"),
     Index("ix_letters_held_for_rates", "held_for_rates"),
+    # The operations page's recent letters; retention's letters still holding personal
+    # data, and those erased lately (migration 0011, from the scale benchmark).
+    Index("ix_letters_recent", text("updated_at DESC"), "letter_id"),
+    Index(
+        "ix_letters_to_erase",
+        "updated_at",
+        postgresql_where=text("personal_data_erased_at IS NULL"),
+        sqlite_where=text("personal_data_erased_at IS NULL"),
+    ),
+    Index(
+        "ix_letters_erased_at",
+        "personal_data_erased_at",
+        postgresql_where=text("personal_data_erased_at IS NOT NULL"),
+        sqlite_where=text("personal_data_erased_at IS NOT NULL"),
+    ),
 )
 
 letter_events = Table(
@@ -301,6 +317,13 @@ event_outbox = Table(
     Index("ix_event_outbox_pending", "published_at", "position"),
     Index("ix_event_outbox_case_number", "case_number"),
     Index("ix_event_outbox_at", "at"),
+    # Only the events waiting for the relay, in the order they were written (0011).
+    Index(
+        "ix_event_outbox_waiting",
+        "position",
+        postgresql_where=text("published_at IS NULL"),
+        sqlite_where=text("published_at IS NULL"),
+    ),
 )
 
 # Data keys, only as the master key wrapped them (letters.ledger.sealing).

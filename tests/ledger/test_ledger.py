@@ -31,7 +31,7 @@ def _accept(ledger: Ledger, letter_id: str = "4f7c2b8e-9a51-4d7e-8a7b-2d3c1e0f9a
 def test_migrations_are_versioned_and_can_run_again(ledger: Ledger) -> None:
     ledger.upgrade()
     with ledger.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0010"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0011"
 
 
 def test_a_ledger_of_the_first_version_upgrades_with_its_letters(ledger: Ledger) -> None:
