@@ -19,6 +19,7 @@ import json
 import resource
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -65,20 +66,33 @@ def render(index: int) -> bytes:
     return _service.render_request(request(index), TODAY).pdf
 
 
-def rendered_letters(count: int, processes: int) -> list[bytes]:
+def rendered_letters(count: int, processes: int) -> list[Path]:
+    """The files of ``count`` rendered letters, rendered once and kept."""
     templates = sorted((PROJECT_ROOT / "templates").rglob("*.*"))
     version = hashlib.sha256(b"".join(p.read_bytes() for p in templates)).hexdigest()[:12]
     folder = PROJECT_ROOT / "var" / "bench-print" / f"{version}-{count}"
+    paths = [folder / f"{i:05d}.pdf" for i in range(count)]
     if folder.is_dir() and len(list(folder.glob("*.pdf"))) == count:
-        return [(folder / f"{i:05d}.pdf").read_bytes() for i in range(count)]
+        return paths
     started = time.perf_counter()
-    with ProcessPoolExecutor(processes) as pool:
-        pdfs = list(pool.map(render, range(count), chunksize=16))
-    print(f"rendered {count} letters in {time.perf_counter() - started:.1f} s ({processes} proc)")
     folder.mkdir(parents=True, exist_ok=True)
-    for i, pdf in enumerate(pdfs):
-        (folder / f"{i:05d}.pdf").write_bytes(pdf)
-    return pdfs
+    with ProcessPoolExecutor(processes) as pool:
+        for path, pdf in zip(paths, pool.map(render, range(count), chunksize=16), strict=True):
+            path.write_bytes(pdf)
+    print(f"rendered {count} letters in {time.perf_counter() - started:.1f} s ({processes} proc)")
+    return paths
+
+
+def _read(paths: list[Path]) -> Iterator[BatchLetter]:
+    # One at a time, as the dispatcher reads them from the archive.
+    for i, path in enumerate(paths):
+        yield BatchLetter(
+            letter_id=f"00000000-0000-4000-8000-{i:012d}",
+            case_number=f"2026-{i + 100000:07d}",
+            country="NO",
+            postage_class="domestic",
+            pdf=path.read_bytes(),
+        )
 
 
 def main() -> None:
@@ -88,36 +102,27 @@ def main() -> None:
     parser.add_argument("--letters", type=int, default=1000)
     parser.add_argument("--processes", type=int, default=2)
     args = parser.parse_args()
-    pdfs = rendered_letters(args.letters, args.processes)
-    letters = [
-        BatchLetter(
-            letter_id=f"00000000-0000-4000-8000-{i:012d}",
-            case_number=f"2026-{i + 100000:07d}",
-            country="NO",
-            postage_class="domestic",
-            pdf=pdf,
-        )
-        for i, pdf in enumerate(pdfs)
-    ]
+    paths = rendered_letters(args.letters, args.processes)
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     with tempfile.TemporaryDirectory() as drop_dir:
         drop = DirectoryStore(Path(drop_dir), "print drop")
         started = time.perf_counter()
         library = FontLibrary(PROJECT_ROOT / "templates" / "fonts")
-        batch = assemble("BENCH", letters, library)
+        batch = assemble("BENCH", _read(paths), library)
         assembled = time.perf_counter()
         files = BatchFiles("BENCH")
         drop.put(files.pdf, batch.pdf)
         drop.put(files.csv, manifest_csv(batch), "text/csv")
         drop.put(files.json, manifest_json(batch, "domestic", CLOSED_AT, "E65"), "application/json")
         finished = time.perf_counter()
-    total = sum(len(p) for p in pdfs)
+    total = batch.letters_bytes
     print(
-        f"batch of {len(letters)} letters: {batch.page_count} pages on {batch.sheet_count} "
+        f"batch of {len(batch.entries)} letters: {batch.page_count} pages on {batch.sheet_count} "
         f"sheets ({batch.page_count - sum(e.page_count for e in batch.entries)} blank)"
     )
     print(
         f"assembly {assembled - started:.2f} s, with manifests and drop writes "
-        f"{finished - started:.2f} s ({len(letters) / (finished - started):.0f} letters/s)"
+        f"{finished - started:.2f} s ({len(batch.entries) / (finished - started):.0f} letters/s)"
     )
     print(
         f"batch PDF {len(batch.pdf) / 1e6:.2f} MB; the letters apart {total / 1e6:.2f} MB "
@@ -125,18 +130,19 @@ def main() -> None:
         f"{batch.fonts.letter_fonts_kept} letter fonts kept as they were"
     )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS {peak:.0f} MB")
+    print(f"peak RSS {peak:.0f} MB (before the batch: {rss_before:.0f} MB)")
     print_summary(
         "print_batch",
-        letters=len(letters),
+        letters=len(batch.entries),
         pages=batch.page_count,
         sheets=batch.sheet_count,
         assembly_s=assembled - started,
         total_s=finished - started,
-        letters_per_s=len(letters) / (finished - started),
+        letters_per_s=len(batch.entries) / (finished - started),
         batch_mb=len(batch.pdf) / 1e6,
         letters_mb=total / 1e6,
         peak_rss_mb=peak,
+        rss_before_mb=rss_before,
     )
 
 

@@ -34,8 +34,10 @@ import contextlib
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
+import tracemalloc
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
@@ -61,6 +63,7 @@ from letters.config import PROJECT_ROOT
 from letters.digests import sha256_hex
 from letters.ledger import Ledger, LetterStatus, Rendering
 from letters.ledger.bulk import analyze, write_past_letters
+from letters.ledger.gauges import read_gauges
 from letters.ledger.keys import KEY_FILE_SETTING, FileMasterKey, LedgerKeys
 from letters.ledger.locks import letter_locks
 from letters.ledger.personal_data import erase_expired, letter_ids_of_person
@@ -92,10 +95,13 @@ def main() -> None:
             figures, size_plans = _measure(
                 ledger, History(size, anchor), args.probes, args.retention_month
             )
-            results[size] = {"fill": fill, **figures}
+            results[size] = {
+                "fill": fill, **figures, "on_disk": _sizes_on_disk(ledger, args, size)
+            }  # fmt: skip
             plans = size_plans  # the largest size's plans are the ones shown
             plan_file = args.workdir / f"plans-{args.database}-{size}.txt"
             plan_file.write_text("\n\n".join(f"{q}\n{p}" for q, p in size_plans.items()))
+    print_batch = _print_batch(args.print_letters)
     _print_table(sizes, results)
     print("\nplans at the largest size (first lines; in full under var/scale/):")
     for query, plan in plans.items():
@@ -105,6 +111,7 @@ def main() -> None:
         database=args.database,
         sizes=sizes,
         figures={str(size): results[size] for size in sizes},
+        print_batch=print_batch,
         plans={q[:200]: p.splitlines()[:3] for q, p in plans.items()},
     )
 
@@ -128,6 +135,10 @@ def _arguments() -> argparse.Namespace:
         help="where the SQLite ledgers, the keys and the plans are kept",
     )  # fmt: skip
     parser.add_argument("--database-prefix", default="letters_scale", help="PostgreSQL's")
+    parser.add_argument(
+        "--print-letters", type=int, default=5000,
+        help="letters in the print batch assembled once, with its peak memory (0: none)",
+    )  # fmt: skip
     return parser.parse_args()
 
 
@@ -242,6 +253,7 @@ def _measure(
         )
         few = max(3, probes // 20)
         figures["ops_snapshot_ms"] = _timed(few, lambda _: take_snapshot(ledger, dict))
+        figures["metrics_scrape_ms"] = _timed(few, lambda _: _scrape(ledger, now))
         figures["sweep_ms"] = _timed(
             few,
             lambda _: (ledger.overdue(now, 120, 900), ledger.in_flight(now, timedelta(hours=2))),
@@ -327,10 +339,38 @@ def _relay(ledger: Ledger) -> dict[str, Any]:
 
 
 def _selection(ledger: Ledger, now: datetime) -> dict[str, Any]:
-    year_ago = (now - timedelta(days=365)).date()
+    """The dry run's count and the job's stream, over a year; the stream's peak memory over
+    a month and over a year (flat: it holds a batch of rows, never the result)."""
+    year = Selection(letter_types=("purring",), date_from=(now - timedelta(days=365)).date())
+    month = Selection(letter_types=("purring",), date_from=(now - timedelta(days=30)).date())
     started = time.perf_counter()
-    result = Selection(letter_types=("purring",), date_from=year_ago).select(ledger, "copy")
-    return {"ms": round((time.perf_counter() - started) * 1000), "chosen": len(result.letters)}
+    counted = year.select(ledger, "copy")
+    counting = time.perf_counter() - started
+    started = time.perf_counter()
+    streamed = sum(1 for _ in year.chosen(ledger, "copy"))
+    streaming = time.perf_counter() - started
+    month_peak, month_count = _peak_kib(lambda: sum(1 for _ in month.chosen(ledger, "copy")))
+    year_peak, _ = _peak_kib(lambda: sum(1 for _ in year.chosen(ledger, "copy")))
+    return {
+        "ms": round(counting * 1000),
+        "stream_ms": round(streaming * 1000),
+        "chosen": counted.count,
+        "streamed": streamed,
+        "month_chosen": month_count,
+        "peak_kib_month": month_peak,
+        "peak_kib_year": year_peak,
+    }
+
+
+def _peak_kib(work: Callable[[], Any]) -> tuple[int, Any]:
+    """The most Python memory ``work`` held at once, in KiB, and what it returned."""
+    tracemalloc.start()
+    try:
+        result = work()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return round(peak / 1024), result
 
 
 def _retention(ledger: Ledger, history: History, month: int) -> dict[str, Any]:
@@ -343,15 +383,72 @@ def _retention(ledger: Ledger, history: History, month: int) -> dict[str, Any]:
 def _export(ledger: Ledger, history: History) -> dict[str, Any]:
     with TemporaryDirectory() as folder:
         archive = DirectoryStore(Path(folder) / "archive")
+        pdf_bytes = 0
         for record in ledger.letters_in(letter_ids_of_person(ledger, history.heavy_person_id)):
             if record.archive_key:
-                archive.put(record.archive_key, archived_pdf(record.letter_id))
+                pdf = archived_pdf(record.letter_id)
+                pdf_bytes += len(pdf)
+                archive.put(record.archive_key, pdf)
+        subject = Subject(national_identity_number=history.heavy_person_id)
+
+        def export(out: str) -> Any:
+            return export_personal_data(
+                ledger, archive, subject, Path(folder) / out, "scale benchmark", "measuring",
+                utcnow(),
+            )  # fmt: skip
+
         started = time.perf_counter()
-        report = export_personal_data(
-            ledger, archive, Subject(national_identity_number=history.heavy_person_id),
-            Path(folder) / "export.zip", "scale benchmark", "measuring", utcnow(),
-        )  # fmt: skip
-        return {"ms": round((time.perf_counter() - started) * 1000), "letters": report.letters}
+        report = export("export.zip")
+        ms = round((time.perf_counter() - started) * 1000)
+        peak, _ = _peak_kib(lambda: export("again.zip"))
+        return {
+            "ms": ms, "letters": report.letters, "pdf_kib": round(pdf_bytes / 1024),
+            "peak_kib": peak,
+        }  # fmt: skip
+
+
+def _scrape(ledger: Ledger, now: datetime) -> None:
+    read_gauges(ledger, now)
+
+
+def _sizes_on_disk(ledger: Ledger, args: argparse.Namespace, size: int) -> dict[str, Any]:
+    """How much room the ledger takes: per table on PostgreSQL (with its indexes and
+    TOAST), the file on SQLite; and per million letters."""
+    if ledger.engine.dialect.name == "sqlite":
+        path = args.workdir / f"letters-{size}.db"
+        total = path.stat().st_size
+        tables: dict[str, float] = {}
+    else:
+        with ledger.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = current_schema() AND c.relkind = 'r'"
+                )
+            ).all()
+        tables = {name: round(bytes_ / 2**20, 1) for name, bytes_ in rows if bytes_ > 2**20}
+        total = sum(bytes_ for _, bytes_ in rows)
+    return {
+        "total_mib": round(total / 2**20),
+        "mib_per_million_letters": round(total / 2**20 / size * 1_000_000),
+        "tables_mib": dict(sorted(tables.items(), key=lambda kv: -kv[1])),
+    }
+
+
+def _print_batch(letters: int) -> dict[str, Any]:
+    """A batch of ``letters`` assembled by ``benchmarks.print_batch`` in a process of its
+    own, so that its peak RSS is the batch's, not this benchmark's."""
+    if not letters:
+        return {}
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.print_batch", "--letters", str(letters)],
+        capture_output=True, text=True, check=True, cwd=PROJECT_ROOT,
+    )  # fmt: skip
+    *lines, last = done.stdout.strip().splitlines()
+    print("\n".join(lines))
+    summary: dict[str, Any] = json.loads(last)
+    return {k: round(v, 2) if isinstance(v, float) else v for k, v in summary.items()}
 
 
 # -- the plans ----------------------------------------------------------------------------------
@@ -389,15 +486,31 @@ def _plans(ledger: Ledger, captured: dict[str, Any]) -> dict[str, str]:
 def _print_table(sizes: list[int], results: dict[int, dict[str, Any]]) -> None:
     rows = []
     for name in (
-        "per_letter_ms", "status_ms", "status_national_id_ms", "ops_snapshot_ms", "sweep_ms"
+        "per_letter_ms", "status_ms", "status_national_id_ms", "ops_snapshot_ms",
+        "metrics_scrape_ms", "sweep_ms",
     ):  # fmt: skip
         for stat in ("median", "p99"):
             rows.append((f"{name} {stat}", [results[s][name][stat] for s in sizes]))
     rows.append(("relay events/s", [results[s]["relay"]["events_per_s"] for s in sizes]))
-    rows.append(("resend selection ms", [results[s]["resend_selection"]["ms"] for s in sizes]))
+    selections = [results[s]["resend_selection"] for s in sizes]
+    rows.append(("resend selection ms", [r["ms"] for r in selections]))
+    rows.append(("resend stream ms", [r["stream_ms"] for r in selections]))
+    rows.append(("resend chosen (year)", [r["chosen"] for r in selections]))
+    rows.append(("resend peak KiB (month)", [r["peak_kib_month"] for r in selections]))
+    rows.append(("resend peak KiB (year)", [r["peak_kib_year"] for r in selections]))
     rows.append(("retention ms", [results[s]["retention"]["ms"] for s in sizes]))
     rows.append(("retention erased", [results[s]["retention"]["erased"] for s in sizes]))
     rows.append(("access export ms", [results[s]["access_export"]["ms"] for s in sizes]))
+    rows.append(
+        ("access export peak KiB", [results[s]["access_export"]["peak_kib"] for s in sizes])
+    )
+    rows.append(("ledger MiB", [results[s]["on_disk"]["total_mib"] for s in sizes]))
+    rows.append(
+        (
+            "MiB per million letters",
+            [results[s]["on_disk"]["mib_per_million_letters"] for s in sizes],
+        )
+    )
     rows.append(("fill letters/s", [results[s]["fill"]["letters_per_s"] for s in sizes]))
     header = f"{'figure':<28}" + "".join(f"{s:>14,}" for s in sizes) + "   ratio to first"
     print(header)

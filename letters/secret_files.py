@@ -13,7 +13,10 @@ import binascii
 import os
 import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from letters.errors import ConfigurationError
 
@@ -77,11 +80,24 @@ def make_secret_file(path: Path, setting: str, min_bytes: int = 32) -> bytes:
 def write_private_file(path: Path, data: bytes) -> None:
     """``data`` written whole beside ``path``, readable by its owner only, then renamed into
     place, so that no reader ever sees part of it."""
+    with private_file_writer(path) as file:
+        file.write(data)
+
+
+@contextmanager
+def private_file_writer(path: Path) -> Iterator[BinaryIO]:
+    """A file to write ``path`` through, piece by piece: readable by its owner only, and
+    renamed into place only when the block ends without an error (else removed), so that
+    no reader ever sees part of it and a failed write leaves nothing."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as file:
-        file.write(data)
-        file.flush()
-        os.fsync(file.fileno())
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            yield file
+            file.flush()
+            os.fsync(file.fileno())
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     os.replace(partial, path)

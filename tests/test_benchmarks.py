@@ -83,6 +83,7 @@ def test_the_scale_benchmark_runs(tmp_path: Path, database: str) -> None:
     out = _bench(
         "scale", "--letters", "1000", "--sizes", "400,1000", "--probes", "5", "--fresh",
         "--database", database, "--workdir", str(tmp_path), "--database-prefix", "letters_scale_test",
+        "--print-letters", "6" if database == "sqlite" else "0",
     )  # fmt: skip
     figures = summary_of(out, "scale")
     assert figures["sizes"] == [400, 1000], figures
@@ -92,5 +93,10 @@ def test_the_scale_benchmark_runs(tmp_path: Path, database: str) -> None:
         assert 0 < at["status_ms"]["median"] <= at["status_ms"]["p99"], at
         assert at["access_export"]["letters"] == 50, at
         assert at["relay"]["published"] > 0 and at["retention"]["erased"] > 0, at
+        selection = at["resend_selection"]
+        assert selection["chosen"] == selection["streamed"] > selection["month_chosen"], at
+        assert at["on_disk"]["total_mib"] > 0 and at["metrics_scrape_ms"]["median"] > 0, at
     assert figures["plans"], "no query plan was captured"
+    if database == "sqlite":
+        assert figures["print_batch"]["letters"] == 6, figures["print_batch"]
     assert "ratio to first" in out

@@ -108,18 +108,19 @@ def resend_command(args: argparse.Namespace, settings: Settings) -> int:
         if job is None:
             selection = _selection(args)
             mode = args.mode or "copy"
-            result = selection.select(ledger, mode)
+            result = selection.select(ledger, mode, args.sample)
             _show_selection(args, result, mode)
-            if args.dry_run or not result.letters:
-                if not result.letters:
+            if args.dry_run or not result.count:
+                if not result.count:
                     print("no letters match the selection; nothing to do", file=sys.stderr)
                 return EXIT_OK
             if args.mode is None:
                 raise SelectionError("--mode: choose copy or renew for a job")
-            if not _confirmed(args, len(result.letters), settings.resend.confirm_over):
+            if not _confirmed(args, result.count, settings.resend.confirm_over):
                 return EXIT_FAILURE
             job_id = args.job or _new_job_id()
-            job = store.create(job_id, mode, args.channel, selection.to_json(), result.letters)
+            chosen = selection.chosen(ledger, mode)
+            job = store.create(job_id, mode, args.channel, selection.to_json(), chosen)
             print(f"job {job.job_id}: {job.item_count} letter(s); run again with "
                   f"--job {job.job_id} to continue after a stop", file=sys.stderr)  # fmt: skip
         else:
@@ -196,7 +197,7 @@ def _check_same_job(args: argparse.Namespace, job: Job) -> None:
 
 
 def _show_selection(args: argparse.Namespace, result: SelectionResult, mode: str) -> None:
-    summary = result.summary(args.sample)
+    summary = result.summary()
     if args.json and args.dry_run:
         print(json.dumps({"mode": mode, "forced_channel": args.channel, **summary}, indent=2))
         return

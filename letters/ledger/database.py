@@ -33,14 +33,33 @@ class Database:
         self.engine.dispose()
 
     def migrate(self) -> None:
-        """Bring the schema to the newest migration (safe to call from every process)."""
+        """Bring the schema to the newest migration (safe to call from every process).
+
+        On SQLite all of it is one transaction, which SQLite's write lock serialises.
+        On PostgreSQL a session lock keeps two processes from migrating at once, and
+        each migration is its own transaction, so that one may build an index outside
+        any transaction (``CREATE INDEX CONCURRENTLY``: writes go on while it builds).
+        """
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        with self.transaction() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})")
-            config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+        if self.engine.dialect.name != "postgresql":
+            with self.transaction() as conn:
+                config.attributes["connection"] = conn
+                command.upgrade(config, "head")
+            return
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql(f"SELECT pg_advisory_lock({_MIGRATION_LOCK_KEY})")
+                conn.commit()
+                try:
+                    config.attributes["connection"] = conn
+                    command.upgrade(config, "head")
+                finally:
+                    conn.rollback()
+                    conn.exec_driver_sql(f"SELECT pg_advisory_unlock({_MIGRATION_LOCK_KEY})")
+                    conn.commit()
+        except OperationalError as err:
+            raise TransientError(f"ledger unavailable: {err.orig!r}") from err
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:

@@ -7,21 +7,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, and_, func, select, text
 
 from letters.clock import OSLO
 from letters.domain.posting import add_working_days
-from letters.ledger.records import FINISHED, WAITING_FOR_CASE, BatchStatus
+from letters.ledger.records import FINISHED, UNSETTLED_SQL, WAITING_FOR_CASE, BatchStatus
 from letters.ledger.schema import dead_letters, letters, print_batches
 from letters.ledger.store import Ledger
 
 
 @dataclass(frozen=True, slots=True)
 class LedgerGauges:
+    # Every letter not settled yet, by status; and those settled in the last week.
     letters_by_status: dict[str, int]
+    settled_last_week: dict[str, int]
     batches_by_status: dict[str, int]
     # Seconds since the oldest batch still waiting to go was cut (None: none waits).
     oldest_closed_batch_age_s: float | None
@@ -38,9 +40,11 @@ class LedgerGauges:
 
 def read_gauges(ledger: Ledger, now: datetime, receipt_wait: int = 2) -> LedgerGauges:
     """``receipt_wait``: working days after its posting day a batch's receipt may take."""
-    not_done = ~letters.c.status.in_([*FINISHED, *WAITING_FOR_CASE])
+    # The unsettled condition changes nothing here (a finished letter is never unsettled
+    # and unfinished); it lets the planner read the index of the unsettled ones only.
+    not_done = and_(text(UNSETTLED_SQL), ~letters.c.status.in_([*FINISHED, *WAITING_FOR_CASE]))
     waiting_batch = print_batches.c.status.in_([BatchStatus.CLOSED, BatchStatus.ASSEMBLED])
-    letters_by_status = ledger.status_counts()
+    overview = ledger.status_overview(now - timedelta(days=7))
     with ledger.reading() as conn:
         batches = conn.execute(
             select(print_batches.c.status, func.count()).group_by(print_batches.c.status)
@@ -68,7 +72,8 @@ def read_gauges(ledger: Ledger, now: datetime, receipt_wait: int = 2) -> LedgerG
             .where(dead_letters.c.requeued_at.is_(None))
         ).scalar_one()
     return LedgerGauges(
-        letters_by_status=letters_by_status,
+        letters_by_status=overview.unsettled,
+        settled_last_week=overview.settled,
         batches_by_status=batches_by_status,
         oldest_closed_batch_age_s=_age(now, oldest_batch),
         most_overdue_batch_s=_age(now, earliest_cutoff),

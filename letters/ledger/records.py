@@ -62,6 +62,21 @@ FINISHED = frozenset(
         LetterStatus.RETURNED,
     }
 )
+# Nothing more happens to it but mail coming back or a re-send: most of a ledger's letters.
+# Those that are not settled are counted exactly from an index of only them
+# (``ix_letters_unsettled``); the settled ones over a recent window (``status_overview``).
+SETTLED = frozenset(
+    {
+        LetterStatus.SENT,
+        LetterStatus.DELIVERED,
+        LetterStatus.CANCELLED,
+        LetterStatus.NOT_POSTED,
+        LetterStatus.RETURNED,
+    }
+)
+# The partial index's condition, written out: a planner uses the index only for a query
+# whose condition is this one (SQLite: word for word, so never with bound parameters).
+UNSETTLED_SQL = "status NOT IN ({})".format(", ".join(f"'{s.value}'" for s in sorted(SETTLED)))
 # Waiting for a change of its case; no message carries it meanwhile.
 WAITING_FOR_CASE = frozenset({LetterStatus.HELD, LetterStatus.WITHDRAWN})
 # It has left, or is in a batch on its way to the print house: past holding back.
@@ -344,3 +359,14 @@ class NewBatch:
 
     batch_id: str
     cutoff_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StatusOverview:
+    """The letters by status, at a cost that does not grow with the ledger's history."""
+
+    # Every letter not settled, exactly: the work in the ledger.
+    unsettled: dict[str, int]
+    # Letters settled (``SETTLED``) whose last change was at or after ``since``.
+    settled: dict[str, int]
+    since: datetime

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from itertools import islice
 from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import func, insert, select, update
@@ -96,10 +97,12 @@ class JobStore:
         mode: str,
         forced_channel: str | None,
         selection: str,
-        chosen: Sequence[ChosenLetter],
+        chosen: Iterable[ChosenLetter],
     ) -> Job:
-        """Record the job and its letters in one transaction."""
+        """Record the job and its letters in one transaction, a thousand letters at a time:
+        ``chosen`` may be a stream of any length."""
         now = utcnow()
+        letters = iter(chosen)
         try:
             with self.ledger.transaction() as conn:
                 conn.execute(
@@ -108,25 +111,34 @@ class JobStore:
                         mode=mode,
                         forced_channel=forced_channel,
                         selection=selection,
-                        item_count=len(chosen),
+                        item_count=0,
                         created_at=now,
                         runs=0,
                     )
                 )
-                rows = [
-                    {
-                        "job_id": job_id,
-                        "source_letter_id": letter.letter_id,
-                        "position": position,
-                        "case_number": letter.case_number,
-                        "new_letter_id": new_letter_id(job_id, letter.letter_id),
-                        "status": ItemStatus.PENDING,
-                        "attempts": 0,
-                    }
-                    for position, letter in enumerate(chosen, start=1)
-                ]
-                for start in range(0, len(rows), 1000):
-                    conn.execute(insert(resend_items), rows[start : start + 1000])
+                count = 0
+                while batch := list(islice(letters, 1000)):
+                    conn.execute(
+                        insert(resend_items),
+                        [
+                            {
+                                "job_id": job_id,
+                                "source_letter_id": letter.letter_id,
+                                "position": count + offset,
+                                "case_number": letter.case_number,
+                                "new_letter_id": new_letter_id(job_id, letter.letter_id),
+                                "status": ItemStatus.PENDING,
+                                "attempts": 0,
+                            }
+                            for offset, letter in enumerate(batch, start=1)
+                        ],
+                    )
+                    count += len(batch)
+                conn.execute(
+                    update(resend_jobs)
+                    .where(resend_jobs.c.job_id == job_id)
+                    .values(item_count=count)
+                )
         except IntegrityError as err:
             raise JobExistsError(job_id) from err
         job = self.get(job_id)

@@ -19,6 +19,8 @@ from sqlalchemy import (
     text,
 )
 
+from letters.ledger.records import UNSETTLED_SQL
+
 metadata = MetaData()
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a bigint.
@@ -88,6 +90,14 @@ letters = Table(
     # The operations page's recent letters; retention's letters still holding personal
     # data, and those erased lately (migration 0011, from the scale benchmark).
     Index("ix_letters_recent", text("updated_at DESC"), "letter_id"),
+    # The letters not settled, by status (migration 0012): the operations page and the
+    # metrics count them exactly without reading the settled millions.
+    Index(
+        "ix_letters_unsettled",
+        "status",
+        postgresql_where=text(UNSETTLED_SQL),
+        sqlite_where=text(UNSETTLED_SQL),
+    ),
     Index(
         "ix_letters_to_erase",
         "updated_at",

@@ -18,6 +18,7 @@ from letters.ledger.schema import case_states, letters, print_batch_letters
 from letters.ledger.store import Ledger
 
 _CHUNK = 2000
+_BATCH = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +51,12 @@ class FoundLetter:
 
 
 def find_letters(ledger: Ledger, wanted: LetterQuery) -> Iterator[FoundLetter]:
-    """The letters that match every criterion given (a letter may come twice)."""
+    """The letters that match every criterion given, oldest letter date first.
+
+    They are streamed (a server-side cursor on PostgreSQL, ``_BATCH`` rows at a
+    time): a search over a year of letters holds a batch in memory, not the year.
+    A long list of ids or case numbers is asked for in chunks, each in order.
+    """
     query = (
         select(
             letters.c.letter_id,
@@ -83,7 +89,12 @@ def find_letters(ledger: Ledger, wanted: LetterQuery) -> Iterator[FoundLetter]:
             print_batch_letters.c.batch_id.in_(wanted.batch_ids)
         )
         query = query.where(letters.c.letter_id.in_(members))
-    with ledger.transaction() as conn:
+    query = query.order_by(
+        letters.c.letter_date.asc().nulls_first(), letters.c.case_number, letters.c.letter_id
+    ).execution_options(yield_per=_BATCH)
+    # A read-only transaction: on SQLite it lets the caller write (a job's items) while
+    # the search streams.
+    with ledger.reading() as conn:
         for chunked in _chunked_by(query, wanted.letter_ids, wanted.case_numbers):
             for row in conn.execute(chunked):
                 values = dict(row._mapping)

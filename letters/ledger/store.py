@@ -16,6 +16,7 @@ from sqlalchemy import (
     and_,
     func,
     select,
+    text,
 )
 from sqlalchemy.exc import IntegrityError
 
@@ -30,6 +31,8 @@ from letters.ledger.key_checks import check_ledger_keys
 from letters.ledger.keys import KEY_FILE_SETTING, LedgerKeys, load_ledger_keys
 from letters.ledger.personal_data import blind_index_of, seal_plain_requests
 from letters.ledger.records import (
+    SETTLED,
+    UNSETTLED_SQL,
     WAITING_FOR_CASE,
     CopyPdf,
     LetterEvent,
@@ -37,6 +40,7 @@ from letters.ledger.records import (
     LetterStatus,
     Rendering,
     Resend,
+    StatusOverview,
     record_from_row,
 )
 from letters.ledger.schema import letter_events, letters
@@ -98,6 +102,27 @@ class Ledger(InFlight, LedgerStores):
         query = select(letters.c.status, func.count()).group_by(letters.c.status)
         with self.transaction() as conn:
             return {status: int(n) for status, n in conn.execute(query)}
+
+    def status_overview(self, since: datetime) -> StatusOverview:
+        """Every unsettled letter by status, and the letters settled since ``since``: two
+        index reads whose cost follows the work in hand and the letters of the window,
+        never the years of settled letters behind them (``status_counts`` reads those)."""
+        unsettled = (
+            select(letters.c.status, func.count())
+            .where(text(UNSETTLED_SQL))
+            .group_by(letters.c.status)
+        )
+        settled = (
+            select(letters.c.status, func.count())
+            .where(letters.c.updated_at >= since, letters.c.status.in_(sorted(SETTLED)))
+            .group_by(letters.c.status)
+        )
+        with self.reading() as conn:
+            return StatusOverview(
+                unsettled={status: int(n) for status, n in conn.execute(unsettled)},
+                settled={status: int(n) for status, n in conn.execute(settled)},
+                since=since,
+            )
 
     def case_letters(self, case_number: str) -> list[LetterRecord]:
         """Every letter of a case, oldest first."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from letters.clock import utcnow
 from letters.delivery.print_answers import returned_by_reason
@@ -18,9 +18,12 @@ from letters.ledger.overview import (
     waiting_for_case,
 )
 from letters.ledger.print_answers import ReturnedLetter
-from letters.ledger.records import Batch, DeadLetter
+from letters.ledger.records import Batch, DeadLetter, StatusOverview
 
 QueueDepths = Callable[[], dict[str, int]]
+# How far back the page counts settled letters: a week of them is a few thousand rows to
+# count, where all of them are years of the ledger.
+SETTLED_WINDOW = timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +32,8 @@ class Snapshot:
     # Messages ready per queue; None when the broker did not answer (``broker_error`` says why).
     queue_depths: dict[str, int] | None
     broker_error: str | None
-    letters_by_status: dict[str, int]
+    # Every letter not settled, by status, exactly; the settled ones over the last week.
+    letters: StatusOverview
     dead_letters: list[DeadLetter]
     batches: list[Batch]
     recent: list[LetterLine]
@@ -52,7 +56,7 @@ def take_snapshot(ledger: Ledger, queue_depths: QueueDepths, recent: int = 50) -
         taken_at=utcnow(),
         queue_depths=depths,
         broker_error=broker_error,
-        letters_by_status=ledger.status_counts(),
+        letters=ledger.status_overview(utcnow() - SETTLED_WINDOW),
         dead_letters=waiting_dead_letters(ledger),
         batches=ledger.batches.batches(limit=50),
         recent=recent_letters(ledger, recent),

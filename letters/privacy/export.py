@@ -15,7 +15,7 @@ is in it, and the messages about the person that were refused or given up on
 
 from __future__ import annotations
 
-import io
+import hashlib
 import json
 import zipfile
 from collections.abc import Sequence
@@ -30,7 +30,7 @@ from letters.domain.contract import valid_national_identity_number
 from letters.errors import PermanentError
 from letters.ledger import Ledger, LetterRecord
 from letters.ledger.personal_data import letter_ids_of_person
-from letters.secret_files import write_private_file
+from letters.secret_files import private_file_writer
 from letters.storage import Archive
 
 # What the ledger keeps that is the service's own secret, not the person's data.
@@ -103,16 +103,7 @@ def export_personal_data(
         raise SubjectError("--requested-by and --reason are both required")
     records = _letters_of(ledger, subject)
     described = _describe(ledger, subject, records)
-    files: dict[str, bytes] = {}
-    letters = []
-    for record in records:
-        entry = _letter(ledger, record)
-        pdf = _pdf(archive, record)
-        if pdf is not None:
-            name = f"pdf/{record.letter_id}.pdf"
-            files[name] = pdf
-            entry["pdf"] = name
-        letters.append(entry)
+    letters = [_letter(ledger, record) for record in records]
     cases = ledger.cases
     data = {
         "subject": described,
@@ -128,15 +119,27 @@ def export_personal_data(
         },
     }
     readme = README.format(subject=described, made=now.date().isoformat(), count=len(records))
-    files["README.txt"] = readme.encode()
-    files["letters.json"] = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode()
-    archive_bytes = _zipped(files)
-    write_private_file(out, archive_bytes)
-    digest = sha256_hex(archive_bytes)
+    with_pdf = sorted((record for record in records if _has_pdf(record)), key=lambda r: r.letter_id)
+    # The PDFs go into the zip one at a time, straight to the file: an export of a
+    # person with hundreds of letters holds one PDF in memory, never all of them. A PDF
+    # that differs from the ledger's removes the partial file: nothing is exported.
+    with (
+        private_file_writer(out) as file,
+        zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED) as bundle,
+    ):
+        bundle.writestr("README.txt", readme.encode())
+        bundle.writestr(
+            "letters.json",
+            json.dumps(data, ensure_ascii=False, indent=2, default=str).encode(),
+        )
+        for record in with_pdf:
+            bundle.writestr(_pdf_name(record), _pdf(archive, record))
+    with out.open("rb") as written:
+        digest = hashlib.file_digest(written, "sha256").hexdigest()
     audit = ledger.privacy_requests.record(
         "access export", described, requested_by.strip(), reason.strip(), len(records), digest
     )
-    return ExportReport(out, len(records), len(files) - 2, digest, audit.request_id)
+    return ExportReport(out, len(records), len(with_pdf), digest, audit.request_id)
 
 
 def _letters_of(ledger: Ledger, subject: Subject) -> list[LetterRecord]:
@@ -227,13 +230,20 @@ def _letter(ledger: Ledger, record: LetterRecord) -> dict[str, Any]:
         r.letter_id for r in ledger.case_letters(record.case_number)
         if r.origin_letter_id == record.letter_id
     ]  # fmt: skip
-    entry["pdf"] = None
+    entry["pdf"] = _pdf_name(record) if _has_pdf(record) else None
     return entry
 
 
-def _pdf(archive: Archive, record: LetterRecord) -> bytes | None:
-    if not record.archive_key or not record.pdf_sha256:
-        return None
+def _has_pdf(record: LetterRecord) -> bool:
+    return bool(record.archive_key and record.pdf_sha256)
+
+
+def _pdf_name(record: LetterRecord) -> str:
+    return f"pdf/{record.letter_id}.pdf"
+
+
+def _pdf(archive: Archive, record: LetterRecord) -> bytes:
+    assert record.archive_key is not None  # noqa: S101 - only letters with a PDF come here
     pdf = archive.get(record.archive_key)
     if sha256_hex(pdf) != record.pdf_sha256:
         raise PermanentError(
@@ -251,14 +261,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     return value
-
-
-def _zipped(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
-        for name in sorted(files):
-            bundle.writestr(name, files[name])
-    return buffer.getvalue()
 
 
 def read_export(path: Path) -> tuple[dict[str, Any], Sequence[str]]:

@@ -12,7 +12,7 @@ import json
 import re
 import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -82,15 +82,55 @@ class Selection:
     def to_json(self) -> str:
         return json.dumps(self.criteria())
 
-    def select(self, ledger: Ledger, mode: str) -> SelectionResult:
-        """The letters this selection takes, and those it leaves out with the reason."""
-        chosen: list[SelectedLetter] = []
+    def select(self, ledger: Ledger, mode: str, sample_size: int = 10) -> SelectionResult:
+        """What the selection takes, counted, and what it leaves out with the reason.
+
+        The letters are streamed, not held: a selection of a million letters counts in
+        the memory of one. ``chosen`` gives the letters themselves, in the same order.
+        """
+        by_type: Counter[str] = Counter()
+        by_channel: Counter[str] = Counter()
+        by_status: Counter[str] = Counter()
         left_out: Counter[str] = Counter()
+        sample: list[SelectedLetter] = []
         seen: set[str] = set()
-        for row in find_letters(ledger, self.query()):
-            if row.letter_id in seen:
+        for letter, reason in self._walk(ledger, mode, seen):
+            if reason:
+                left_out[reason] += 1
                 continue
-            seen.add(row.letter_id)
+            by_type[letter.letter_type] += 1
+            by_channel[letter.channel or "none"] += 1
+            by_status[letter.status] += 1
+            if len(sample) < sample_size:
+                sample.append(letter)
+        unknown = sorted(set(self.letter_ids) - seen)
+        return SelectionResult(
+            count=sum(by_type.values()),
+            by_type=dict(by_type.most_common()),
+            by_channel=dict(by_channel.most_common()),
+            by_status=dict(by_status.most_common()),
+            left_out=dict(left_out),
+            unknown_ids=tuple(unknown),
+            sample=tuple(sample),
+        )
+
+    def chosen(self, ledger: Ledger, mode: str) -> Iterator[SelectedLetter]:
+        """The letters the selection takes, oldest letter date first, one at a time."""
+        for letter, reason in self._walk(ledger, mode, set()):
+            if not reason:
+                yield letter
+
+    def _walk(
+        self, ledger: Ledger, mode: str, seen: set[str]
+    ) -> Iterator[tuple[SelectedLetter, str | None]]:
+        # Only ids from the job's own list are remembered (to name the unknown ones):
+        # the memory this takes is the list's, never the ledger's.
+        remember = bool(self.letter_ids)
+        for row in find_letters(ledger, self.query()):
+            if remember:
+                if row.letter_id in seen:
+                    continue
+                seen.add(row.letter_id)
             letter = SelectedLetter(
                 letter_id=row.letter_id,
                 case_number=row.case_number,
@@ -100,14 +140,7 @@ class Selection:
                 channel=row.channel,
                 letter_date=row.letter_date,
             )
-            reason = _left_out_because(row, mode)
-            if reason:
-                left_out[reason] += 1
-            else:
-                chosen.append(letter)
-        chosen.sort(key=lambda s: (s.letter_date or date.min, s.case_number, s.letter_id))
-        unknown = sorted(set(self.letter_ids) - seen)
-        return SelectionResult(tuple(chosen), dict(left_out), tuple(unknown))
+            yield letter, _left_out_because(row, mode)
 
     def query(self) -> LetterQuery:
         return LetterQuery(
@@ -135,24 +168,31 @@ class SelectedLetter:
 
 @dataclass(frozen=True, slots=True)
 class SelectionResult:
-    letters: tuple[SelectedLetter, ...]
+    """A selection counted: no letter list, so its size does not grow with the ledger's."""
+
+    count: int
+    by_type: dict[str, int] = field(default_factory=dict)
+    by_channel: dict[str, int] = field(default_factory=dict)
+    by_status: dict[str, int] = field(default_factory=dict)
     # reason -> how many letters matched but are left out for it
     left_out: dict[str, int] = field(default_factory=dict)
     # letter ids from the file that the ledger does not have
     unknown_ids: tuple[str, ...] = ()
+    # the first letters chosen, for the dry run
+    sample: tuple[SelectedLetter, ...] = ()
 
-    def summary(self, sample_size: int = 10) -> dict[str, Any]:
+    def summary(self) -> dict[str, Any]:
         """Counts by type, channel and status, what is left out, and a sample (no personal data)."""
         return {
-            "letters": len(self.letters),
-            "by_type": dict(Counter(s.letter_type for s in self.letters).most_common()),
-            "by_channel": dict(Counter(s.channel or "none" for s in self.letters).most_common()),
-            "by_status": dict(Counter(s.status for s in self.letters).most_common()),
+            "letters": self.count,
+            "by_type": self.by_type,
+            "by_channel": self.by_channel,
+            "by_status": self.by_status,
             "left_out": self.left_out,
             "unknown_letter_ids": list(self.unknown_ids),
             "sample": [
                 {**asdict(s), "letter_date": s.letter_date and s.letter_date.isoformat()}
-                for s in self.letters[:sample_size]
+                for s in self.sample
             ],
         }
 

@@ -151,9 +151,16 @@ class ScrapeTimeCollector(Collector):
             log_event(log, "ledger gauges not read", level=logging.WARNING, reason=str(err)[:200])
             return
         yield _labelled(
-            "letters_ledger_letters", "Letters in the ledger, by status", "status",
-            gauges.letters_by_status,
+            "letters_ledger_letters", "Letters in the ledger not settled yet, by status",
+            "status", gauges.letters_by_status,
         )  # fmt: skip
+        yield _labelled(
+            "letters_ledger_settled_last_week",
+            "Letters settled (sent, delivered, cancelled, not posted, returned) in the last "
+            "7 days, by status",
+            "status",
+            gauges.settled_last_week,
+        )
         yield _labelled(
             "letters_print_batches", "Print batches, by status", "status", gauges.batches_by_status
         )

@@ -4,13 +4,17 @@ dead letters about the person do (privacy finding 4 and the low findings on expo
 from __future__ import annotations
 
 import json
+import zipfile
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from letters.clock import utcnow
-from letters.ledger import Ledger
+from letters.digests import sha256_hex
+from letters.ledger import Ledger, Rendering
 from letters.ledger.dead_letters import DeadLetterStore
 from letters.ledger.erasure_keys import ErasureKeys
 from letters.privacy.export import Subject, SubjectError, export_personal_data, read_export
@@ -103,3 +107,50 @@ def test_a_national_id_with_a_typo_is_refused_not_searched(embedded: Stack) -> N
     assert "--national-id must be a valid Norwegian national identity number" in result.stderr
     with pytest.raises(SubjectError, match="--national-id must be a valid"):
         Subject(national_identity_number="0303911001")
+
+
+def test_pdfs_are_written_one_by_one_and_a_tampered_one_leaves_no_file(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    """The zip is written to disk a PDF at a time; a PDF that is not the one the ledger
+    recorded stops the export, and neither the zip nor a partial file is left behind."""
+    archive = open_archive(str(tmp_path / "archive"))
+    pdfs = {}
+    for number in range(3):
+        request = _letter_to(ledger, KARI, "Kari Nordmann", f"2026-00990{number}")
+        letter_id = request["letter_id"]
+        pdf = b"%PDF-1.7 letter " + letter_id.encode()
+        today = utcnow().date()
+        rendering = Rendering(
+            letter_date=today, deadline=today + timedelta(days=14), kid="0000000001",
+            amount_due=Decimal("100.00"), template_version="t-1", pdf_sha256=sha256_hex(pdf),
+            page_count=1, otp_hash="scrypt$x", otp_expires_on=today + timedelta(days=60),
+            planned_posting_day=today,
+        )  # fmt: skip
+        ledger.record_routed(letter_id, "digipost", "test")
+        ledger.record_rendered(letter_id, rendering, "1 page")
+        ledger.record_archived(letter_id, f"{letter_id}.pdf")
+        archive.put(f"{letter_id}.pdf", pdf)
+        pdfs[letter_id] = pdf
+
+    data = _export(ledger, tmp_path, Subject(national_identity_number=KARI))
+    assert sorted(entry["pdf"] for entry in data["letters"]) == sorted(
+        f"pdf/{letter_id}.pdf" for letter_id in pdfs
+    )
+    with zipfile.ZipFile(tmp_path / "export.zip") as bundle:
+        assert bundle.namelist()[:2] == ["README.txt", "letters.json"]
+        for letter_id, pdf in pdfs.items():
+            assert bundle.read(f"pdf/{letter_id}.pdf") == pdf
+
+    tampered = next(iter(pdfs))
+    (tmp_path / "archive" / f"{tampered}.pdf").write_bytes(b"%PDF-1.7 something else")
+    out = tmp_path / "second.zip"
+    before = len(ledger.privacy_requests.all())
+    with pytest.raises(Exception, match="differs from the one the ledger recorded"):
+        export_personal_data(
+            ledger, archive, Subject(national_identity_number=KARI), out, "Desk 4", "again",
+            utcnow(),
+        )  # fmt: skip
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".second")] == []
+    assert len(ledger.privacy_requests.all()) == before

@@ -93,6 +93,37 @@ def test_dry_run_counts_match_the_selection(harness: ResendHarness, cli: Any) ->
     assert len(DoubleStore(harness.settings.digipost.double_dir).documents()) == attempts_before
 
 
+def test_a_selection_is_counted_and_streamed_not_held(harness: ResendHarness) -> None:
+    """The result keeps counts and a sample, never the letters; the job is written from a
+    stream, in the order of the letters' dates, and all or nothing."""
+    ids = harness.send(*(sample(name) for name in DIGIPOST_SAMPLES + DIGIPOST_SAMPLES))
+    selection = Selection(channels=("digipost",))
+    result = selection.select(harness.ledger, "copy", sample_size=2)
+    assert result.count == len(ids) and len(result.sample) == 2
+    assert not hasattr(result, "letters")
+
+    chosen = selection.chosen(harness.ledger, "copy")
+    assert not isinstance(chosen, list | tuple)  # a generator: nothing is read before it is asked
+    streamed = list(chosen)
+    assert sorted(s.letter_id for s in streamed) == sorted(ids)
+    keys = [(s.letter_date, s.case_number, s.letter_id) for s in streamed]
+    assert keys == sorted(keys)
+
+    def failing_half_way() -> Any:
+        for number, letter in enumerate(selection.chosen(harness.ledger, "copy")):
+            if number == len(ids) // 2:
+                raise RuntimeError("the selection broke off")
+            yield letter
+
+    with pytest.raises(RuntimeError):
+        harness.store.create("job-half", "copy", None, selection.to_json(), failing_half_way())
+    assert harness.store.get("job-half") is None
+    assert _rows(harness)["resend_items"] == 0
+
+    job = harness.store.create("job-whole", "copy", None, selection.to_json(), iter(streamed))
+    assert job.item_count == len(ids)
+
+
 def _rows(harness: ResendHarness) -> dict[str, int]:
     """How many jobs, job items and letters the ledger holds."""
     from sqlalchemy import func, select

@@ -75,8 +75,8 @@ class ResendHarness:
         job_id: str = "job-1",
         channel: str | None = None,
     ) -> Job:
-        result = selection.select(self.ledger, mode)
-        return self.store.create(job_id, mode, channel, selection.to_json(), result.letters)
+        chosen = selection.chosen(self.ledger, mode)
+        return self.store.create(job_id, mode, channel, selection.to_json(), chosen)
 
     def run(
         self,

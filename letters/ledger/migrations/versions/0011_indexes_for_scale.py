@@ -14,15 +14,15 @@ Revises: 0010
 - ``ix_letters_erased_at``: the letters erased lately, whose keys retention
   destroys.
 
-On PostgreSQL each ``CREATE INDEX`` holds a SHARE lock on its table while it
-builds: reads go on, writes wait (the scale benchmark's note has how long on a
-million letters).
+On PostgreSQL each is built ``CONCURRENTLY`` (``online_index``): the service
+reads and writes the table while it builds.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+
+from letters.ledger.migrations.online_index import create_index_online, drop_index_online
 
 revision = "0011"
 down_revision = "0010"
@@ -31,31 +31,20 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_letters_recent", "letters", [sa.text("updated_at DESC"), "letter_id"])
-    waiting = sa.text("published_at IS NULL")
-    op.create_index(
-        "ix_event_outbox_waiting",
-        "event_outbox",
-        ["position"],
-        postgresql_where=waiting,
-        sqlite_where=waiting,
-    )
-    kept = sa.text("personal_data_erased_at IS NULL")
-    op.create_index(
-        "ix_letters_to_erase", "letters", ["updated_at"], postgresql_where=kept, sqlite_where=kept
-    )
-    erased = sa.text("personal_data_erased_at IS NOT NULL")
-    op.create_index(
-        "ix_letters_erased_at",
-        "letters",
-        ["personal_data_erased_at"],
-        postgresql_where=erased,
-        sqlite_where=erased,
-    )
+    create_index_online("ix_letters_recent", "letters", [sa.text("updated_at DESC"), "letter_id"])
+    create_index_online("ix_event_outbox_waiting", "event_outbox", ["position"],
+                        where="published_at IS NULL")  # fmt: skip
+    create_index_online("ix_letters_to_erase", "letters", ["updated_at"],
+                        where="personal_data_erased_at IS NULL")  # fmt: skip
+    create_index_online("ix_letters_erased_at", "letters", ["personal_data_erased_at"],
+                        where="personal_data_erased_at IS NOT NULL")  # fmt: skip
 
 
 def downgrade() -> None:
-    op.drop_index("ix_letters_erased_at", "letters")
-    op.drop_index("ix_letters_to_erase", "letters")
-    op.drop_index("ix_event_outbox_waiting", "event_outbox")
-    op.drop_index("ix_letters_recent", "letters")
+    for name, table in (
+        ("ix_letters_erased_at", "letters"),
+        ("ix_letters_to_erase", "letters"),
+        ("ix_event_outbox_waiting", "event_outbox"),
+        ("ix_letters_recent", "letters"),
+    ):
+        drop_index_online(name, table)
