@@ -172,16 +172,11 @@ def test_the_status_overview_counts_unsettled_letters_all_and_settled_ones_latel
 
     # The unsettled count reads the partial index of the unsettled letters only.
     explain = "EXPLAIN QUERY PLAN " if ledger.engine.dialect.name == "sqlite" else "EXPLAIN "
+    count = f"SELECT status, count(*) FROM letters WHERE {UNSETTLED_SQL} GROUP BY status"  # noqa: S608
     with ledger.engine.connect() as conn:
         if ledger.engine.dialect.name == "postgresql":
             conn.exec_driver_sql("SET enable_seqscan = off")
-        plan = " ".join(
-            str(row[-1])
-            for row in conn.exec_driver_sql(
-                f"{explain}SELECT status, count(*) FROM letters WHERE {UNSETTLED_SQL} "
-                "GROUP BY status"  # noqa: S608 - constants, no input
-            )
-        )
+        plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(explain + count))
     assert "ix_letters_unsettled" in plan, plan
 
 
