@@ -21,9 +21,9 @@ from letters.ledger.store import Ledger
 
 @dataclass(frozen=True, slots=True)
 class LedgerGauges:
-    # Every letter not settled yet, by status; and those settled in the last week.
+    # Every letter not settled yet, by status; and those settled in the last day.
     letters_by_status: dict[str, int]
-    settled_last_week: dict[str, int]
+    settled_last_day: dict[str, int]
     batches_by_status: dict[str, int]
     # Seconds since the oldest batch still waiting to go was cut (None: none waits).
     oldest_closed_batch_age_s: float | None
@@ -44,7 +44,7 @@ def read_gauges(ledger: Ledger, now: datetime, receipt_wait: int = 2) -> LedgerG
     # and unfinished); it lets the planner read the index of the unsettled ones only.
     not_done = and_(text(UNSETTLED_SQL), ~letters.c.status.in_([*FINISHED, *WAITING_FOR_CASE]))
     waiting_batch = print_batches.c.status.in_([BatchStatus.CLOSED, BatchStatus.ASSEMBLED])
-    overview = ledger.status_overview(now - timedelta(days=7))
+    overview = ledger.status_overview(now - timedelta(days=1))
     with ledger.reading() as conn:
         batches = conn.execute(
             select(print_batches.c.status, func.count()).group_by(print_batches.c.status)
@@ -73,7 +73,7 @@ def read_gauges(ledger: Ledger, now: datetime, receipt_wait: int = 2) -> LedgerG
         ).scalar_one()
     return LedgerGauges(
         letters_by_status=overview.unsettled,
-        settled_last_week=overview.settled,
+        settled_last_day=overview.settled,
         batches_by_status=batches_by_status,
         oldest_closed_batch_age_s=_age(now, oldest_batch),
         most_overdue_batch_s=_age(now, earliest_cutoff),

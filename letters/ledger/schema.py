@@ -95,6 +95,7 @@ letters = Table(
     Index(
         "ix_letters_unsettled",
         "status",
+        "created_at",
         postgresql_where=text(UNSETTLED_SQL),
         sqlite_where=text(UNSETTLED_SQL),
     ),

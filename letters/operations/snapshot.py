@@ -21,9 +21,9 @@ from letters.ledger.print_answers import ReturnedLetter
 from letters.ledger.records import Batch, DeadLetter, StatusOverview
 
 QueueDepths = Callable[[], dict[str, int]]
-# How far back the page counts settled letters: a week of them is a few thousand rows to
+# How far back the page counts settled letters: a day of them is the day's work to
 # count, where all of them are years of the ledger.
-SETTLED_WINDOW = timedelta(days=7)
+SETTLED_WINDOW = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +32,7 @@ class Snapshot:
     # Messages ready per queue; None when the broker did not answer (``broker_error`` says why).
     queue_depths: dict[str, int] | None
     broker_error: str | None
-    # Every letter not settled, by status, exactly; the settled ones over the last week.
+    # Every letter not settled, by status, exactly; the settled ones over the last day.
     letters: StatusOverview
     dead_letters: list[DeadLetter]
     batches: list[Batch]

@@ -155,11 +155,11 @@ class ScrapeTimeCollector(Collector):
             "status", gauges.letters_by_status,
         )  # fmt: skip
         yield _labelled(
-            "letters_ledger_settled_last_week",
+            "letters_ledger_settled_last_day",
             "Letters settled (sent, delivered, cancelled, not posted, returned) in the last "
-            "7 days, by status",
+            "24 hours, by status",
             "status",
-            gauges.settled_last_week,
+            gauges.settled_last_day,
         )
         yield _labelled(
             "letters_print_batches", "Print batches, by status", "status", gauges.batches_by_status

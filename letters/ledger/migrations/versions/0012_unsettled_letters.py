@@ -8,7 +8,9 @@ ledger of a million letters, a scan of all of them (about 300 ms) on every
 page view and every scrape. Nearly all of those letters are settled (sent,
 delivered, cancelled, not posted, returned); the page now counts the others
 exactly from this index of only them, and the settled ones over a recent
-window (``Ledger.status_overview``). Built concurrently on PostgreSQL.
+window (``Ledger.status_overview``). With ``created_at`` beside the status,
+the oldest unfinished letter (a metric) is read from the index alone too.
+Built concurrently on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    create_index_online("ix_letters_unsettled", "letters", ["status"], where=UNSETTLED_SQL)
+    create_index_online(
+        "ix_letters_unsettled", "letters", ["status", "created_at"], where=UNSETTLED_SQL
+    )
 
 
 def downgrade() -> None:
