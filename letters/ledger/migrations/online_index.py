@@ -18,16 +18,27 @@ from alembic import op
 
 
 def create_index_online(
-    name: str, table: str, columns: Sequence[str | sa.TextClause], where: str | None = None
+    name: str,
+    table: str,
+    columns: Sequence[str | sa.TextClause],
+    where: str | None = None,
+    include: Sequence[str] = (),
 ) -> None:
+    """``include``: columns carried in the index for reading it alone (PostgreSQL's
+    ``INCLUDE``); on SQLite they are more columns of the key."""
     condition = sa.text(where) if where else None
     if op.get_bind().dialect.name != "postgresql":
-        op.create_index(name, table, list(columns), sqlite_where=condition)
+        op.create_index(name, table, [*columns, *include], sqlite_where=condition)
         return
     with op.get_context().autocommit_block():
         op.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"')
         op.create_index(
-            name, table, list(columns), postgresql_where=condition, postgresql_concurrently=True
+            name,
+            table,
+            list(columns),
+            postgresql_where=condition,
+            postgresql_include=list(include),
+            postgresql_concurrently=True,
         )
 
 
