@@ -253,7 +253,7 @@ def _measure(
         )
         few = max(3, probes // 20)
         figures["ops_snapshot_ms"] = _timed(few, lambda _: take_snapshot(ledger, dict))
-        figures["metrics_scrape_ms"] = _timed(few, lambda _: _scrape(ledger, now))
+        figures["metrics_scrape_ms"] = _timed(few, lambda _: read_gauges(ledger, now))
         figures["sweep_ms"] = _timed(
             few,
             lambda _: (ledger.overdue(now, 120, 900), ledger.in_flight(now, timedelta(hours=2))),
@@ -405,10 +405,6 @@ def _export(ledger: Ledger, history: History) -> dict[str, Any]:
             "ms": ms, "letters": report.letters, "pdf_kib": round(pdf_bytes / 1024),
             "peak_kib": peak,
         }  # fmt: skip
-
-
-def _scrape(ledger: Ledger, now: datetime) -> None:
-    read_gauges(ledger, now)
 
 
 def _sizes_on_disk(ledger: Ledger, args: argparse.Namespace, size: int) -> dict[str, Any]:

@@ -7,14 +7,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, and_, func, select, text
 
 from letters.clock import OSLO
 from letters.domain.posting import add_working_days
-from letters.ledger.records import FINISHED, UNSETTLED_SQL, WAITING_FOR_CASE, BatchStatus
+from letters.ledger.records import (
+    FINISHED,
+    SETTLED_LATELY,
+    UNSETTLED_SQL,
+    WAITING_FOR_CASE,
+    BatchStatus,
+)
 from letters.ledger.schema import dead_letters, letters, print_batches
 from letters.ledger.store import Ledger
 
@@ -40,11 +46,11 @@ class LedgerGauges:
 
 def read_gauges(ledger: Ledger, now: datetime, receipt_wait: int = 2) -> LedgerGauges:
     """``receipt_wait``: working days after its posting day a batch's receipt may take."""
-    # The unsettled condition changes nothing here (a finished letter is never unsettled
-    # and unfinished); it lets the planner read the index of the unsettled ones only.
+    # Every settled status is a finished one, so the unsettled condition keeps every
+    # unfinished letter; it lets the planner read the index of the unsettled ones only.
     not_done = and_(text(UNSETTLED_SQL), ~letters.c.status.in_([*FINISHED, *WAITING_FOR_CASE]))
     waiting_batch = print_batches.c.status.in_([BatchStatus.CLOSED, BatchStatus.ASSEMBLED])
-    overview = ledger.status_overview(now - timedelta(days=1))
+    overview = ledger.status_overview(now - SETTLED_LATELY)
     with ledger.reading() as conn:
         batches = conn.execute(
             select(print_batches.c.status, func.count()).group_by(print_batches.c.status)

@@ -4,7 +4,7 @@ machine they follow, the values it is given, and the print batches' value types.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -76,6 +76,9 @@ SETTLED = frozenset(
 )
 # The partial index's condition, written out: a planner uses the index only for a query
 # whose condition is this one (SQLite: word for word, so never with bound parameters).
+# How far back the operations page and the metrics count settled letters: a day of them
+# is the day's work to count, where all of them are years of the ledger.
+SETTLED_LATELY = timedelta(days=1)
 UNSETTLED_SQL = "status NOT IN ({})".format(", ".join(f"'{s.value}'" for s in sorted(SETTLED)))
 # Waiting for a change of its case; no message carries it meanwhile.
 WAITING_FOR_CASE = frozenset({LetterStatus.HELD, LetterStatus.WITHDRAWN})

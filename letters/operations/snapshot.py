@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from letters.clock import utcnow
 from letters.delivery.print_answers import returned_by_reason
@@ -18,12 +18,9 @@ from letters.ledger.overview import (
     waiting_for_case,
 )
 from letters.ledger.print_answers import ReturnedLetter
-from letters.ledger.records import Batch, DeadLetter, StatusOverview
+from letters.ledger.records import SETTLED_LATELY, Batch, DeadLetter, StatusOverview
 
 QueueDepths = Callable[[], dict[str, int]]
-# How far back the page counts settled letters: a day of them is the day's work to
-# count, where all of them are years of the ledger.
-SETTLED_WINDOW = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +53,7 @@ def take_snapshot(ledger: Ledger, queue_depths: QueueDepths, recent: int = 50) -
         taken_at=utcnow(),
         queue_depths=depths,
         broker_error=broker_error,
-        letters=ledger.status_overview(utcnow() - SETTLED_WINDOW),
+        letters=ledger.status_overview(utcnow() - SETTLED_LATELY),
         dead_letters=waiting_dead_letters(ledger),
         batches=ledger.batches.batches(limit=50),
         recent=recent_letters(ledger, recent),
