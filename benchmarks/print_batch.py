@@ -5,8 +5,8 @@
 Renders N different letters first (the four types, both languages, varied
 names, cases and amounts; two processes by default), keeps them under
 ``var/bench-print/`` so a second run starts at once, then times what the
-dispatcher does with a closed batch: read the letters, assemble one PDF with
-pikepdf and shared fonts, build the JSON and CSV manifests, and write all
+dispatcher does with a closed batch: read the letters, write one PDF letter
+by letter with shared fonts (``channels.print_post.pdf_stream``), build the JSON and CSV manifests, and write all
 three create-only to a fresh directory drop. Prints seconds, letters per
 second, megabytes of the batch against the sum of the letters, and peak RSS.
 """
@@ -70,10 +70,14 @@ def rendered_letters(count: int, processes: int) -> list[Path]:
     """The files of ``count`` rendered letters, rendered once and kept."""
     templates = sorted((PROJECT_ROOT / "templates").rglob("*.*"))
     version = hashlib.sha256(b"".join(p.read_bytes() for p in templates)).hexdigest()[:12]
-    folder = PROJECT_ROOT / "var" / "bench-print" / f"{version}-{count}"
+    kept = PROJECT_ROOT / "var" / "bench-print"
+    # A larger set rendered before serves a smaller batch: its first ``count`` letters.
+    for larger in sorted(kept.glob(f"{version}-*")):
+        rendered = int(larger.name.rsplit("-", 1)[1])
+        if rendered >= count and len(list(larger.glob("*.pdf"))) == rendered:
+            return [larger / f"{i:05d}.pdf" for i in range(count)]
+    folder = kept / f"{version}-{count}"
     paths = [folder / f"{i:05d}.pdf" for i in range(count)]
-    if folder.is_dir() and len(list(folder.glob("*.pdf"))) == count:
-        return paths
     started = time.perf_counter()
     folder.mkdir(parents=True, exist_ok=True)
     with ProcessPoolExecutor(processes) as pool:

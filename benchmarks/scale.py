@@ -19,6 +19,7 @@ Then, at each size, the median and p99 of the ledger's part of:
 - the operations page's snapshot; one sweep pass;
 - the relay's publish rate (to a publisher that only counts);
 - a re-send selection over a year; a retention pass erasing a month;
+- putting away the history of 10,000 erased letters in the archive;
 - the access export of the person with 50 letters.
 
 It prints a table of each figure and its ratio to the first size's, the
@@ -70,6 +71,7 @@ from letters.ledger.personal_data import erase_expired, letter_ids_of_person
 from letters.operations.snapshot import take_snapshot
 from letters.privacy.export import Subject, export_personal_data
 from letters.resend.selection import Selection
+from letters.retention.history_put_away import put_away_history
 from letters.storage import DirectoryStore
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -79,6 +81,9 @@ CHUNK = 2000
 KEEP_EVENTS = timedelta(days=90)
 # The outbox holds about this many events waiting for the relay when the fill ends.
 PENDING_EVENTS = 100_000
+# Letters whose history the put-away measurement moves to the archive (the worker's
+# hourly run puts away as many).
+PUT_AWAY = 10_000
 
 
 def main() -> None:
@@ -261,6 +266,7 @@ def _measure(
         figures["relay"] = _relay(ledger)
         figures["resend_selection"] = _selection(ledger, now)
         figures["retention"] = _retention(ledger, history, retention_month)
+        figures["history_put_away"] = _put_away(ledger, history, retention_month)
         figures["access_export"] = _export(ledger, history)
     return figures, _plans(ledger, captured)
 
@@ -380,6 +386,24 @@ def _retention(ledger: Ledger, history: History, month: int) -> dict[str, Any]:
     return {"ms": round((time.perf_counter() - started) * 1000), "erased": erased}
 
 
+def _put_away(ledger: Ledger, history: History, month: int) -> dict[str, Any]:
+    """Put away the history of up to PUT_AWAY letters erased 30 days before the retention
+    pass above: the hourly run's work, at most, on a ledger of years."""
+    now = history.now + timedelta(days=30 * month + 31)
+    with TemporaryDirectory() as folder:
+        archive = DirectoryStore(Path(folder) / "archive")
+        started = time.perf_counter()
+        report = put_away_history(ledger, archive, now, 30, limit=PUT_AWAY)
+        seconds = time.perf_counter() - started
+        stored = sum(p.stat().st_size for p in Path(folder).rglob("*.jsonl.gz"))
+    return {
+        "ms": round(seconds * 1000), "letters": report.letters, "lines": report.lines,
+        "delivery_events": report.delivery_events, "files": len(report.files),
+        "letters_per_s": round(report.letters / seconds) if report.letters else None,
+        "archive_bytes_per_letter": round(stored / report.letters) if report.letters else None,
+    }  # fmt: skip
+
+
 def _export(ledger: Ledger, history: History) -> dict[str, Any]:
     with TemporaryDirectory() as folder:
         archive = DirectoryStore(Path(folder) / "archive")
@@ -496,6 +520,10 @@ def _print_table(sizes: list[int], results: dict[int, dict[str, Any]]) -> None:
     rows.append(("resend peak KiB (year)", [r["peak_kib_year"] for r in selections]))
     rows.append(("retention ms", [results[s]["retention"]["ms"] for s in sizes]))
     rows.append(("retention erased", [results[s]["retention"]["erased"] for s in sizes]))
+    put_away = [results[s]["history_put_away"] for s in sizes]
+    rows.append(("history put away letters", [r["letters"] for r in put_away]))
+    rows.append(("history put-away letters/s", [r["letters_per_s"] for r in put_away]))
+    rows.append(("history archived B/letter", [r["archive_bytes_per_letter"] for r in put_away]))
     rows.append(("access export ms", [results[s]["access_export"]["ms"] for s in sizes]))
     rows.append(
         ("access export peak KiB", [results[s]["access_export"]["peak_kib"] for s in sizes])

@@ -93,6 +93,8 @@ def test_the_scale_benchmark_runs(tmp_path: Path, database: str) -> None:
         assert 0 < at["status_ms"]["median"] <= at["status_ms"]["p99"], at
         assert at["access_export"]["letters"] == 50, at
         assert at["relay"]["published"] > 0 and at["retention"]["erased"] > 0, at
+        put_away = at["history_put_away"]
+        assert put_away["letters"] > 0 and put_away["lines"] > put_away["letters"], at
         selection = at["resend_selection"]
         assert selection["chosen"] == selection["streamed"] > selection["month_chosen"], at
         assert at["on_disk"]["total_mib"] > 0 and at["metrics_scrape_ms"]["median"] > 0, at

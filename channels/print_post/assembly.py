@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import io
+import tempfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pikepdf
 
-from channels.print_post.fonts import FontLibrary, SharingReport, share_fonts
+from channels.print_post.fonts import FontIdentity, FontLibrary, FontSharing, SharingReport
+from channels.print_post.pdf_stream import StreamedPdf, copy_pages
 from channels.print_post.sheet_codes import CodeZone, letter_code, sheet_count, stamp_sheet_codes
 
 PRODUCER = "Letters print batch"
@@ -70,63 +73,99 @@ def assemble(
     code_zone: CodeZone | None = None,
 ) -> AssembledBatch:
     """Concatenate ``letters`` into one duplex-ready PDF (reads each letter once), each
-    sheet's code in ``code_zone`` (the default zone when None)."""
+    sheet's code in ``code_zone`` (the default zone when None).
+
+    Each letter is written to the batch's file as it is read and then let go
+    (``channels.print_post.pdf_stream``), so the memory it takes does not grow with the
+    number of letters; the file is read back at the end for its digest and upload.
+    """
     zone = code_zone or CodeZone()
-    batch = pikepdf.Pdf.new()
-    entries: list[BatchEntry] = []
-    letters_bytes = 0
-    version = "1.4"
-    for sequence, letter in enumerate(letters, start=1):
-        letters_bytes += len(letter.pdf)
-        first_page = len(batch.pages) + 1
-        with pikepdf.open(io.BytesIO(letter.pdf)) as source:
-            version = max(version, str(source.pdf_version))
-            page_count = len(source.pages)
-            stamp_sheet_codes(source, letter.letter_id, zone)
-            batch.pages.extend(source.pages)
-            if page_count % 2:
-                last = source.pages[-1].mediabox
-                size = (float(last[2]) - float(last[0]), float(last[3]) - float(last[1]))
-                batch.add_blank_page(page_size=size)
-        entries.append(
-            BatchEntry(
-                sequence=sequence,
-                letter_id=letter.letter_id,
-                case_number=letter.case_number,
-                first_page=first_page,
-                page_count=page_count,
-                sheets=sheet_count(page_count),
-                country=letter.country,
-                postage_class=letter.postage_class,
-                code=letter_code(letter.letter_id),
+    fonts = FontSharing(library)
+    with tempfile.TemporaryFile(prefix="letters-batch-") as out:
+        writer = StreamedPdf(out)
+        tree = writer.reserve()
+        # Reserved as each typeface is first met: descriptors name them before they exist.
+        programs: dict[FontIdentity, int] = {}
+        pages: list[int] = []
+        entries: list[BatchEntry] = []
+        letters_bytes = 0
+        version = "1.4"
+        for sequence, letter in enumerate(letters, start=1):
+            letters_bytes += len(letter.pdf)
+            with pikepdf.open(io.BytesIO(letter.pdf)) as source:
+                version = max(version, str(source.pdf_version))
+                page_count = len(source.pages)
+                stamp_sheet_codes(source, letter.letter_id, zone)
+                shared = {}
+                for objgen, identity in fonts.claim(source).items():
+                    descriptor = source.get_object(objgen)
+                    # A CIDSet lists the glyphs of the old program; it would be wrong now.
+                    for key in ("/FontFile2", "/CIDSet"):
+                        if key in descriptor:
+                            del descriptor[key]
+                    if identity not in programs:
+                        programs[identity] = writer.reserve()
+                    shared[objgen] = b" /FontFile2 %d 0 R" % programs[identity]
+                first_page = len(pages) + 1
+                pages.extend(copy_pages(writer, source, tree, shared))
+                if page_count % 2:
+                    box = source.pages[-1].mediabox
+                    pages.append(_blank_page(writer, tree, [float(v) for v in box]))
+            entries.append(
+                BatchEntry(
+                    sequence=sequence,
+                    letter_id=letter.letter_id,
+                    case_number=letter.case_number,
+                    first_page=first_page,
+                    page_count=page_count,
+                    sheets=sheet_count(page_count),
+                    country=letter.country,
+                    postage_class=letter.postage_class,
+                    code=letter_code(letter.letter_id),
+                )
             )
-        )
-    if not entries:
-        raise ValueError(f"print batch {batch_id} has no letters")
-    fonts = share_fonts(batch, library)
-    batch.remove_unreferenced_resources()
-    # Only the batch id: no dates, nothing about any debtor.
-    batch.docinfo = batch.make_indirect(
-        pikepdf.Dictionary(
-            Title=pikepdf.String(f"Print batch {batch_id}"), Producer=pikepdf.String(PRODUCER)
-        )
-    )
-    out = io.BytesIO()
-    batch.save(
-        out,
-        deterministic_id=True,
-        compress_streams=True,
-        object_stream_mode=pikepdf.ObjectStreamMode.generate,
-        min_version=version,
-    )
-    pdf = out.getvalue()
+        if not entries:
+            raise ValueError(f"print batch {batch_id} has no letters")
+        for identity, program in fonts.programs():
+            writer.write_stream(
+                programs[identity],
+                b"<< /Length1 %d /Filter /FlateDecode >>" % len(program),
+                zlib.compress(program),
+            )
+        _finish(writer, batch_id, tree, pages, version)
+        out.seek(0)
+        pdf = out.read()
     return AssembledBatch(
         batch_id=batch_id,
         pdf=pdf,
         entries=tuple(entries),
-        page_count=len(batch.pages),
-        sheet_count=len(batch.pages) // 2,
+        page_count=len(pages),
+        sheet_count=len(pages) // 2,
         sha256=hashlib.sha256(pdf).hexdigest(),
         letters_bytes=letters_bytes,
-        fonts=fonts,
+        fonts=fonts.report(),
     )
+
+
+def _blank_page(writer: StreamedPdf, tree: int, box: list[float]) -> int:
+    number = writer.reserve()
+    writer.write_object(
+        number,
+        b"<< /Type /Page /Parent %d 0 R /MediaBox [ %s ] /Resources << >> >>"
+        % (tree, " ".join(f"{v:g}" for v in box).encode()),
+    )
+    return number
+
+
+def _finish(writer: StreamedPdf, batch_id: str, tree: int, pages: list[int], version: str) -> None:
+    kids = b" ".join(b"%d 0 R" % page for page in pages)
+    writer.write_object(tree, b"<< /Type /Pages /Kids [ %s ] /Count %d >>" % (kids, len(pages)))
+    catalog, info = writer.reserve(), writer.reserve()
+    # The file says 1.7; a letter of a later version raises the batch's in the catalog.
+    later = b" /Version /%s" % version.encode() if version > "1.7" else b""
+    writer.write_object(catalog, b"<< /Type /Catalog /Pages %d 0 R%s >>" % (tree, later))
+    # Only the batch id: no dates, nothing about any debtor.
+    title = pikepdf.String(f"Print batch {batch_id}").unparse()
+    producer = pikepdf.String(PRODUCER).unparse()
+    writer.write_object(info, b"<< /Title %s /Producer %s >>" % (title, producer))
+    writer.finish(catalog, info)

@@ -7,7 +7,8 @@ one (``/CIDToGIDMap /Identity``), so every letter's text still draws the same
 glyphs from a single subset of the original font that holds the union of the
 glyphs all letters use. That subset is made here with fontTools from the
 template's own font file, once per batch, and every letter's font descriptor
-is pointed at it. Only the font *program* is shared: each letter keeps its
+is pointed at it (``FontSharing``: decided letter by letter, the programs made
+at the end). Only the font *program* is shared: each letter keeps its
 own widths and ToUnicode map, so its text extracts as before.
 
 A letter font is shared only when the template folder has a font with the
@@ -44,7 +45,6 @@ class FontIdentity:
 class _Typeface:
     path: Path
     glyph_count: int
-    descriptors: list[Any] = field(default_factory=list)
     glyph_ids: set[int] = field(default_factory=set)
 
 
@@ -72,48 +72,58 @@ class SharingReport:
     letter_fonts_kept: int
 
 
-def share_fonts(batch: pikepdf.Pdf, library: FontLibrary) -> SharingReport:
-    """Point every letter's TrueType font descriptor in ``batch`` at one subset per typeface."""
-    typefaces: dict[FontIdentity, _Typeface] = {}
-    kept = 0
-    seen: set[tuple[int, int]] = set()
-    for cid_font in _cid_fonts(batch):
-        descriptor = cid_font.get("/FontDescriptor")
-        if descriptor is None or descriptor.objgen in seen:
-            continue
-        seen.add(descriptor.objgen)
-        program = descriptor.get("/FontFile2")
-        identity = _program_identity(program) if program is not None else None
-        known = library.fonts.get(identity) if identity else None
-        glyph_ids = _glyph_ids(cid_font)
-        if (
-            identity is None
-            or known is None
-            or cid_font.get("/CIDToGIDMap") != pikepdf.Name.Identity
-            or glyph_ids is None
-            or (glyph_ids and max(glyph_ids) >= known[1])
-        ):
-            kept += 1
-            continue
-        typeface = typefaces.setdefault(identity, _Typeface(known[0], known[1]))
-        typeface.descriptors.append(descriptor)
-        typeface.glyph_ids |= glyph_ids
-    shared = 0
-    for typeface in typefaces.values():
-        program = _subset(typeface.path, typeface.glyph_ids)
-        stream = batch.make_indirect(pikepdf.Stream(batch, program))
-        stream.Length1 = len(program)
-        for descriptor in typeface.descriptors:
-            descriptor.FontFile2 = stream
-            # A CIDSet lists the glyphs of the old program; it would be wrong now.
-            if "/CIDSet" in descriptor:
-                del descriptor["/CIDSet"]
-            shared += 1
-    return SharingReport(len(typefaces), shared, kept)
+class FontSharing:
+    """Letter by letter, which font descriptors can draw from one program per typeface;
+    at the end, those programs. A descriptor is shared only when the library has its
+    typeface and the letter maps character codes to glyph ids one to one."""
+
+    def __init__(self, library: FontLibrary) -> None:
+        self.library = library
+        self._typefaces: dict[FontIdentity, _Typeface] = {}
+        self._shared = 0
+        self._kept = 0
+
+    def claim(self, letter: pikepdf.Pdf) -> dict[tuple[int, int], FontIdentity]:
+        """The letter's descriptors that will point at a shared program (by object id),
+        with their typeface; their glyphs are added to it."""
+        claimed: dict[tuple[int, int], FontIdentity] = {}
+        seen: set[tuple[int, int]] = set()
+        for cid_font in cid_fonts(letter):
+            descriptor = cid_font.get("/FontDescriptor")
+            if descriptor is None or descriptor.objgen in seen:
+                continue
+            seen.add(descriptor.objgen)
+            program = descriptor.get("/FontFile2")
+            identity = _program_identity(program) if program is not None else None
+            known = self.library.fonts.get(identity) if identity else None
+            glyph_ids = _glyph_ids(cid_font)
+            if (
+                identity is None
+                or known is None
+                or cid_font.get("/CIDToGIDMap") != pikepdf.Name.Identity
+                or glyph_ids is None
+                or (glyph_ids and max(glyph_ids) >= known[1])
+            ):
+                self._kept += 1
+                continue
+            typeface = self._typefaces.setdefault(identity, _Typeface(known[0], known[1]))
+            typeface.glyph_ids |= glyph_ids
+            claimed[descriptor.objgen] = identity
+            self._shared += 1
+        return claimed
+
+    def programs(self) -> Iterator[tuple[FontIdentity, bytes]]:
+        """Each claimed typeface's program: a subset of the library's font with the glyphs
+        of every letter that claimed it, at their original glyph ids."""
+        for identity, typeface in self._typefaces.items():
+            yield identity, _subset(typeface.path, typeface.glyph_ids)
+
+    def report(self) -> SharingReport:
+        return SharingReport(len(self._typefaces), self._shared, self._kept)
 
 
-def _cid_fonts(batch: pikepdf.Pdf) -> Iterator[Any]:
-    for page in batch.pages:
+def cid_fonts(document: pikepdf.Pdf) -> Iterator[Any]:
+    for page in document.pages:
         resources = page.obj.get("/Resources")
         fonts = resources.get("/Font") if resources is not None else None
         if fonts is None:

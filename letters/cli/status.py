@@ -175,6 +175,12 @@ def _print_record(record: LetterRecord, history: list[LetterEvent]) -> None:
         ("pdf", record.pdf_sha256 and f"{record.page_count} page(s), sha256 {record.pdf_sha256}"),
         ("archive", record.archive_key),
         (
+            "history",
+            record.history_archive_key
+            and f"put away in the archive ({record.history_archive_key}); "
+            f"letters archive history {record.letter_id} shows it",
+        ),
+        (
             "re-send",
             record.origin_letter_id
             and f"{record.resend_mode} of {record.origin_letter_id} (job {record.resend_job_id})",

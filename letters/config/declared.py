@@ -181,6 +181,16 @@ RETENTION_DAYS = _declare(
     "`400`",
 )
 
+HISTORY_ARCHIVE_DAYS = _declare(
+    "LETTERS_HISTORY_ARCHIVE_DAYS",
+    positive_int(30),
+    (
+        "days after a letter's personal data is erased that its history and delivery "
+        "events are moved from the ledger to the archive (letters archive put-away)"
+    ),
+    "`30`",
+)
+
 METRICS_PORT = _declare(
     "LETTERS_METRICS_PORT",
     port(),

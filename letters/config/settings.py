@@ -67,6 +67,8 @@ class Settings:
     erasure_keys_url: str | None = None
     # Days a finished letter's personal data is kept (its re-send window), then erased.
     retention_days: int = 400
+    # Days after the erasure that a letter's history is put away in the archive.
+    history_archive_days: int = 30
     # Where the worker group serves /metrics, /healthz and /readyz (None: not served).
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
@@ -116,6 +118,7 @@ class Settings:
             ledger_index_key_file=d.LEDGER_INDEX_KEY_FILE.read(env),
             erasure_keys_url=d.ERASURE_KEYS_URL.read(env),
             retention_days=d.RETENTION_DAYS.read(env),
+            history_archive_days=d.HISTORY_ARCHIVE_DAYS.read(env),
             metrics_port=d.METRICS_PORT.read(env),
             metrics_host=d.METRICS_HOST.read(env) or "127.0.0.1",
             print_when_unread=d.PRINT_WHEN_UNREAD.read(env),

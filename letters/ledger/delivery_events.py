@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, exists, insert, select, update
+from sqlalchemy import Connection, and_, delete, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
@@ -47,6 +47,13 @@ class DeliveryEvent:
     event: str
     occurred_at: datetime
     detail: str | None
+
+
+def delete_put_away(conn: Connection, event_ids: Collection[int]) -> None:
+    """Delete delivery events written to the archive with their letter's history
+    (``letters.ledger.history_archive``), in the transaction that records it."""
+    if event_ids:
+        conn.execute(delete(delivery_events).where(delivery_events.c.id.in_(sorted(event_ids))))
 
 
 class DeliveryLog:

@@ -5,8 +5,10 @@ new one), which changes the row and appends the event in the same
 transaction, so no status ever changes without a line in the history, nor
 without the ``letters.event/1`` event the case system hears it by (staged in
 the outbox, ``letters.ledger.outbox``, in that same transaction). The
-database refuses updates and deletes of ``letter_events`` (a trigger); this
-module is the only code that inserts into it, and a test checks that.
+database refuses updates and deletes of ``letter_events`` (a trigger), but for
+the lines of a letter whose history was put away in the archive once its
+personal data was erased (``put_away``); this module is the only code that
+writes to it, and a test checks that.
 """
 
 from __future__ import annotations
@@ -15,7 +17,16 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
 
 from letters.ledger import outbox
 from letters.ledger.engine import insert_rows
@@ -145,6 +156,64 @@ def _insert_event(
     conn.execute(
         insert(letter_events).values(letter_id=letter_id, event=event, at=now, detail=detail)
     )
+
+
+HISTORY_ARCHIVED_EVENT = "history_archived"
+
+
+def put_away(
+    conn: Connection,
+    lines_of: Mapping[str, Sequence[int]],
+    key: str,
+    now: datetime,
+    detail_of: Mapping[str, str],
+) -> list[str]:
+    """Record that each letter's history up to its last line in ``lines_of`` is kept in
+    the archive under ``key``, delete those lines, and append one line per letter saying
+    where they went (``detail_of``). Returns the letters put away now: one whose history
+    another pass put away first is left as it is.
+
+    A handful of statements for the whole batch, not a handful per letter. The rows'
+    ``updated_at`` stays: the letters did not change, and the operations page and the
+    metrics count settled letters by it.
+    """
+    ready = list(
+        conn.execute(
+            select(letters.c.letter_id)
+            .where(letters.c.letter_id.in_(sorted(lines_of)))
+            .where(letters.c.history_archive_key.is_(None))
+            .order_by(letters.c.letter_id)
+            .with_for_update()
+        ).scalars()
+    )
+    if not ready:
+        return []
+    conn.execute(
+        update(letters)
+        .where(letters.c.letter_id == bindparam("put_away_id"))
+        .values(history_archive_key=key, history_archived_through=bindparam("through")),
+        [{"put_away_id": i, "through": max(lines_of[i], default=0)} for i in ready],
+    )
+    # The lines saying where they went come first: SQLite numbers a new row one past the
+    # highest left, so a line added after deleting a letter's newest ones could be given
+    # a number its row says was put away.
+    conn.execute(
+        insert(letter_events),
+        [
+            {"letter_id": i, "event": HISTORY_ARCHIVED_EVENT, "at": now, "detail": detail_of[i]}
+            for i in ready
+        ],
+    )
+    gone = sorted(line for i in ready for line in lines_of[i])
+    for start in range(0, len(gone), _DELETE_CHUNK):
+        # The trigger lets these go only because the rows now say they are put away.
+        chunk = gone[start : start + _DELETE_CHUNK]
+        conn.execute(delete(letter_events).where(letter_events.c.id.in_(chunk)))
+    return ready
+
+
+# Ids per DELETE: well under SQLite's and PostgreSQL's limits on bound parameters.
+_DELETE_CHUNK = 5000
 
 
 def seal_in_place(

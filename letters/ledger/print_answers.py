@@ -229,18 +229,25 @@ class PrintAnswers:
 
     def returned(self, limit: int = 200) -> list[ReturnedLetter]:
         """Returned letters, newest first, each with how many letters its case had since."""
-        later = _later_letters()
+        # The newest returns first, on their own: joined to the letters at once, SQLite
+        # could read every letter and look each up among the returns.
+        recent = (
+            select(returned_mail)
+            .order_by(returned_mail.c.recorded_at.desc(), returned_mail.c.letter_id)
+            .limit(limit)
+            .subquery("recent")
+        )
+        later = _later_letters(recent.c.recorded_at)
         query = (
             select(
-                returned_mail,
+                recent,
                 letters.c.case_number,
                 letters.c.letter_type,
                 letters.c.channel,
                 later.label("later_letters"),
             )
-            .join(letters, letters.c.letter_id == returned_mail.c.letter_id)
-            .order_by(returned_mail.c.recorded_at.desc(), returned_mail.c.letter_id)
-            .limit(limit)
+            .join(letters, letters.c.letter_id == recent.c.letter_id)
+            .order_by(recent.c.recorded_at.desc(), recent.c.letter_id)
         )
         with self.ledger.reading() as conn:
             return [_returned_from(r._mapping) for r in conn.execute(query)]
@@ -321,15 +328,16 @@ def _posted(
         )
 
 
-def _later_letters() -> Any:
-    """Letters of the same case accepted after the return was recorded, and not refused."""
+def _later_letters(recorded_at: Any) -> Any:
+    """Letters of the same case accepted after the return was recorded (``recorded_at``),
+    and not refused."""
     later = letters.alias("later")
     return (
         select(func.count())
         .where(
             and_(
                 later.c.case_number == letters.c.case_number,
-                later.c.created_at > returned_mail.c.recorded_at,
+                later.c.created_at > recorded_at,
                 later.c.status.not_in([LetterStatus.DEAD_LETTERED, LetterStatus.CANCELLED]),
             )
         )

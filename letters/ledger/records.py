@@ -169,6 +169,10 @@ class LetterRecord:
     held_for_rates: str | None = None
     # Posted later than dated for: the deadline the law gives from the real posting day.
     lawful_deadline: date | None = None
+    # Where its history was put away once its personal data was erased, and the last
+    # history line put away there (letters.operations.history_put_away); None: all here.
+    history_archive_key: str | None = None
+    history_archived_through: int | None = field(default=None, repr=False)
 
     @property
     def finished(self) -> bool:

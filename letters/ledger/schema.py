@@ -23,6 +23,9 @@ from letters.ledger.records import UNSETTLED_SQL
 
 metadata = MetaData()
 
+# The partial index's condition, written out as it is (see UNSETTLED_SQL for why).
+HISTORY_DUE_SQL = "personal_data_erased_at IS NOT NULL AND history_archive_key IS NULL"
+
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a bigint.
 EventId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -80,6 +83,11 @@ letters = Table(
     # Posted later than it was dated for: the deadline the law gives counting from the day
     # the print house posted it, which the next letter of the case waits for.
     Column("lawful_deadline", Date),
+    # Where the letter's history and delivery events were put away once its personal data
+    # was erased (letters.operations.history_put_away), and up to which history line: the
+    # database lets only those lines be deleted (migration 0013).
+    Column("history_archive_key", String(200)),
+    Column("history_archived_through", EventId),
     Index("ix_letters_status", "status"),
     Index("ix_letters_nin_index", "nin_index"),
     Index("ix_letters_case_number", "case_number"),
@@ -110,6 +118,14 @@ letters = Table(
         "updated_at",
         postgresql_where=text("personal_data_erased_at IS NULL"),
         sqlite_where=text("personal_data_erased_at IS NULL"),
+    ),
+    # The letters whose history waits to be put away: erased, not yet put away.
+    Index(
+        "ix_letters_history_due",
+        "personal_data_erased_at",
+        "letter_id",
+        postgresql_where=text(HISTORY_DUE_SQL),
+        sqlite_where=text(HISTORY_DUE_SQL),
     ),
     Index(
         "ix_letters_erased_at",

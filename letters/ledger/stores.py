@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from letters.ledger.case_states import CaseStates
     from letters.ledger.dead_letters import DeadLetterStore
     from letters.ledger.delivery_events import DeliveryLog
+    from letters.ledger.history_archive import HistoryArchive
     from letters.ledger.outbox import Outbox
     from letters.ledger.print_answers import PrintAnswers
     from letters.ledger.print_batches import PrintBatchStore
@@ -55,6 +56,12 @@ class LedgerStores:
         return DeliveryLog(self._ledger())
 
     @cached_property
+    def history_archive(self) -> HistoryArchive:
+        from letters.ledger.history_archive import HistoryArchive
+
+        return HistoryArchive(self._ledger())
+
+    @cached_property
     def cases(self) -> CaseStates:
         from letters.ledger.case_states import CaseStates
 
@@ -91,6 +98,7 @@ STORE_CLASSES: dict[str, str] = {
     "PrintAnswers": "print_answers",
     "DeadLetterStore": "dead_letters",
     "DeliveryLog": "deliveries",
+    "HistoryArchive": "history_archive",
     "CaseStates": "cases",
     "JobStore": "resend_jobs",
     "Outbox": "outbox",

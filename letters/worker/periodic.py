@@ -23,9 +23,13 @@ from letters.ledger import Ledger
 from letters.ledger.personal_data import erase_expired
 from letters.logs import log_event
 from letters.messaging.event_relay import open_relay
+from letters.retention.history_put_away import put_away_history
+from letters.storage import Archive
 
 _HOUR_S = 3600.0
 _DAY_S = 24 * _HOUR_S
+# Letters whose history one hourly run puts away: seconds of work at most.
+_PUT_AWAY_PER_RUN = 10_000
 # The worker's own logger: operators filter on it.
 log = logging.getLogger("letters.worker")
 _RUNNER_LOG = logging.getLogger("letters.runner")
@@ -59,6 +63,7 @@ def periodic_tasks(settings: Settings, ledger: Ledger, pipeline: Pipeline) -> li
         *_print_dispatch(settings, pipeline),
         *_print_receipts(settings, pipeline),
         _retention(settings, ledger),
+        _history_put_away(settings, ledger, pipeline.archive),
         *_print_when_unread(settings, pipeline),
     ]
 
@@ -91,6 +96,23 @@ def _retention(settings: Settings, ledger: Ledger) -> PeriodicTask:
             log_event(log, "dead letters' messages erased past retention", count=dead)
 
     return PeriodicTask("retention", _DAY_S, erase)
+
+
+def _history_put_away(settings: Settings, ledger: Ledger, archive: Archive) -> PeriodicTask:
+    """Every hour: put away the history of letters erased long enough ago, a bounded
+    number each time, so a backlog (the first run on a ledger of years) is worked off
+    over hours without holding up the messages this process takes between runs."""
+
+    def put_away() -> None:
+        report = put_away_history(
+            ledger, archive, utcnow(), settings.history_archive_days, limit=_PUT_AWAY_PER_RUN
+        )
+        if report.letters:
+            log_event(
+                log, "history of erased letters put away in the archive", count=report.letters
+            )
+
+    return PeriodicTask("history put-away", _HOUR_S, put_away)
 
 
 def _event_relay(settings: Settings, ledger: Ledger) -> list[PeriodicTask]:

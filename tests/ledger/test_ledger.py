@@ -31,7 +31,7 @@ def _accept(ledger: Ledger, letter_id: str = "4f7c2b8e-9a51-4d7e-8a7b-2d3c1e0f9a
 def test_migrations_are_versioned_and_can_run_again(ledger: Ledger) -> None:
     ledger.upgrade()
     with ledger.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0012"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0013"
 
 
 def test_a_ledger_of_the_first_version_upgrades_with_its_letters(ledger: Ledger) -> None:
@@ -59,7 +59,7 @@ def test_a_ledger_of_the_first_version_upgrades_with_its_letters(ledger: Ledger)
 
 
 def test_the_scale_indexes_are_built_without_stopping_writes(ledger: Ledger) -> None:
-    """Migrations 0011 and 0012 build their indexes CONCURRENTLY on PostgreSQL, outside a
+    """Migrations 0011, 0012 and 0013 build their indexes CONCURRENTLY on PostgreSQL, outside a
     transaction (a plain CREATE INDEX would make every write to the table wait)."""
     from sqlalchemy import event
 
@@ -81,7 +81,8 @@ def test_the_scale_indexes_are_built_without_stopping_writes(ledger: Ledger) -> 
         event.remove(ledger.engine, "before_cursor_execute", seen)
     created = [s for s in statements if s.upper().startswith("CREATE INDEX")]
     names = {"ix_letters_recent", "ix_event_outbox_waiting", "ix_letters_to_erase",
-             "ix_letters_erased_at", "ix_letters_unsettled", "ix_letters_recent_status"}  # fmt: skip
+             "ix_letters_erased_at", "ix_letters_unsettled", "ix_letters_recent_status",
+             "ix_letters_history_due"}  # fmt: skip
     assert {n for n in names if any(n in s for s in created)} == names, created
     concurrently = [s for s in created if "CONCURRENTLY" in s.upper()]
     if ledger.engine.dialect.name == "postgresql":

@@ -128,6 +128,7 @@ def test_assembly_keeps_order_pads_odd_letters_and_the_manifest_pages_match(
     with pikepdf.open(io.BytesIO(batch.pdf)) as pdf:
         assert len(pdf.pages) == batch.page_count == sum(n + n % 2 for n in page_counts)
         assert str(pdf.pdf_version) <= "1.7"
+        assert pdf.check_pdf_syntax() == []  # qpdf finds nothing wrong in its structure
     assert batch.sheet_count == batch.page_count // 2
     for entry, sample in zip(batch.entries, samples, strict=True):
         assert entry.letter_id == sample.raw["letter_id"]
@@ -159,6 +160,8 @@ def test_a_100_letter_batch_is_far_smaller_than_its_letters(domestic: list[Sampl
     assert batch.letters_bytes == total
     # Each letter carries its own font subsets (about half its size); the batch one set.
     assert len(batch.pdf) < 0.6 * total
+    assert batch.fonts.shared_typefaces == 3 and batch.fonts.letter_fonts_kept == 0
+    assert [e.sequence for e in batch.entries] == list(range(1, 101))
     for entry, sample in list(zip(batch.entries, domestic, strict=True))[::17]:
         first = entry.first_page - 1
         assert pixels_outside(batch.pdf, first, ZONE) == pixels_outside(sample.pdf, 0, ZONE)
