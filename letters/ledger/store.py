@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import fields, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -46,6 +46,9 @@ from letters.ledger.records import (
 from letters.ledger.schema import letter_events, letters
 from letters.ledger.sealing import Sealer, is_sealed
 from letters.ledger.stores import LedgerStores
+
+# Later than any letter: the closed end of an open window (Ledger.status_overview).
+_END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 class Ledger(InFlight, LedgerStores):
@@ -112,17 +115,19 @@ class Ledger(InFlight, LedgerStores):
             .where(text(UNSETTLED_SQL))
             .group_by(letters.c.status)
         )
-        settled = (
+        # Every status in the window, the settled ones kept below, and the window closed
+        # at both ends: SQLite, which knows nothing of the dates, then reads it from the
+        # recent letters' index; with the statuses in the condition or one end open, it
+        # read every letter in status order (150 ms on 100,000 letters, 1 ms now).
+        lately = (
             select(letters.c.status, func.count())
-            .where(letters.c.updated_at >= since, letters.c.status.in_(sorted(SETTLED)))
+            .where(letters.c.updated_at >= since, letters.c.updated_at < _END_OF_TIME)
             .group_by(letters.c.status)
-            # SQLite, guessing, took the status index and read every settled letter.
-            .with_hint(letters, "INDEXED BY ix_letters_recent_status", "sqlite")
         )
         with self.reading() as conn:
             return StatusOverview(
                 unsettled={status: int(n) for status, n in conn.execute(unsettled)},
-                settled={status: int(n) for status, n in conn.execute(settled)},
+                settled={status: int(n) for status, n in conn.execute(lately) if status in SETTLED},
                 since=since,
             )
 
