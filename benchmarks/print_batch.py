@@ -6,9 +6,10 @@ Renders N different letters first (the four types, both languages, varied
 names, cases and amounts; two processes by default), keeps them under
 ``var/bench-print/`` so a second run starts at once, then times what the
 dispatcher does with a closed batch: read the letters, write one PDF letter
-by letter with shared fonts (``channels.print_post.pdf_stream``), build the JSON and CSV manifests, and write all
-three create-only to a fresh directory drop. Prints seconds, letters per
-second, megabytes of the batch against the sum of the letters, and peak RSS.
+by letter with shared fonts (``channels.print_post.pdf_stream``), build the
+JSON and CSV manifests, and write all three create-only to a fresh directory
+drop. Prints seconds, letters per second, megabytes of the batch against the
+sum of the letters, and peak RSS.
 """
 
 from __future__ import annotations
