@@ -16,6 +16,8 @@ its letter's row says the line was put away, and refuses every other delete
 and every update, as before. The letters waiting to be put away are found by a
 partial index of only them, built concurrently on PostgreSQL. Adding two
 nullable columns changes only the catalogue on PostgreSQL (no table rewrite).
+A downgrade drops the columns: the letters put away keep the history line that
+names their file, and the trigger refuses every delete again.
 """
 
 from __future__ import annotations
