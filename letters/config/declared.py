@@ -263,14 +263,22 @@ VAR_DIR = _declare(
 BROKER_URL = _declare(
     "LETTERS_BROKER_URL",
     optional_text(),
-    "kombu broker URL, e.g. `amqp://guest:guest@127.0.0.1:5672//`",
+    (
+        "kombu broker URL, e.g. `amqp://guest:guest@127.0.0.1:5672//`; the nodes of a "
+        "cluster joined by `;` (kombu's failover form), tried in order"
+    ),
     "the embedded filesystem transport in `var/broker/`",
 )
 
 DATABASE_URL = _declare(
     "LETTERS_DATABASE_URL",
     optional_text(),
-    "SQLAlchemy URL of the ledger, e.g. `postgresql+psycopg://user@host/letters`",
+    (
+        "SQLAlchemy URL of the ledger, e.g. `postgresql+psycopg://user@host/letters`; "
+        "a primary and its standbys as libpq's several hosts, "
+        "`postgresql+psycopg://user@/letters?host=a:5432&host=b:5432"
+        "&target_session_attrs=read-write`"
+    ),
     "`sqlite:///var/letters.db`",
 )
 
