@@ -44,7 +44,6 @@ class FontIdentity:
 @dataclass
 class _Typeface:
     path: Path
-    glyph_count: int
     glyph_ids: set[int] = field(default_factory=set)
 
 
@@ -106,7 +105,7 @@ class FontSharing:
             ):
                 self._kept += 1
                 continue
-            typeface = self._typefaces.setdefault(identity, _Typeface(known[0], known[1]))
+            typeface = self._typefaces.setdefault(identity, _Typeface(known[0]))
             typeface.glyph_ids |= glyph_ids
             claimed[descriptor.objgen] = identity
             self._shared += 1

@@ -19,6 +19,7 @@ import re
 import struct
 import zlib
 from array import array
+from collections import deque
 from collections.abc import Callable, Mapping
 from typing import BinaryIO
 
@@ -129,7 +130,7 @@ def copy_pages(
     """
     extra = extra_entries or {}
     numbers: dict[tuple[int, int], int] = {node.objgen: parent for node in _page_tree(source)}
-    waiting: list[pikepdf.Object] = []
+    waiting: deque[pikepdf.Object] = deque()
 
     def number_of(objgen: tuple[int, int]) -> int:
         if objgen not in numbers:
@@ -146,7 +147,7 @@ def copy_pages(
     page_numbers = [number_of(page.objgen) for page in pages]
     packed: list[tuple[int, bytes]] = []
     while waiting:
-        obj = waiting.pop(0)
+        obj = waiting.popleft()
         number = numbers[obj.objgen]
         if isinstance(obj, pikepdf.Stream):
             entries = pikepdf.Dictionary(

@@ -154,21 +154,18 @@ class InFlight(Database):
 
 
 def _overdue(now: datetime, retry_grace_s: float, stale_after_s: float) -> ColumnElement[bool]:
-    # Within the letters not settled, so that it is read from their index alone.
-    return and_(text(UNSETTLED_SQL), _overdue_among_unsettled(now, retry_grace_s, stale_after_s))
-
-
-def _overdue_among_unsettled(
-    now: datetime, retry_grace_s: float, stale_after_s: float
-) -> ColumnElement[bool]:
-    return or_(
-        and_(
-            letters.c.status == LetterStatus.FAILED,
-            letters.c.retry_at.is_not(None),
-            letters.c.retry_at < now - timedelta(seconds=retry_grace_s),
-        ),
-        and_(
-            letters.c.status.in_(IN_HAND),
-            letters.c.updated_at < now - timedelta(seconds=stale_after_s),
+    return and_(
+        # Within the letters not settled, so that it is read from their index alone.
+        text(UNSETTLED_SQL),
+        or_(
+            and_(
+                letters.c.status == LetterStatus.FAILED,
+                letters.c.retry_at.is_not(None),
+                letters.c.retry_at < now - timedelta(seconds=retry_grace_s),
+            ),
+            and_(
+                letters.c.status.in_(IN_HAND),
+                letters.c.updated_at < now - timedelta(seconds=stale_after_s),
+            ),
         ),
     )
