@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -154,6 +155,9 @@ def test_a_pass_stopped_after_the_file_puts_each_letter_away_once(
     assert all(_lines(ledger, i) == lines[i] for i in done)  # nothing deleted yet
 
     monkeypatch.setattr(store, "put_away", real)
+    # The pass that follows runs later: an hour on, the file must still be the same bytes.
+    later = time.time() + 3600
+    monkeypatch.setattr(time, "time", lambda: later)
     report = put_away_history(ledger, archive, DUE, 30)
     assert report.letters == 3
     assert _stored(archive) == [written]  # the same bytes, under the same name
