@@ -1,6 +1,7 @@
 """Soak: the production stack on this machine, broken on purpose, then every letter counted.
 
     ./dev soak [--letters 300] [--kills 12]
+    ./dev soak --cluster [--letters 300] [--kills 8] [--replication sync|async]
 
 RabbitMQ and a fresh PostgreSQL database; the local Digipost double as its
 own process (``letters digipost serve``) failing a share of requests at
@@ -51,6 +52,7 @@ from channels.digipost.double.store import DoubleStore
 from letters.config import PROJECT_ROOT, Settings
 from letters.ledger import Ledger
 from letters.messaging.broker import Publisher, topology_for
+from tests.support.process_sweep import ProcessSweep
 from tests.support.rates import suite_rates_env, use_suite_rates
 from tests.support.services import restart_postgres, restart_rabbitmq
 from tests.support.stacks import fresh_case, secrets_env
@@ -115,7 +117,9 @@ def fresh_database() -> Iterator[str]:
 
 
 @contextmanager
-def digipost_double(env: dict[str, str], state: Path, fail_rate: float) -> Iterator[str]:
+def digipost_double(
+    env: dict[str, str], state: Path, fail_rate: float, sweep: ProcessSweep | None = None
+) -> Iterator[str]:
     """The double as its own process; its URL."""
     process = subprocess.Popen(
         letters_command(
@@ -124,6 +128,8 @@ def digipost_double(env: dict[str, str], state: Path, fail_rate: float) -> Itera
         ),
         env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=PROJECT_ROOT,
     )  # fmt: skip
+    if sweep is not None:
+        sweep.register(process.pid, "Digipost double")
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
@@ -133,6 +139,8 @@ def digipost_double(env: dict[str, str], state: Path, fail_rate: float) -> Itera
     finally:
         process.terminate()
         process.wait(timeout=30)
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 def start_group(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen[bytes]:
@@ -257,11 +265,26 @@ def main() -> None:
     use_suite_rates()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--letters", type=int, default=300)
-    parser.add_argument("--kills", type=int, default=12, help="SIGKILLs of the worker group")
+    parser.add_argument("--kills", type=int, help="SIGKILLs of the worker group (12; 8 --cluster)")
     parser.add_argument("--fail-rate", type=float, default=0.2, help="Digipost failures")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", type=Path, help="keep the run's files in this folder")
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="three RabbitMQ nodes and a PostgreSQL pair, broken in turn (soak_cluster.py)",
+    )
+    parser.add_argument(
+        "--replication", choices=("sync", "async"), default="sync",
+        help="--cluster: the standby's replication",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.cluster:
+        from benchmarks.soak_cluster import run
+
+        args.kills = 8 if args.kills is None else args.kills
+        sys.exit(run(args))
+    args.kills = 12 if args.kills is None else args.kills
     with TemporaryDirectory() as temporary:
         workdir = args.keep or Path(temporary)
         workdir.mkdir(parents=True, exist_ok=True)

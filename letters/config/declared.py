@@ -282,6 +282,17 @@ DATABASE_URL = _declare(
     "`sqlite:///var/letters.db`",
 )
 
+LEDGER_WAIT = _declare(
+    "LETTERS_LEDGER_WAIT",
+    seconds("2m"),
+    (
+        "how long a worker that has lost the ledger's database (a restart, a failover to "
+        "a standby) holds the letter in hand and waits for it, the reason logged, before "
+        "it puts the letter back on the queue; it goes on waiting with the next one"
+    ),
+    "`2m`",
+)
+
 ARCHIVE_URL = _declare(
     "LETTERS_ARCHIVE_URL",
     optional_text(),

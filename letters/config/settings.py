@@ -45,6 +45,8 @@ class Settings:
     max_nesting: int
     # A message a worker died with this often is dead-lettered with that reason.
     max_worker_stops: int
+    # How long a worker that lost the ledger's database waits for it with a letter in hand.
+    ledger_wait_s: float
     # Host names the preview server answers to besides the loopback ones.
     preview_hosts: tuple[str, ...] = ()
     # The operations page beyond loopback: the host names it answers to, and the file of
@@ -107,6 +109,7 @@ class Settings:
             max_body_bytes=d.MAX_BODY_BYTES.read(env),
             max_nesting=d.MAX_NESTING.read(env),
             max_worker_stops=d.MAX_WORKER_STOPS.read(env),
+            ledger_wait_s=d.LEDGER_WAIT.read(env),
             preview_hosts=d.PREVIEW_HOSTS.read(env),
             ops_hosts=d.OPS_HOSTS.read(env),
             ops_token_file=d.OPS_TOKEN_FILE.read(env),

@@ -13,6 +13,7 @@ the errors; a store's own value types are imported from its module
 (``letters.ledger.print_batches.Batch``).
 """
 
+from letters.ledger.database import LedgerUnavailableError
 from letters.ledger.locks import HeldLock, LetterBusyError, LetterLocks, letter_locks
 from letters.ledger.records import (
     ALLOWED_FROM,
@@ -41,6 +42,7 @@ __all__ = [
     "ForbiddenTransitionError",
     "HeldLock",
     "Ledger",
+    "LedgerUnavailableError",
     "LetterBusyError",
     "LetterEvent",
     "LetterLocks",

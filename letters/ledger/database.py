@@ -24,6 +24,12 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_LOCK_KEY = 0x4C455454
 
 
+class LedgerUnavailableError(TransientError):
+    """The database cannot be reached: down, restarting, or failing over to a standby.
+    Nothing about the letter is wrong, so a worker waits for the database with the letter
+    in hand rather than cycling its queue."""
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -59,7 +65,16 @@ class Database:
                     conn.exec_driver_sql(f"SELECT pg_advisory_unlock({_MIGRATION_LOCK_KEY})")
                     conn.commit()
         except OperationalError as err:
-            raise TransientError(f"ledger unavailable: {err.orig!r}") from err
+            raise LedgerUnavailableError(f"ledger unavailable: {err.orig!r}") from err
+
+    def ping(self) -> None:
+        """Raise LedgerUnavailableError unless a fresh connection to a writable database
+        answers (after a failover, the pool's old connections point at the dead one)."""
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except OperationalError as err:
+            raise LedgerUnavailableError(f"ledger unavailable: {err.orig!r}") from err
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
@@ -70,7 +85,7 @@ class Database:
             with reading as conn, conn.begin():
                 yield conn
         except OperationalError as err:
-            raise TransientError(f"ledger unavailable: {err.orig!r}") from err
+            raise LedgerUnavailableError(f"ledger unavailable: {err.orig!r}") from err
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -79,7 +94,7 @@ class Database:
                 yield conn
         except OperationalError as err:
             # The database is down, restarting or locked: the letter can wait.
-            raise TransientError(f"ledger unavailable: {err.orig!r}") from err
+            raise LedgerUnavailableError(f"ledger unavailable: {err.orig!r}") from err
         except IntegrityError:
             raise
         except SQLAlchemyError as err:

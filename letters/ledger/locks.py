@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from letters.errors import TransientError
+from letters.ledger.database import LedgerUnavailableError
 
 LOCK_WAIT_S = 15.0
 _POLL_S = 0.02
@@ -122,6 +123,9 @@ class PostgresLetterLocks:
                 if time.monotonic() > deadline:
                     raise LetterBusyError("letter is being processed by another worker")
                 time.sleep(_POLL_S)
+        except OperationalError as err:
+            self._conn = None
+            raise LedgerUnavailableError(f"ledger unavailable for locking: {err.orig!r}") from err
         except SQLAlchemyError as err:
             self._conn = None
             raise TransientError(f"ledger unavailable for locking: {type(err).__name__}") from err

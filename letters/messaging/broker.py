@@ -68,6 +68,13 @@ def connect(settings: Settings) -> Connection:
     )
 
 
+def reach(connection: Connection, cycles: int = 1) -> None:
+    """Connect, trying every node of a failover URL in turn (``cycles`` times over) before
+    giving up; kombu's OperationalError if none answers."""
+    nodes = max(1, len(connection.alt or ()))
+    connection.ensure_connection(max_retries=nodes * cycles, interval_start=0, interval_step=1)
+
+
 def embedded_folders(broker_dir: Path) -> dict[str, Path]:
     return {name: broker_dir / name for name in ("data", "control", "processed")}
 
@@ -96,7 +103,7 @@ class Publisher:
     def open(cls, settings: Settings) -> Publisher:
         """A publisher with a connection of its own, declared topology included."""
         connection = connect(settings)
-        connection.ensure_connection(max_retries=3)
+        reach(connection, cycles=3)
         return cls(topology_for(settings), connection, owns_connection=True)
 
     def close(self) -> None:

@@ -20,7 +20,7 @@ from kombu.simple import SimpleQueue
 
 from letters.config import Settings
 from letters.errors import TransientError
-from letters.messaging.broker import connect, topology_for
+from letters.messaging.broker import connect, reach, topology_for
 from letters.messaging.event_relay import BROKER_ERRORS
 
 
@@ -36,7 +36,7 @@ def read_events(
     topology = topology_for(settings)
     connection = connect(settings)
     try:
-        connection.ensure_connection(max_retries=3)
+        reach(connection, cycles=3)
         if settings.embedded_broker:
             source = topology.events_queue
         elif queue_name:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from amqp.exceptions import ChannelError
 from kombu.entity import Exchange, Queue, binding
 
 from letters.config import DEFAULT_RETRY_DELAYS, PROJECT_ROOT, delay_label, parse_delays
@@ -16,6 +17,8 @@ from letters.errors import ConfigurationError
 TOPOLOGY_FILE = PROJECT_ROOT / "queue" / "topology.toml"
 _PACKAGED_TOPOLOGY = Path(__file__).resolve().parents[1] / "_data" / "topology.toml"
 
+# How many nodes of a cluster hold a quorum queue's replicas, from its creation on.
+QUORUM_GROUP_SIZE = "x-quorum-initial-group-size"
 # A quorum queue keeps a message it dead-letters until the target has confirmed it.
 _AT_LEAST_ONCE = {"x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish"}
 # The classic retry queues of earlier releases are looked for under these delays and
@@ -68,9 +71,26 @@ class Topology:
         )
 
     def declare(self, channel: Any) -> None:
-        """Declare every exchange, queue and binding (idempotent on the broker)."""
+        """Declare every exchange, queue and binding (idempotent on the broker).
+
+        A replicated queue that exists already is bound, not declared again: RabbitMQ
+        refuses a declaration whose group size differs from the one the queue was made
+        with (an earlier release named none), and its members are the operators' to
+        change (``rabbitmq-queues grow``), not a declaration's.
+        """
         for queue in self.queues:
-            queue.bind(channel).declare()
+            bound = queue.bind(channel)
+            arguments = queue.queue_arguments or {}  # type: ignore[attr-defined]
+            if QUORUM_GROUP_SIZE in arguments and _exists(channel, queue.name):
+                bound.queue_declare(passive=True)
+                if bound.exchange is not None and bound.exchange.name:
+                    bound.exchange.declare()
+                    bound.queue_bind()
+                for extra in bound.bindings:
+                    extra.declare(channel)
+                    extra.bind(bound, channel=channel)
+            else:
+                bound.declare()
 
     def delete(self, channel: Any) -> None:
         """Delete every queue and exchange (test and benchmark clean-up); messages are lost."""
@@ -99,6 +119,22 @@ class Topology:
     @property
     def max_attempts(self) -> int:
         return len(self.retry_tiers) + 1
+
+
+def _exists(channel: Any, queue_name: str) -> bool:
+    """Whether the broker has this queue; asked on a channel of its own, which the broker
+    closes when it has none (the embedded transport has no such queues to ask about)."""
+    if not hasattr(channel.connection, "channel"):
+        return False
+    probe = channel.connection.channel()
+    try:
+        probe.queue_declare(queue=queue_name, passive=True)
+        return True
+    except ChannelError:
+        return False
+    finally:
+        if probe.is_open:
+            probe.close()
 
 
 def load_topology(
@@ -140,15 +176,20 @@ def _build(
     dead_exchange = Exchange(name(dead["exchange"]), dead["exchange_type"])
     work_name = name(work["queue"])
     work_arguments: dict[str, Any] = {"x-dead-letter-exchange": dead_exchange.name}
-    if work.get("quorum", False):
+    quorum = bool(work.get("quorum", False))
+    replicated = (
+        {"x-queue-type": "quorum", QUORUM_GROUP_SIZE: int(work["quorum_initial_group_size"])}
+        if quorum
+        else {}
+    )
+    if quorum:
         work_arguments |= {
-            "x-queue-type": "quorum",
+            **replicated,
             "x-delivery-limit": int(work["delivery_limit"]),
             # At-least-once dead-lettering: the broker keeps a poison message
             # until the dead-letter queue confirms it.
             **_AT_LEAST_ONCE,
         }
-    quorum = bool(work.get("quorum", False))
     binding_key: str = requests["binding_key"]
     case_binding_key: str = requests.get("case_binding_key", "case.#")
     work_queue = Queue(
@@ -178,7 +219,7 @@ def _build(
                         # so no other binding sees a retry.
                         "x-dead-letter-exchange": "",
                         "x-dead-letter-routing-key": work_name,
-                        **({"x-queue-type": "quorum", **_AT_LEAST_ONCE} if quorum else {}),
+                        **({**replicated, **_AT_LEAST_ONCE} if quorum else {}),
                     },
                 ),
             )
@@ -188,7 +229,7 @@ def _build(
         dead_exchange,
         routing_key=name(dead["queue"]),
         durable=True,
-        queue_arguments={"x-queue-type": "quorum"} if quorum else None,
+        queue_arguments=replicated or None,
     )
     events_exchange = Exchange(name(events["exchange"]), events["exchange_type"])
     events_queue = Queue(
@@ -196,7 +237,7 @@ def _build(
         events_exchange,
         routing_key=events["binding_key"],
         durable=True,
-        queue_arguments={"x-queue-type": "quorum"} if quorum else None,
+        queue_arguments=replicated or None,
     )
     classic_prefix = retry.get("queue_prefix_classic") if quorum else None
     classic = tuple(

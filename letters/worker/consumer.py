@@ -36,7 +36,7 @@ from letters.domain.message_body import (
 )
 from letters.domain.text import shape
 from letters.errors import ConfigurationError, PermanentError, TransientError
-from letters.ledger import Ledger, LetterRecord, OverdueLetter
+from letters.ledger import Ledger, LedgerUnavailableError, LetterRecord, OverdueLetter
 from letters.logs import log_event
 from letters.messaging.broker import Publisher
 from letters.messaging.topology import (
@@ -74,6 +74,7 @@ class LetterWorker(ConsumerMixin):
         supervisor_gone: Callable[[], bool] = lambda: False,
         limits: BodyLimits = DEFAULT_LIMITS,
         max_worker_stops: int = 5,
+        ledger_wait_s: float = 120.0,
     ) -> None:
         self.connection = connection
         self.topology = topology
@@ -92,6 +93,10 @@ class LetterWorker(ConsumerMixin):
         # A message a worker died with this often is dead-lettered (below RabbitMQ's
         # delivery limit, so that it goes with a reason and a ledger row).
         self.max_worker_stops = max_worker_stops
+        # With the ledger's database gone (a restart, a failover), the letter in hand waits
+        # for it this long; handing it back sooner would only cycle the queue, and count
+        # towards the broker's delivery limit for nothing.
+        self.ledger_wait_s = ledger_wait_s
         self._sweep_due = time.monotonic()
         # Letters --until-empty found overdue that the sweep may not recover.
         self.unrecoverable: list[OverdueLetter] = []
@@ -163,6 +168,17 @@ class LetterWorker(ConsumerMixin):
     # -- one message -------------------------------------------------------------
 
     def on_message(self, message: Message) -> None:
+        deadline = time.monotonic() + self.ledger_wait_s
+        while True:
+            try:
+                self._handle(message)
+                return
+            except LedgerUnavailableError as err:
+                if not self._await_ledger(str(err), deadline):
+                    self.disposition.requeue_later(message, str(err))
+                    return
+
+    def _handle(self, message: Message) -> None:
         if self.configuration_error is not None:
             # Stopping: the broker may hand back the message just requeued before the
             # consume loop sees the flag. It must wait for a worker that is set up right.
@@ -200,6 +216,8 @@ class LetterWorker(ConsumerMixin):
             message.requeue()
             log_event(log, "configuration error; stopping", level=logging.CRITICAL, reason=str(err))
             return
+        except LedgerUnavailableError:
+            raise  # on_message waits for the database with the letter in hand
         except PermanentError as err:
             reason = shortened(str(err))
             self.disposition.dead_letter(
@@ -237,6 +255,41 @@ class LetterWorker(ConsumerMixin):
             self._last_activity = time.monotonic()
             if self._kept_copies is not None and message.acknowledged:
                 forget_processed(self._kept_copies, as_bytes(message.body))
+
+    def _await_ledger(self, reason: str, deadline: float) -> bool:
+        """Wait for the ledger's database until ``deadline``: True once it answers."""
+        log_event(log, "ledger unavailable; waiting", level=logging.WARNING, reason=reason)
+        started, pause = time.monotonic(), 0.25
+        while time.monotonic() < deadline and not self.should_stop:
+            # Blocked here, the consume loop sends no heartbeats: without them the broker
+            # would close the connection and hand the letter to another worker.
+            self._heartbeat()
+            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+            pause = min(pause * 2, 5.0)
+            try:
+                self.ledger.ping()
+            except LedgerUnavailableError as err:
+                reason = str(err)
+                continue
+            waited = round((time.monotonic() - started) * 1000)
+            log_event(log, "ledger back", duration_ms=waited)
+            return True
+        log_event(
+            log,
+            "ledger still unavailable; letter handed back",
+            level=logging.ERROR,
+            reason=reason,
+            duration_ms=round((time.monotonic() - started) * 1000),
+        )
+        return False
+
+    def _heartbeat(self) -> None:
+        if self._publisher is None or self._publisher.by_queue_name:
+            return
+        try:
+            self._publisher.connection.heartbeat_check()
+        except Exception as err:  # the broker is gone too: the letter comes back anyway
+            log_event(log, "heartbeat failed", level=logging.WARNING, reason=type(err).__name__)
 
     def _release(self, released: Sequence[LetterRecord]) -> None:
         """Letters whose case is open again, or whose rate is approved, go back to the work

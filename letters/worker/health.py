@@ -32,7 +32,7 @@ from letters.domain.rates import RateKind
 from letters.ledger import Ledger
 from letters.ledger.gauges import read_gauges
 from letters.logs import log_event
-from letters.messaging.broker import connect, embedded_folders, topology_for
+from letters.messaging.broker import connect, embedded_folders, reach, topology_for
 from letters.storage import open_archive
 
 log = logging.getLogger("letters.health")
@@ -70,7 +70,7 @@ class ServiceProbe:
 
     def queue_depths(self) -> dict[str, int]:
         with self._broker_lock, connect(self.settings) as connection:
-            connection.ensure_connection(max_retries=1)
+            reach(connection)
             channel = connection.default_channel
             depths = {}
             for queue in self.topology.queues:

@@ -99,6 +99,7 @@ def run_worker(
             supervisor_gone=supervisor_gone,
             limits=pipeline.service.contract_rules.limits,
             max_worker_stops=settings.max_worker_stops,
+            ledger_wait_s=settings.ledger_wait_s,
         )
 
         def stop(signum: int, _frame: FrameType | None) -> None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.engine import make_url
 
+from letters.config import Settings
 from letters.ledger import LetterStatus
+from letters.worker.health import ServiceProbe
 from tests.support.stacks import RABBITMQ_URL, Stack, sample_request
 
 pytestmark = pytest.mark.services
@@ -44,3 +46,10 @@ def test_letters_go_through_when_the_first_broker_node_and_database_host_are_dow
     assert delivered["letter_id"] == letter["letter_id"]
     status = rabbit_pg.run("status", letter["letter_id"])
     assert status.returncode == 0 and "delivered" in status.stdout, status.stderr
+    # The health checks reach the node and the host that are up.
+    probe = ServiceProbe(Settings.from_env(rabbit_pg.env))
+    try:
+        checks = {check.name: check for check in probe.readiness()}
+    finally:
+        probe.close()
+    assert checks["broker"].ok and checks["ledger"].ok, checks

@@ -37,3 +37,26 @@ def test_the_short_soak_loses_nothing_and_sends_nothing_twice() -> None:
     for failure in ("lost", "sent_twice", "misrouted", "unfinished"):
         assert soak[failure] == [], soak
     assert result.returncode == 0, out + result.stderr[-3000:]
+
+
+# Three RabbitMQ nodes and two PostgreSQL servers of its own: alone, with the disruptive tests.
+@pytest.mark.disruptive
+@pytest.mark.services
+def test_the_short_cluster_soak_counts_every_letter_through_each_fault() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.soak", "--cluster", "--letters", "20", "--kills", "3"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    out = result.stdout
+    soak = summary_of(out, "soak-cluster")
+    assert sorted(soak["faults"]) == ["database failover", "leader kill", "partition"], soak
+    assert soak["letters"] == 20 and soak["replication"] == "synchronous", soak
+    for failure in ("lost", "sent_twice", "misrouted", "unfinished", "events_missing",
+                    "events_out_of_order", "events_unknown", "events_conflicting"):  # fmt: skip
+        assert soak[failure] == [], soak
+    assert soak["events_received"] >= 3 * 20, soak
+    assert result.returncode == 0, out + result.stderr[-3000:]

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import time
+import uuid
 from pathlib import Path
 
 import pytest
+from amqp.exceptions import PreconditionFailed
+from kombu import Connection
 
 from letters.config import delay_label, parse_delays
 from letters.errors import ConfigurationError
 from letters.messaging.topology import load_topology
+from tests.support.stacks import RABBITMQ_URL
 
 
 def test_the_topology_file_declares_the_work_retry_and_dead_letter_queues() -> None:
@@ -22,6 +27,8 @@ def test_the_topology_file_declares_the_work_retry_and_dead_letter_queues() -> N
     assert work.queue_arguments == {
         "x-dead-letter-exchange": "letters.dead",
         "x-queue-type": "quorum",
+        # Replicas on three nodes of a cluster (one on a single node).
+        "x-quorum-initial-group-size": 3,
         "x-delivery-limit": 10,
         "x-dead-letter-strategy": "at-least-once",
         "x-overflow": "reject-publish",
@@ -40,9 +47,12 @@ def test_the_topology_file_declares_the_work_retry_and_dead_letter_queues() -> N
             "x-dead-letter-exchange": "",
             "x-dead-letter-routing-key": "letters.work",
             "x-queue-type": "quorum",
+            "x-quorum-initial-group-size": 3,
             "x-dead-letter-strategy": "at-least-once",
             "x-overflow": "reject-publish",
         }
+    for queue in (topology.dead_queue, topology.events_queue):
+        assert queue.queue_arguments == {"x-queue-type": "quorum", "x-quorum-initial-group-size": 3}
     # The classic retry queues of earlier releases, looked for to be emptied and deleted.
     assert topology.classic_retry_queues == (
         ("letters.retry.10s", 10),
@@ -54,6 +64,46 @@ def test_the_topology_file_declares_the_work_retry_and_dead_letter_queues() -> N
     assert topology.max_attempts == 5
     assert topology.request_routing_key("purring") == "request.purring"
     assert topology.case_routing_key("disputed") == "case.disputed"
+
+
+@pytest.mark.services
+def test_a_replicated_queue_is_made_with_its_group_size_and_one_made_without_is_kept() -> None:
+    prefix = f"topology-{uuid.uuid4().hex[:8]}."
+    topology = load_topology(retry_delays=(1.0,), prefix=prefix)
+    work = topology.work_queue.name
+    with Connection(RABBITMQ_URL, connect_timeout=10) as conn:
+        try:
+            # An earlier release made the events queue without a group size.
+            conn.default_channel.queue_declare(
+                topology.events_queue.name,
+                durable=True,
+                auto_delete=False,
+                arguments={"x-queue-type": "quorum"},
+            )
+            topology.declare(conn.default_channel)
+            topology.declare(conn.default_channel)  # and again, as every worker start does
+            # Bound as before: an event published to the exchange reaches it.
+            producer = conn.Producer()
+            producer.publish(b"{}", exchange=topology.events_exchange, routing_key="event.sent")
+            assert _ready(conn, topology.events_queue.name) == 1
+            # The new queue was made with the group size: declaring it without is refused.
+            without = dict(topology.work_queue.queue_arguments or {})
+            del without["x-quorum-initial-group-size"]
+            with pytest.raises(PreconditionFailed, match="x-quorum-initial-group-size"):
+                conn.channel().queue_declare(
+                    work, durable=True, auto_delete=False, arguments=without
+                )
+        finally:
+            topology.delete(conn.channel())
+
+
+def _ready(conn: Connection, queue: str) -> int:
+    for _ in range(50):
+        _, count, _ = conn.channel().queue_declare(queue, passive=True)
+        if count:
+            return int(count)
+        time.sleep(0.1)
+    return 0
 
 
 def test_delays_and_prefix_come_from_settings() -> None:

@@ -35,9 +35,22 @@ def drop_broker_connections() -> None:
 
 def restart_postgres() -> None:
     """Restart the PostgreSQL cluster: every connection and advisory lock is gone."""
+    _pg_ctlcluster("restart")
+
+
+def stop_postgres() -> None:
+    """Stop the PostgreSQL cluster fast (``-m fast``): it is down until started again."""
+    _pg_ctlcluster("stop", "-m", "fast")
+
+
+def start_postgres() -> None:
+    _pg_ctlcluster("start")
+
+
+def _pg_ctlcluster(action: str, *options: str) -> None:
     version = sorted(p.name for p in Path("/etc/postgresql").iterdir())[0]
     subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action, *options],
         check=True,
         timeout=120,
     )

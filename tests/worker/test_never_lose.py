@@ -22,6 +22,8 @@ from tests.support.services import (
     queue_type,
     restart_postgres,
     restart_rabbitmq,
+    start_postgres,
+    stop_postgres,
 )
 from tests.support.stacks import Stack, sample_request, wait_for
 
@@ -172,6 +174,42 @@ def test_a_postgresql_restart_during_a_run_delivers_every_letter_once(rabbit_pg:
 
     _delivered_once(rabbit_pg, [x["letter_id"] for x in letters])
     assert "ledger unavailable" in rabbit_pg.log_file().read_text()
+
+
+@pytest.mark.disruptive
+# Bounded: with a wait shorter than the outage the letter goes back to the queue (each
+# time counted towards the delivery limit, so not so short that it reaches it).
+@pytest.mark.parametrize("wait", ["2m", "3s"])
+def test_a_worker_that_loses_the_database_waits_for_it_with_the_letter_in_hand(
+    rabbit_pg: Stack, wait: str
+) -> None:
+    # As in a failover to a standby: the database is gone for some seconds. Handing the
+    # letter back at once would cycle the queue every second, each time counted towards
+    # the broker's delivery limit and the worker-stops check; waiting holds it instead.
+    rabbit_pg.env["LETTERS_LEDGER_WAIT"] = wait
+    letters = [sample_request("purring-nb-plain") for _ in range(20)]
+    rabbit_pg.publish(*letters)
+    worker = rabbit_pg.start_worker("--concurrency", "2", "--until-empty")
+    wait_for(lambda: len(rabbit_pg.delivered()) >= 4, timeout=120, what="four deliveries")
+    stop_postgres()
+    try:
+        time.sleep(8)
+    finally:
+        start_postgres()
+    assert worker.wait(timeout=600) == 0, rabbit_pg.log_file().read_text()[-4000:]
+
+    _delivered_once(rabbit_pg, [x["letter_id"] for x in letters])
+    log = rabbit_pg.log_file().read_text().splitlines()
+    events = [json.loads(line).get("event") for line in log if line.startswith("{")]
+    assert "ledger unavailable; waiting" in events
+    handed_back = events.count("ledger still unavailable; letter handed back")
+    if wait == "2m":
+        assert "ledger back" in events
+        assert handed_back == 0
+        # At most the letters in hand when it went, one per worker, whose lock went with it.
+        assert events.count("could not record the outcome; requeued") <= 2
+    else:
+        assert handed_back >= 1
 
 
 @pytest.mark.disruptive
