@@ -60,7 +60,7 @@ from benchmarks.soak import (
     start_group,
 )
 from letters.config import PROJECT_ROOT, Settings
-from letters.ledger import Ledger
+from letters.ledger import FINISHED, Ledger
 from letters.ledger.schema import event_outbox
 from letters.messaging.broker import Publisher
 from letters.messaging.event_tail import read_events
@@ -190,6 +190,9 @@ def cluster_soak(
             spread_s = min(120.0, letters * 0.4)
             publisher = SteadyPublisher(Settings.from_env(env), bodies, spread_s)
             publisher.start()
+            # The faults come once letters flow: a database failover during the workers'
+            # start-up would find nothing in flight to lose.
+            _await_finished(Settings.from_env(env), bodies, max(5, letters // 20))
             order = list(FAULTS)
             chance.shuffle(order)
             plan = order + ["worker kill"] * max(0, kills - len(order))
@@ -236,6 +239,21 @@ def cluster_soak(
             publisher.published_again,
             time.monotonic() - started,
         )
+
+
+def _await_finished(settings: Settings, bodies: list[dict[str, Any]], wanted: int) -> None:
+    ids = [b["letter_id"] for b in bodies]
+    ledger = Ledger.for_settings(settings)
+    deadline = time.monotonic() + 300
+    try:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(Exception):  # the schema not made yet
+                if sum(r.status in FINISHED for r in ledger.letters_in(ids)) >= wanted:
+                    return
+            time.sleep(0.5)
+    finally:
+        ledger.close()
+    raise SystemExit(f"not {wanted} letters finished within 5 minutes of the start")
 
 
 def _break(

@@ -6,8 +6,10 @@ judge a figure (speed is measured by the benchmarks themselves, in one run).
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -102,3 +104,46 @@ def test_the_scale_benchmark_runs(tmp_path: Path, database: str) -> None:
     if database == "sqlite":
         assert figures["print_batch"]["letters"] == 6, figures["print_batch"]
     assert "ratio to first" in out
+
+
+# The cluster soak's processes: stopped by PID when the run ends however it ends.
+_OWNER = """
+import subprocess, sys, time
+from pathlib import Path
+from tests.support.process_sweep import ProcessSweep
+with ProcessSweep(Path(sys.argv[1])).owning() as sweep:
+    for _ in range(2):
+        child = subprocess.Popen(["sleep", "600"], start_new_session=True)
+        sweep.register(child.pid, "a server")
+        print(child.pid, flush=True)
+    time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize("signal_name", ["SIGKILL", "SIGTERM"])
+def test_what_a_run_started_is_stopped_when_it_is_killed(tmp_path: Path, signal_name: str) -> None:
+    owner = subprocess.Popen(
+        [sys.executable, "-c", _OWNER, str(tmp_path / "pids")],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert owner.stdout is not None
+    children = [int(owner.stdout.readline()) for _ in range(2)]
+    owner.send_signal(getattr(signal, signal_name))  # SIGKILL: no trap runs; the watcher
+    owner.wait(timeout=30)
+    owner.stdout.close()
+    deadline = time.monotonic() + 15
+    alive = children
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.2)
+        alive = [pid for pid in children if _running(pid)]
+    assert alive == [], f"still running after the run was killed with {signal_name}"
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

@@ -175,7 +175,7 @@ class LetterWorker(ConsumerMixin):
                 return
             except LedgerUnavailableError as err:
                 if not self._await_ledger(str(err), deadline):
-                    self.disposition.requeue_later(message, str(err))
+                    message.requeue()
                     return
 
     def _handle(self, message: Message) -> None:
