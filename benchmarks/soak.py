@@ -98,6 +98,32 @@ def requests(count: int) -> list[dict[str, Any]]:
     return bodies
 
 
+def soak_env(workdir: Path, var: Path, broker_url: str, database_url: str) -> dict[str, str]:
+    """The environment of a soak's processes: this one's without its LETTERS_ settings, the
+    suite's rates, fresh queue names, secrets under ``var``, real channels (the Digipost
+    double's URL is added once it runs), print to a folder, and a sweep quick to act."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("LETTERS_")},
+        **suite_rates_env(),
+        "LETTERS_BROKER_URL": broker_url,
+        "LETTERS_DATABASE_URL": database_url,
+        "LETTERS_QUEUE_PREFIX": f"soak-{uuid.uuid4().hex[:8]}.",
+        "LETTERS_VAR_DIR": str(var),
+        **secrets_env(var / "secrets"),
+        "LETTERS_RETRY_DELAYS": RETRY_DELAYS,
+        "LETTERS_CHANNEL_DIGIPOST": "digipost",
+        "LETTERS_CHANNEL_PRINT": "print_post",
+        "LETTERS_PRINT_URL": str(workdir / "print-drop"),
+        "LETTERS_PRINT_INTERVAL": "0",
+        "LETTERS_DIGIPOST_SYNC_INTERVAL": "0",
+        "LETTERS_DIGIPOST_TIMEOUT": "5s",
+        "LETTERS_SWEEP_INTERVAL": "2s",
+        "LETTERS_SWEEP_RETRY_GRACE": "5s",
+        "LETTERS_SWEEP_STALE_AFTER": "30s",
+        "LETTERS_LOG_LEVEL": "WARNING",
+    }
+
+
 def letters_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "letters.cli", *args]
 
@@ -192,26 +218,7 @@ def soak(letters: int, kills: int, fail_rate: float, workdir: Path, seed: int) -
     started = time.monotonic()
     var = workdir / "var"
     with fresh_database() as database_url:
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("LETTERS_")},
-            **suite_rates_env(),
-            "LETTERS_BROKER_URL": BROKER_URL,
-            "LETTERS_DATABASE_URL": database_url,
-            "LETTERS_QUEUE_PREFIX": f"soak-{uuid.uuid4().hex[:8]}.",
-            "LETTERS_VAR_DIR": str(var),
-            **secrets_env(var / "secrets"),
-            "LETTERS_RETRY_DELAYS": RETRY_DELAYS,
-            "LETTERS_CHANNEL_DIGIPOST": "digipost",
-            "LETTERS_CHANNEL_PRINT": "print_post",
-            "LETTERS_PRINT_URL": str(workdir / "print-drop"),
-            "LETTERS_PRINT_INTERVAL": "0",
-            "LETTERS_DIGIPOST_SYNC_INTERVAL": "0",
-            "LETTERS_DIGIPOST_TIMEOUT": "5s",
-            "LETTERS_SWEEP_INTERVAL": "2s",
-            "LETTERS_SWEEP_RETRY_GRACE": "5s",
-            "LETTERS_SWEEP_STALE_AFTER": "30s",
-            "LETTERS_LOG_LEVEL": "WARNING",
-        }
+        env = soak_env(workdir, var, BROKER_URL, database_url)
         double_dir = workdir / "digipost-double"
         log = workdir / "workers.log"
         settings = Settings.from_env(env)

@@ -16,9 +16,11 @@ rides out the faults. At random moments, in random order:
 - the node that leads the work queue is SIGKILLed, and brought back;
 - one node's Erlang VM is paused (SIGSTOP) past the net tick time, cut off from
   its peers and clients, then let go and the cluster awaited whole again;
-- the PostgreSQL standby falls behind (its WAL receiver paused for a moment),
-  the primary is killed (``pg_ctl stop -m immediate``), the standby promoted,
-  and the old primary rebuilt as the new standby;
+- the PostgreSQL standby falls behind (the primary's WAL sender paused for two
+  seconds), the primary is killed (``pg_ctl stop -m immediate``), the standby
+  promoted, and the old primary rebuilt as the new standby; a canary writer
+  commits rows throughout, and the rows the database acknowledged and the new
+  primary does not have are counted (commits forgotten);
 - and between them, SIGKILLs of a worker group, as the single-node soak does.
 
 Then a last worker drains the queues, the print batches are cut, and the letters
@@ -28,14 +30,13 @@ outbox: an event the ledger wrote and the queue never got is missing; a
 letter's events that arrived in another order than their sequence are out of
 order; one the queue has and the ledger does not know (it forgot it in a
 failover), or two different events with one letter's sequence number, are
-counted too. Exits 1 on any of these above zero.
+counted too. Exits 1 on any of these, or any commit forgotten, above zero.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import random
 import shutil
 import subprocess
@@ -50,13 +51,13 @@ from typing import Any
 from sqlalchemy import select
 
 from benchmarks.soak import (
-    RETRY_DELAYS,
     Counts,
     count,
     digipost_double,
     kill_group,
     letters_command,
     requests,
+    soak_env,
     start_group,
 )
 from letters.config import PROJECT_ROOT, Settings
@@ -64,11 +65,9 @@ from letters.ledger import FINISHED, Ledger
 from letters.ledger.schema import event_outbox
 from letters.messaging.broker import Publisher
 from letters.messaging.event_tail import read_events
-from tests.support.postgres_pair import PostgresPair
+from tests.support.postgres_pair import CommitCanary, PostgresPair
 from tests.support.process_sweep import ProcessSweep
 from tests.support.rabbitmq_cluster import NET_TICKTIME_S, RabbitCluster
-from tests.support.rates import suite_rates_env
-from tests.support.stacks import secrets_env
 
 FAULTS = ("leader kill", "partition", "database failover")
 
@@ -95,10 +94,12 @@ class ClusterRun:
     replication: str
     published_again: int = 0
     seconds: float = 0.0
+    # Acknowledged commits of the canary writer that the database failover forgot.
+    commits_forgotten: int = 0
 
     @property
     def failures(self) -> int:
-        return self.letters.failures + self.events.failures
+        return self.letters.failures + self.events.failures + self.commits_forgotten
 
 
 class SteadyPublisher(threading.Thread):
@@ -153,32 +154,15 @@ def cluster_soak(
         print("starting three RabbitMQ nodes and a PostgreSQL primary with a standby", flush=True)
         cluster.start()
         pair.start()
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("LETTERS_")},
-            **suite_rates_env(),
-            "LETTERS_BROKER_URL": cluster.url(0),
-            "LETTERS_DATABASE_URL": pair.url(),
-            "LETTERS_QUEUE_PREFIX": f"soak-{uuid.uuid4().hex[:8]}.",
-            "LETTERS_VAR_DIR": str(var / "letters"),
-            **secrets_env(var / "secrets"),
-            "LETTERS_RETRY_DELAYS": RETRY_DELAYS,
-            "LETTERS_CHANNEL_DIGIPOST": "digipost",
-            "LETTERS_CHANNEL_PRINT": "print_post",
-            "LETTERS_PRINT_URL": str(workdir / "print-drop"),
-            "LETTERS_PRINT_INTERVAL": "0",
-            "LETTERS_DIGIPOST_SYNC_INTERVAL": "0",
-            "LETTERS_DIGIPOST_TIMEOUT": "5s",
-            "LETTERS_SWEEP_INTERVAL": "2s",
-            "LETTERS_SWEEP_RETRY_GRACE": "5s",
-            "LETTERS_SWEEP_STALE_AFTER": "30s",
+        env = soak_env(workdir, var / "letters", cluster.url(0), pair.url()) | {
             # A node cut off is noticed by its clients within about this many seconds.
             "LETTERS_BROKER_HEARTBEAT": "5",
-            "LETTERS_LOG_LEVEL": "WARNING",
         }
         double_dir = workdir / "digipost-double"
         log = workdir / "workers.log"
         bodies = requests(letters)
         faults: list[str] = []
+        commits_forgotten = 0
         with digipost_double(env, double_dir, fail_rate, sweep) as url:
             env["LETTERS_DIGIPOST_URL"] = url
             group_env = [env | {"LETTERS_BROKER_URL": cluster.url(n)} for n in (0, 1)]
@@ -203,7 +187,9 @@ def cluster_soak(
                 groups[which] = start_group(group_env[which], log)
                 sweep.register(groups[which].pid, "worker group")
                 if step != "worker kill":
-                    print(f"  {n + 1}. {_break(step, cluster, pair, chance, env)}", flush=True)
+                    what, forgotten = _break(step, cluster, pair, chance, env)
+                    commits_forgotten += forgotten
+                    print(f"  {n + 1}. {what}", flush=True)
                     faults.append(step)
             publisher.join()
             if publisher.error is not None:
@@ -238,6 +224,7 @@ def cluster_soak(
             "synchronous" if synchronous else "asynchronous",
             publisher.published_again,
             time.monotonic() - started,
+            commits_forgotten,
         )
 
 
@@ -259,9 +246,11 @@ def _await_finished(settings: Settings, bodies: list[dict[str, Any]], wanted: in
 def _break(
     step: str, cluster: RabbitCluster, pair: PostgresPair, chance: random.Random,
     env: dict[str, str],
-) -> str:  # fmt: skip
-    """Do one fault and heal it; what was done."""
+) -> tuple[str, int]:  # fmt: skip
+    """Do one fault and heal it; what was done, and how many acknowledged commits the
+    database forgot."""
     started = time.monotonic()
+    forgotten = 0
     if step == "leader kill":
         work_queue = env["LETTERS_QUEUE_PREFIX"] + "letters.work"
         leader = cluster.leader_of(work_queue)
@@ -281,14 +270,21 @@ def _break(
         what = f"{node.name} cut off (VM paused) for {cut_s:.0f} s; the cluster {healed}"
     else:
         old = pair.primary.name
+        canary = CommitCanary(pair)
+        canary.start()
+        time.sleep(1)
         pair.fail_over(standby_behind_s=2.0)
         time.sleep(chance.uniform(3.0, 6.0))
         pair.rebuild_standby()
+        forgotten = canary.forgotten()
         what = (
             f"PostgreSQL failover: {old} killed with its standby 2 s behind, "
-            f"{pair.primary.name} promoted, {old} rebuilt as its standby"
+            f"{pair.primary.name} promoted, {old} rebuilt as its standby; "
+            f"{forgotten} of {len(canary.acknowledged)} acknowledged commits of a canary "
+            "writer forgotten"
         )
-    return f"{what} ({time.monotonic() - started:.0f} s)"
+
+    return f"{what} ({time.monotonic() - started:.0f} s)", forgotten
 
 
 def count_events(settings: Settings, ledger: Ledger, letter_ids: list[str]) -> EventCounts:
@@ -353,6 +349,7 @@ def report(result: ClusterRun, fail_rate: float) -> int:
         ("unfinished", letters.unfinished),
     ):
         print(f"  {label:<26}{len(ids)}{_shown(ids)}")
+    print(f"  {'commits forgotten':<26}{result.commits_forgotten}  (the canary's, in the failover)")
     print(f"  {'events received':<26}{events.received}")
     for label, ids in (
         ("events missing", events.missing),
@@ -378,6 +375,7 @@ def report(result: ClusterRun, fail_rate: float) -> int:
         events_out_of_order=events.out_of_order,
         events_unknown=events.unknown,
         events_conflicting=events.conflicting,
+        commits_forgotten=result.commits_forgotten,
     )
     return 1 if result.failures else 0
 

@@ -68,8 +68,9 @@ class Database:
             raise LedgerUnavailableError(f"ledger unavailable: {err.orig!r}") from err
 
     def ping(self) -> None:
-        """Raise LedgerUnavailableError unless a fresh connection to a writable database
-        answers (after a failover, the pool's old connections point at the dead one)."""
+        """Raise LedgerUnavailableError unless the database answers. The pool checks a
+        connection before handing it out, so one to a primary that died is replaced; with
+        ``target_session_attrs=read-write`` in the URL only a primary is connected to."""
         try:
             with self.engine.connect() as conn:
                 conn.exec_driver_sql("SELECT 1")

@@ -12,7 +12,6 @@ cannot finish, and the same check fails. ``./dev soak --cluster`` is the long fo
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import time
@@ -23,7 +22,15 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.soak import Counts, count, digipost_double, kill_group, letters_command, requests
+from benchmarks.soak import (
+    Counts,
+    count,
+    digipost_double,
+    kill_group,
+    letters_command,
+    requests,
+    soak_env,
+)
 from benchmarks.soak import start_group as start_worker_group
 from benchmarks.soak_cluster import EventCounts, count_events
 from letters.config import PROJECT_ROOT, Settings
@@ -32,8 +39,6 @@ from letters.messaging.broker import Publisher
 from tests.support.postgres_pair import PostgresPair
 from tests.support.process_sweep import ProcessSweep
 from tests.support.rabbitmq_cluster import RabbitCluster
-from tests.support.rates import suite_rates_env
-from tests.support.stacks import secrets_env
 
 # It runs three RabbitMQ nodes and two PostgreSQL servers: alone, with the disruptive tests.
 pytestmark = [pytest.mark.disruptive, pytest.mark.services]
@@ -79,27 +84,11 @@ def _through_a_node_loss_and_a_failover(
     run = machines.root / f"run-{uuid.uuid4().hex[:8]}"
     database = f"letters_{run.name.replace('-', '_')}"
     pair.sql(pair.primary, f'CREATE DATABASE "{database}"')
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("LETTERS_")},
-        **suite_rates_env(),
-        "LETTERS_BROKER_URL": broker_url,
-        "LETTERS_DATABASE_URL": pair.url(database),
+    env = soak_env(run, run / "var", broker_url, pair.url(database)) | {
         "LETTERS_QUEUE_PREFIX": f"{run.name}.",
-        "LETTERS_VAR_DIR": str(run / "var"),
-        **secrets_env(run / "secrets"),
         "LETTERS_RETRY_DELAYS": "1s,1s,2s,2s,3s,5s,5s,5s",
-        "LETTERS_CHANNEL_DIGIPOST": "digipost",
-        "LETTERS_CHANNEL_PRINT": "print_post",
-        "LETTERS_PRINT_URL": str(run / "print-drop"),
-        "LETTERS_PRINT_INTERVAL": "0",
-        "LETTERS_DIGIPOST_SYNC_INTERVAL": "0",
-        "LETTERS_DIGIPOST_TIMEOUT": "5s",
-        "LETTERS_SWEEP_INTERVAL": "2s",
-        "LETTERS_SWEEP_RETRY_GRACE": "5s",
-        "LETTERS_SWEEP_STALE_AFTER": "30s",
         "LETTERS_EVENTS_RELAY_INTERVAL": "1s",
         "LETTERS_BROKER_HEARTBEAT": "5",
-        "LETTERS_LOG_LEVEL": "WARNING",
     }
     # The letters are published through the whole cluster, whatever the workers are given.
     publishing = Settings.from_env(env | {"LETTERS_BROKER_URL": cluster.url(0)})

@@ -21,14 +21,7 @@ def test_the_short_soak_loses_nothing_and_sends_nothing_twice() -> None:
 
     require_rabbitmq()
     require_postgres()
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.soak", "--letters", "30", "--kills", "3"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    result = _soak("--letters", "30", "--kills", "3")
     out = result.stdout
     soak = summary_of(out, "soak")
     assert (soak["broker_restarts"], soak["database_restarts"]) == (1, 1), soak
@@ -43,14 +36,7 @@ def test_the_short_soak_loses_nothing_and_sends_nothing_twice() -> None:
 @pytest.mark.disruptive
 @pytest.mark.services
 def test_the_short_cluster_soak_counts_every_letter_through_each_fault() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.soak", "--cluster", "--letters", "20", "--kills", "3"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    result = _soak("--cluster", "--letters", "20", "--kills", "3")
     out = result.stdout
     soak = summary_of(out, "soak-cluster")
     assert sorted(soak["faults"]) == ["database failover", "leader kill", "partition"], soak
@@ -59,4 +45,16 @@ def test_the_short_cluster_soak_counts_every_letter_through_each_fault() -> None
                     "events_out_of_order", "events_unknown", "events_conflicting"):  # fmt: skip
         assert soak[failure] == [], soak
     assert soak["events_received"] >= 3 * 20, soak
+    assert soak["commits_forgotten"] == 0, soak
     assert result.returncode == 0, out + result.stderr[-3000:]
+
+
+def _soak(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "benchmarks.soak", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )

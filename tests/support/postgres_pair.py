@@ -17,6 +17,7 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -219,3 +220,40 @@ class PostgresPair:
         )
         if done.returncode:
             raise RuntimeError(f"{program} failed: {done.stderr.strip()[-2000:]}")
+
+
+class CommitCanary(threading.Thread):
+    """Commits a numbered row every few milliseconds through the pair's URL, as the
+    workers commit, and keeps the numbers the database acknowledged: after a failover,
+    ``forgotten()`` says how many of those the new primary does not have."""
+
+    def __init__(self, pair: PostgresPair) -> None:
+        super().__init__(name="commit canary", daemon=True)
+        database = f"canary_{pair.failovers}"
+        pair.sql(pair.primary, f'CREATE DATABASE "{database}"')
+        self.url = pair.url(database)
+        self.engine = create_engine(self.url, pool_pre_ping=True)
+        with self.engine.begin() as conn:
+            conn.execute(text("CREATE TABLE acknowledged (n integer PRIMARY KEY)"))
+        self.acknowledged: list[int] = []
+        self._stopping = threading.Event()
+
+    def run(self) -> None:
+        n = 0
+        while not self._stopping.is_set():
+            n += 1
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(text("INSERT INTO acknowledged VALUES (:n)"), {"n": n})
+                self.acknowledged.append(n)
+            except Exception:  # the database failing over: not acknowledged, try the next
+                time.sleep(0.2)
+            time.sleep(0.01)
+
+    def forgotten(self) -> int:
+        self._stopping.set()
+        self.join(timeout=120)
+        with self.engine.begin() as conn:
+            kept = {row[0] for row in conn.execute(text("SELECT n FROM acknowledged"))}
+        self.engine.dispose()
+        return sum(n not in kept for n in self.acknowledged)
