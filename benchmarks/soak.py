@@ -84,6 +84,21 @@ class Counts:
     def failures(self) -> int:
         return len(self.lost) + len(self.sent_twice) + len(self.misrouted) + len(self.unfinished)
 
+    def by_kind(self) -> list[tuple[str, list[str]]]:
+        return [
+            ("lost", self.lost),
+            ("sent twice", self.sent_twice),
+            ("misrouted", self.misrouted),
+            ("unfinished", self.unfinished),
+        ]
+
+
+def print_counted(rows: list[tuple[str, list[str]]], width: int) -> None:
+    """One line per kind of failure: how many, and the first few letter ids."""
+    for label, ids in rows:
+        shown = f"  {', '.join(ids[:5])}{' …' if len(ids) > 5 else ''}" if ids else ""
+        print(f"  {label:<{width}}{len(ids)}{shown}")
+
 
 def requests(count: int) -> list[dict[str, Any]]:
     """Half to a consenting Digipost user (the ``plain`` samples), half to print."""
@@ -302,14 +317,7 @@ def main() -> None:
         f"{result.kills} SIGKILLs of the worker group, {result.broker_restarts} RabbitMQ "
         f"restart(s), {result.database_restarts} PostgreSQL restart(s), {result.seconds:.0f} s"
     )
-    for label, ids in (
-        ("lost", result.lost),
-        ("sent twice", result.sent_twice),
-        ("misrouted", result.misrouted),
-        ("unfinished", result.unfinished),
-    ):
-        shown = f"  {', '.join(ids[:5])}{' …' if len(ids) > 5 else ''}" if ids else ""
-        print(f"  {label:<11}{len(ids)}{shown}")
+    print_counted(result.by_kind(), width=11)
     print_summary(
         "soak",
         letters=result.published,

@@ -56,10 +56,12 @@ from benchmarks.soak import (
     digipost_double,
     kill_group,
     letters_command,
+    print_counted,
     requests,
     soak_env,
     start_group,
 )
+from benchmarks.summary import print_summary
 from letters.config import PROJECT_ROOT, Settings
 from letters.ledger import FINISHED, Ledger
 from letters.ledger.schema import event_outbox
@@ -332,8 +334,6 @@ def run(args: Any) -> int:
 
 
 def report(result: ClusterRun, fail_rate: float) -> int:
-    from benchmarks.summary import print_summary
-
     letters, events = result.letters, result.events
     print(
         f"soak --cluster: {letters.published} letters ({letters.to_digipost} to Digipost users, "
@@ -342,22 +342,18 @@ def report(result: ClusterRun, fail_rate: float) -> int:
         f"{', '.join(result.faults)}; {result.published_again} publishes retried; "
         f"{result.seconds:.0f} s"
     )
-    for label, ids in (
-        ("lost", letters.lost),
-        ("sent twice", letters.sent_twice),
-        ("misrouted", letters.misrouted),
-        ("unfinished", letters.unfinished),
-    ):
-        print(f"  {label:<26}{len(ids)}{_shown(ids)}")
+    print_counted(letters.by_kind(), width=26)
     print(f"  {'commits forgotten':<26}{result.commits_forgotten}  (the canary's, in the failover)")
     print(f"  {'events received':<26}{events.received}")
-    for label, ids in (
-        ("events missing", events.missing),
-        ("events out of order", events.out_of_order),
-        ("events the ledger forgot", events.unknown),
-        ("sequence numbers reused", events.conflicting),
-    ):
-        print(f"  {label:<26}{len(ids)}{_shown(ids)}")
+    print_counted(
+        [
+            ("events missing", events.missing),
+            ("events out of order", events.out_of_order),
+            ("events the ledger forgot", events.unknown),
+            ("sequence numbers reused", events.conflicting),
+        ],
+        width=26,
+    )
     print_summary(
         "soak-cluster",
         letters=letters.published,
@@ -378,7 +374,3 @@ def report(result: ClusterRun, fail_rate: float) -> int:
         commits_forgotten=result.commits_forgotten,
     )
     return 1 if result.failures else 0
-
-
-def _shown(ids: list[str]) -> str:
-    return f"  {', '.join(ids[:5])}{' …' if len(ids) > 5 else ''}" if ids else ""
