@@ -659,6 +659,17 @@ FAKE_OUTBOX = _declare(
     "`var/fake-outbox`",
 )
 
+STENCIL = _declare(
+    "LETTERS_STENCIL",
+    flag(True),
+    (
+        "lay a letter out on the stencil of its shape: the first letter of a template "
+        "version and shape laid out in full and kept, later ones laying out only the text "
+        "that differs; off lays every letter out in full (docs/development.md, rendering)"
+    ),
+    "on",
+)
+
 REQUIRE_APPROVED_TEMPLATES = _declare(
     "LETTERS_REQUIRE_APPROVED_TEMPLATES",
     flag(False),

@@ -55,6 +55,7 @@ class Settings:
     ops_token_file: Path | None = None
     # Refuse to render with a template version legal has not approved (on in production).
     require_approved_templates: bool = False
+    stencil: bool = True
     # The secret key of the one-time password hash (None: made under var/ on the
     # embedded default; see letters.domain.pepper).
     password_pepper_file: Path | None = None
@@ -114,6 +115,7 @@ class Settings:
             ops_hosts=d.OPS_HOSTS.read(env),
             ops_token_file=d.OPS_TOKEN_FILE.read(env),
             require_approved_templates=d.REQUIRE_APPROVED_TEMPLATES.read(env),
+            stencil=d.STENCIL.read(env),
             password_pepper_file=d.PASSWORD_PEPPER_FILE.read(env),
             ledger_key_file=d.LEDGER_KEY_FILE.read(env),
             ledger_kms_key_id=d.LEDGER_KMS_KEY_ID.read(env),

@@ -142,6 +142,8 @@ class LetterPdfs:
                 f"{rendered.page_count} page(s), template {rendered.template_version}, "
                 f"leaves {leaves_on}{moved}"
             )
+        # Which way it was laid out, and why in full when it was: the stencil's misses show.
+        detail += f"; laid out {rendered.layout}"
         detail += unchecked_note(rates)
         self.ledger.record_rendered(record.letter_id, rendering, detail)
         log_event(log, "rendered", render_ms=render_ms, pages=rendered.page_count, **ids_of(record))

@@ -51,12 +51,15 @@ def weasyprint_html(markup: str, base_url: str, url_fetcher: Any) -> HTML:
     parsed by :func:`parse_letter_html`. The attributes set are those of
     ``HTML.__init__`` in WeasyPrint 70 (pinned by the test); the letters have no
     ``<base>`` element, so the base URL is the one given."""
+    return html_of_tree(parse_letter_html(markup), base_url, url_fetcher)
+
+
+def html_of_tree(tree: ET.Element, base_url: str, url_fetcher: Any) -> HTML:
+    """A WeasyPrint ``HTML`` document of an element tree :func:`parse_letter_html` made."""
     document: HTML = HTML.__new__(HTML)
     document.base_url = base_url
     document.url_fetcher = url_fetcher
     document.media_type = "print"
-    document.wrapper_element = cssselect2.ElementWrapper.from_html_root(
-        parse_letter_html(markup), content_language=None
-    )
+    document.wrapper_element = cssselect2.ElementWrapper.from_html_root(tree, content_language=None)
     document.etree_element = document.wrapper_element.etree_element
     return document

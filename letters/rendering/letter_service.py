@@ -28,7 +28,9 @@ class LetterService:
         self.profile = profile or load_profile(settings.agency_profile)
         approvals = ApprovalBook(settings.templates_dir)
         self.renderer = Renderer(
-            settings.templates_dir, approvals if settings.require_approved_templates else None
+            settings.templates_dir,
+            approvals if settings.require_approved_templates else None,
+            stencils=settings.stencil,
         )
         # What a request must keep to: the agency's KID rules, the body limits, and only
         # characters the bundled fonts can print.

@@ -38,7 +38,9 @@ def _keep(layout: Any) -> None:
 
 
 def _reuse_or_remake(layout: Any, style: Any) -> None:
-    kept = layout.__dict__.pop(_KEPT, False)
+    # A layout kept stays usable as often as it is drawn: a stencil's text is drawn
+    # once for every letter laid out on it.
+    kept = layout.__dict__.get(_KEPT, False) and "layout" in layout.__dict__
     if kept and not layout.justification_spacing:
         return
     WEASYPRINT_REACTIVATE(layout, style)

@@ -9,6 +9,7 @@ fonts to a new temporary folder every time).
 from __future__ import annotations
 
 import logging
+import xml.etree.ElementTree as ET
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,14 +18,15 @@ from typing import Any
 from urllib.request import url2pathname
 
 import pydyf
-from weasyprint import CSS, Document
+from weasyprint import CSS, HTML, Document
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
 from letters.errors import RenderError
 from letters.rendering.fonts import bundled_families, foreign_fonts
-from letters.rendering.html_tree import weasyprint_html
+from letters.rendering.html_tree import html_of_tree, weasyprint_html
 from letters.rendering.pdf_metadata import PdfMetadata, apply_metadata
+from letters.rendering.stencil_boxes import KeptLayout, lay_out_keeping_boxes
 
 __all__ = ["PdfEngine", "PdfMetadata"]
 
@@ -125,18 +127,32 @@ class PdfEngine:
 
     def layout(self, html: str) -> Document:
         """Lay the HTML out into pages, failing on any fetch or font problem."""
+        with self._problems_as_errors():
+            return weasyprint_html(html, self.base_url, self.fetcher).render(
+                stylesheets=[self._css()], font_config=self.font_config, cache=self._image_cache
+            )
+
+    def html_of(self, tree: ET.Element) -> HTML:
+        """The WeasyPrint document of a parsed letter (``html_tree.parse_letter_html``)."""
+        return html_of_tree(tree, self.base_url, self.fetcher)
+
+    def layout_kept(self, html: HTML) -> KeptLayout:
+        """:meth:`layout`, keeping what a stencil needs: the box tree and the layout context."""
+        with self._problems_as_errors():
+            options = {"stylesheets": [self._css()], "cache": self._image_cache}
+            return lay_out_keeping_boxes(html, options, self.font_config)
+
+    @contextmanager
+    def _problems_as_errors(self) -> Iterator[None]:
         try:
             with _weasyprint_problems() as problems:
-                document = weasyprint_html(html, self.base_url, self.fetcher).render(
-                    stylesheets=[self._css()], font_config=self.font_config, cache=self._image_cache
-                )
+                yield
         except ForbiddenResourceError as err:
             raise RenderError(str(err)) from None
         except FatalURLFetchingError as err:
             raise RenderError(f"could not fetch a resource: {err}") from None
         if problems.messages:
             raise RenderError(f"WeasyPrint: {problems.messages[0]}")
-        return document
 
     @staticmethod
     def drop_margin_boxes(document: Document, at_keywords: frozenset[str]) -> None:

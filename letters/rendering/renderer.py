@@ -13,13 +13,18 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from weasyprint import Document
+
 from letters.domain.compose import ComposedLetter
 from letters.domain.otp import PasswordRecord
 from letters.domain.postal_address import window_lines
 from letters.rendering.approvals import ApprovalBook
 from letters.rendering.copy_banner import CopyBanner
+from letters.rendering.drawn_text import drawn_once
+from letters.rendering.html_tree import parse_letter_html
 from letters.rendering.pango_layouts import kept_layouts
 from letters.rendering.pdf import PdfEngine, PdfMetadata
+from letters.rendering.stencil import Fitted, StencilBook, StencilKey, shape_of
 from letters.rendering.templates import TemplateSet
 
 # The page-margin boxes only a letter of more than one page shows (letter.css).
@@ -59,6 +64,8 @@ class RenderedLetter:
     pdf: bytes
     sha256: str
     password_record: PasswordRecord
+    # How it was laid out: on its shape's stencil, or in full and why (the ledger's history).
+    layout: str = "in full"
 
     def __repr__(self) -> str:
         return (
@@ -70,9 +77,13 @@ class RenderedLetter:
 class Renderer:
     """Turns composed letters into PDFs. Keep one per process: it caches fonts and CSS."""
 
-    def __init__(self, templates_dir: Path, approvals: ApprovalBook | None = None) -> None:
+    def __init__(
+        self, templates_dir: Path, approvals: ApprovalBook | None = None, stencils: bool = True
+    ) -> None:
         self.templates = TemplateSet(templates_dir)
         self.engine = PdfEngine(templates_dir)
+        # Off (LETTERS_STENCIL=off): every letter laid out in full, as the reference renderer.
+        self.stencils = StencilBook() if stencils else None
         # For paper copies of unread Digipost letters; lays nothing out until used.
         self.copy_banner = CopyBanner(self.templates, self.engine)
         # Given when only templates legal approved may be used.
@@ -118,15 +129,8 @@ class Renderer:
         version = self.templates.version(req.letter_type, req.language)
         if self.approvals is not None:
             self.approvals.check(req.letter_type, req.language, version)
-        # One layout pass: the letter is laid out as if it ran over pages, and a
-        # letter that fits one page loses its page numbers afterwards. Nothing
-        # else differs between the two, so this gives the same bytes as laying a
-        # one-page letter out without them (tests/rendering/test_one_pass.py).
         with fewer_collections(), kept_layouts():
             markup = self.html(letter, multi_page=True)
-            document = self.engine.layout(markup)
-            if len(document.pages) == 1:
-                self.engine.drop_margin_boxes(document, PAGE_NUMBER_BOXES)
             meta = PdfMetadata(
                 title=_first(_TITLE_RE, markup),
                 subject=_first(_SUBJECT_RE, markup),
@@ -136,7 +140,14 @@ class Renderer:
                 letter_id=req.letter_id,
                 template_version=version,
             )
-            pdf = self.engine.write(document, meta)
+            if self.stencils is None:
+                document = self._lay_out_in_full(markup)
+                pdf, pages = self.engine.write(document, meta), len(document.pages)
+                layout = "in full (stencils off)"
+            else:
+                pdf, pages, layout = self._render_on_stencil(
+                    self.stencils, letter, version, markup, meta
+                )
         return RenderedLetter(
             letter_id=req.letter_id,
             case_number=req.case.case_number,
@@ -146,11 +157,63 @@ class Renderer:
             deadline=letter.deadline,
             kid=letter.kid,
             template_version=version,
-            page_count=len(document.pages),
+            page_count=pages,
             pdf=pdf,
             sha256=hashlib.sha256(pdf).hexdigest(),
             password_record=letter.password_record,
+            layout=layout,
         )
+
+    def _lay_out_in_full(self, markup: str) -> Document:
+        # One layout pass: the letter is laid out as if it ran over pages, and a
+        # letter that fits one page loses its page numbers afterwards. Nothing
+        # else differs between the two, so this gives the same bytes as laying a
+        # one-page letter out without them (tests/rendering/test_one_pass.py).
+        document = self.engine.layout(markup)
+        if len(document.pages) == 1:
+            self.engine.drop_margin_boxes(document, PAGE_NUMBER_BOXES)
+        return document
+
+    def _render_on_stencil(
+        self,
+        stencils: StencilBook,
+        letter: ComposedLetter,
+        version: str,
+        markup: str,
+        meta: PdfMetadata,
+    ) -> tuple[bytes, int, str]:
+        """Lay the letter out on its shape's stencil, or in full (then keep it as the stencil)."""
+        tree = parse_letter_html(markup)
+        html = self.engine.html_of(tree)
+        key = StencilKey(
+            version,
+            letter.request.language.value,
+            letter.agency.organization_number,
+            shape_of(tree),
+        )
+        with stencils.lock:
+            stencil = stencils.get(key)
+            if stencil is not None:
+                fitted = stencil.fit(html)
+                if isinstance(fitted, Fitted):
+                    with drawn_once():
+                        pdf = self.engine.write(fitted.document, meta)
+                    return (
+                        pdf,
+                        len(fitted.document.pages),
+                        f"on its stencil ({fitted.changed_blocks} block(s) laid out again)",
+                    )
+                layout = f"in full: {fitted.reason}"
+            else:
+                layout = "in full: the first letter of its shape (kept as its stencil)"
+            kept = self.engine.layout_kept(html)
+            if len(kept.document.pages) == 1:
+                self.engine.drop_margin_boxes(kept.document, PAGE_NUMBER_BOXES)
+            with drawn_once():
+                pdf = self.engine.write(kept.document, meta)
+            if stencil is None:
+                stencils.keep(key, kept)
+            return pdf, len(kept.document.pages), layout
 
 
 def _first(pattern: re.Pattern[str], markup: str) -> str:

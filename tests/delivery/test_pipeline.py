@@ -214,3 +214,30 @@ def test_a_forced_route_replaces_the_rule_for_a_letter_in_the_ledger(setup: Setu
     record = setup.ledger.get(request["letter_id"])
     assert record is not None and record.route_reason == "forced by a test"
     assert setup.digipost.outbox == []
+
+
+def test_the_history_says_how_each_letter_was_laid_out(setup: Setup) -> None:
+    first = sample_request("inkassovarsel-nb-plain")
+    second = {**first, "letter_id": "6b3a2c10-4f55-4d6e-9a8b-000000000002"}
+    second["case"] = {**first["case"], "case_number": "2026-0045138"}
+    longer = {**first, "letter_id": "6b3a2c10-4f55-4d6e-9a8b-000000000003"}
+    longer["case"] = {
+        **first["case"],
+        "case_number": "2026-0045139",
+        "creditor": {
+            **first["case"]["creditor"],
+            "name": "Fjellkraft Nettselskap Vestlandet og Nordland AS",
+        },
+    }
+    details = []
+    for request in (first, second, longer):
+        setup.pipeline.process(setup.body(request))
+        [rendered] = [
+            e for e in setup.ledger.history(request["letter_id"]) if e.event == "rendered"
+        ]
+        details.append(rendered.detail)
+    assert "laid out in full: the first letter of its shape" in details[0]
+    assert "laid out on its stencil (" in details[1]
+    assert "laid out in full: its " in details[2] and "wraps differently" in details[2]
+    # Why, and never the words that did not fit.
+    assert "Fjellkraft" not in details[2]

@@ -41,7 +41,7 @@ from tests.support.process_sweep import ProcessSweep
 from tests.support.rabbitmq_cluster import RabbitCluster
 
 # It runs three RabbitMQ nodes and two PostgreSQL servers: alone, with the disruptive tests.
-pytestmark = [pytest.mark.disruptive, pytest.mark.services]
+pytestmark = [pytest.mark.cluster, pytest.mark.services]
 
 LETTERS = 50
 

@@ -32,8 +32,9 @@ def test_the_short_soak_loses_nothing_and_sends_nothing_twice() -> None:
     assert result.returncode == 0, out + result.stderr[-3000:]
 
 
-# Three RabbitMQ nodes and two PostgreSQL servers of its own: alone, with the disruptive tests.
-@pytest.mark.disruptive
+# Three RabbitMQ nodes and two PostgreSQL servers of its own, on ports of their own: beside
+# the disruptive tests, which restart only the machine's RabbitMQ and PostgreSQL.
+@pytest.mark.cluster
 @pytest.mark.services
 def test_the_short_cluster_soak_counts_every_letter_through_each_fault() -> None:
     result = _soak("--cluster", "--letters", "20", "--kills", "3")

@@ -11,18 +11,14 @@ import json
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageChops
+from PIL import Image
 
 from letters.config import TEMPLATES_DIR
 from letters.rendering.letter_service import LetterService
-from tests.support.pdf import facts, page_images, page_texts
+from tests.support.golden_files import PIXEL_TOLERANCE, changed_share, outputs_of
 from tests.support.rendering import GOLDEN_DIR, TEST_TODAY, golden_cases, password_for, service_for
 
 CASES = golden_cases()
-# A pixel counts as changed when its grey level moves by more than this much.
-PIXEL_THRESHOLD = 40
-# The share of changed pixels tolerated per page (rasteriser noise across versions).
-PIXEL_TOLERANCE = 0.0005
 
 
 def _id(path: Path) -> str:
@@ -48,16 +44,6 @@ def test_every_type_language_and_scenario_has_a_golden_case() -> None:
                 assert f"{letter_type}/{language}/{scenario}" in found
 
 
-def _changed_share(expected: Image.Image, actual: Image.Image) -> float:
-    if expected.size != actual.size:
-        return 1.0
-    diff = ImageChops.difference(expected, actual).point(
-        lambda v: 255 if v > PIXEL_THRESHOLD else 0
-    )
-    changed = diff.histogram()[255]
-    return changed / (actual.size[0] * actual.size[1])
-
-
 def _actual_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}.actual{path.suffix}")
 
@@ -67,16 +53,7 @@ def golden_outputs(case_dir: Path, service: LetterService) -> dict[Path, bytes |
     raw = (case_dir / "request.json").read_bytes()
     letter_id = json.loads(raw)["letter_id"]
     letter = service.render_request(raw, TEST_TODAY, password_for(letter_id))
-    outputs: dict[Path, bytes | Image.Image] = {
-        case_dir / "facts.json": (
-            json.dumps(facts(letter.pdf), indent=2, ensure_ascii=False) + "\n"
-        ).encode(),
-    }
-    for number, text in enumerate(page_texts(letter.pdf), 1):
-        outputs[case_dir / f"page-{number}.txt"] = text.encode()
-    for number, image in enumerate(page_images(letter.pdf), 1):
-        outputs[case_dir / f"page-{number}.png"] = image
-    return outputs
+    return outputs_of(case_dir, letter.pdf)
 
 
 def mismatches_of(case_dir: Path, outputs: dict[Path, bytes | Image.Image]) -> dict[Path, str]:
@@ -90,7 +67,7 @@ def mismatches_of(case_dir: Path, outputs: dict[Path, bytes | Image.Image]) -> d
             found[path] = "no expected file (run pytest --update-golden)"
         elif isinstance(value, Image.Image):
             with Image.open(path) as expected:
-                share = _changed_share(expected.convert("L"), value)
+                share = changed_share(expected.convert("L"), value)
             if share > PIXEL_TOLERANCE:
                 found[path] = f"{share:.2%} of pixels changed"
         elif path.read_bytes() != value:

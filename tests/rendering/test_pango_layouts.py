@@ -19,6 +19,7 @@ import pytest
 import weasyprint
 from weasyprint.text.line_break import Layout
 
+from letters.config import Settings
 from letters.domain.letter_types import Language, LetterType
 from letters.rendering import pango_layouts, renderer
 from letters.rendering.letter_service import LetterService
@@ -26,6 +27,13 @@ from letters.review.scenarios import PREVIEW_DATE, SCENARIOS, preview_password, 
 from tests.support.rendering import GOLDEN_DIR, TEST_TODAY, golden_cases, password_for
 
 CASES = golden_cases()
+
+
+@pytest.fixture
+def service() -> LetterService:
+    """The full renderer: a second render of the same letter must not land on a stencil,
+    which would draw with the layouts the stencil kept whatever this test replaces."""
+    return LetterService(Settings.from_env({"LETTERS_STENCIL": "off"}))
 
 
 def _id(path: Path) -> str:
