@@ -84,8 +84,8 @@ def generated_letters(service: LetterService, count: int, seed: int = SEED) -> l
 class Mix:
     """The benchmark's letters in order: ``DISTINCT`` composed, then again with new passwords."""
 
-    def __init__(self, service: LetterService) -> None:
-        self.letters = generated_letters(service, DISTINCT)
+    def __init__(self, service: LetterService, count: int) -> None:
+        self.letters = generated_letters(service, min(count, DISTINCT))
         self.chance = random.Random(SEED)  # noqa: S311 - reproducible test input
 
     def __getitem__(self, index: int) -> ComposedLetter:
@@ -95,7 +95,7 @@ class Mix:
         return dataclasses.replace(letter, password=otp.generate(self.chance.randrange))
 
 
-def serve(method: str) -> None:
+def serve(method: str, count: int) -> None:
     """A method's child process: render the next N letters of the mix for each line N on
     stdin; answer each with the seconds it took, the bytes made, the RSS after and how
     the letters were laid out."""
@@ -114,7 +114,7 @@ def serve(method: str) -> None:
         return rendered.pdf
 
     render: Callable[[ComposedLetter], bytes] = naive if method == "naive" else project
-    mix = Mix(service)
+    mix = Mix(service, count)
     # Warm-up: imports, the fontconfig cache. A letter of its own, outside the mix, so
     # the stencil renderer meets the mix's shapes in the timed turns.
     render(generated_letters(service, 1, seed=SEED + 1)[0])
@@ -142,10 +142,18 @@ def layout_kind(layout: str) -> str:
 class Method:
     """One method's child process, rendering in turns with the other's."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, letters: int) -> None:
         self.name = name
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.render", "--method", name],
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.render",
+                "--method",
+                name,
+                "--letters",
+                str(letters),
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -207,7 +215,7 @@ def main() -> None:
     args = parser.parse_args()
 
     if args.method:
-        serve(args.method)
+        serve(args.method, args.letters)
         return
 
     names = [m for m in args.methods.split(",") if m]
@@ -219,7 +227,7 @@ def main() -> None:
         f"benchmark's valid bodies, each method in its own process on one core, in {turns} "
         "turns each"
     )
-    methods = [Method(name) for name in names]
+    methods = [Method(name, args.letters) for name in names]
     try:
         for turn in range(turns):
             count = args.letters // turns + (1 if turn < args.letters % turns else 0)

@@ -33,10 +33,20 @@ def _bench(module: str, *args: str, timeout: float = 600) -> str:
 
 
 def test_the_render_benchmark_runs() -> None:
-    figures = summary_of(_bench("render", "--letters", "2"), "render")
-    assert figures["letters"] == 2 and figures["ratio"] > 0, figures
-    for method in ("naive", "project"):
+    figures = summary_of(_bench("render", "--letters", "3", "--turns", "3"), "render")
+    assert figures["letters"] == 3, figures
+    assert figures["full_vs_naive"] > 0 and figures["stencil_vs_naive"] > 0, figures
+    for method in ("naive", "full", "stencil"):
         assert figures[method]["letters_per_second"] > 0 and figures[method]["rss_mib"], figures
+    assert sum(figures["stencil"]["layouts"].values()) == 3, figures
+    assert 0 <= figures["stencil_fallback_share"] <= 1, figures
+
+
+def test_the_stencil_check_runs() -> None:
+    figures = summary_of(
+        _bench("stencil_check", "--letters", "6", "--processes", "1"), "stencil-check"
+    )
+    assert figures["letters"] == 6 and figures["differing"] == 0, figures
 
 
 def test_the_digipost_benchmark_runs() -> None:
