@@ -27,6 +27,7 @@ from letters.rendering.pdf import PdfEngine, PdfMetadata
 from letters.rendering.stencil import Fitted, StencilBook, StencilKey, shape_of
 from letters.rendering.templates import TemplateSet
 
+FIRST_OF_SHAPE = "the first letter of its shape"
 # The page-margin boxes only a letter of more than one page shows (letter.css).
 PAGE_NUMBER_BOXES = frozenset({"@top-right"})
 # Layout makes many short-lived objects and no cycles worth collecting mid-letter:
@@ -192,28 +193,31 @@ class Renderer:
             shape_of(tree),
         )
         with stencils.lock:
-            stencil = stencils.get(key)
-            if stencil is not None:
+            variants = stencils.variants(key)
+            reasons = []
+            for stencil in variants:
                 fitted = stencil.fit(html)
                 if isinstance(fitted, Fitted):
+                    stencils.used(key, stencil)
                     with drawn_once():
                         pdf = self.engine.write(fitted.document, meta)
+                    pages = len(fitted.document.pages)
                     return (
                         pdf,
-                        len(fitted.document.pages),
+                        pages,
                         f"on its stencil ({fitted.changed_blocks} block(s) laid out again)",
                     )
-                layout = f"in full: {fitted.reason}"
-            else:
-                layout = "in full: the first letter of its shape (kept as its stencil)"
+                reasons.append(fitted.reason)
             kept = self.engine.layout_kept(html)
             if len(kept.document.pages) == 1:
                 self.engine.drop_margin_boxes(kept.document, PAGE_NUMBER_BOXES)
             with drawn_once():
                 pdf = self.engine.write(kept.document, meta)
-            if stencil is None:
-                stencils.keep(key, kept)
-            return pdf, len(kept.document.pages), layout
+            stencils.keep(key, kept)
+        if not reasons:
+            return pdf, len(kept.document.pages), f"in full: {FIRST_OF_SHAPE} (kept as its stencil)"
+        # The reason the most recently used stencil gave; the others' are alike.
+        return pdf, len(kept.document.pages), f"in full: {reasons[0]} (kept as another stencil)"
 
 
 def _first(pattern: re.Pattern[str], markup: str) -> str:

@@ -44,8 +44,10 @@ from letters.rendering.stencil_boxes import (
     set_again,
 )
 
-# Enough for every type, language and common shape of a day's letters; one is a few MB.
-DEFAULT_CAPACITY = 48
+# Enough for every type, language and common shape of a day's letters; one is 2-3 MB.
+DEFAULT_CAPACITY = 64
+# Stencils of one shape that wrap its texts differently (a long creditor name, a short one).
+VARIANTS_PER_SHAPE = 3
 
 Shape = tuple[Any, ...]
 
@@ -71,8 +73,6 @@ class FullLayout:
     """Why a letter is laid out in full rather than on a stencil."""
 
     reason: str
-    # The first letter of its shape: it becomes the stencil, so it is not a miss.
-    first_of_shape: bool = False
 
 
 def shape_of(root: ET.Element) -> Shape:
@@ -225,25 +225,43 @@ def _strings_set(root: Any) -> dict[str, str]:
 
 
 class StencilBook:
-    """The stencils of a process, the most recently used kept."""
+    """The stencils of a process: for each key a few variants, the most recently used kept.
 
-    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
+    A letter that did not fit any stencil of its shape (a creditor name on two lines
+    where the stencils have it on one) is kept as another variant of that shape, so
+    the letters after it that wrap the same way fit.
+    """
+
+    def __init__(
+        self, capacity: int = DEFAULT_CAPACITY, variants_per_shape: int = VARIANTS_PER_SHAPE
+    ) -> None:
         self.capacity = capacity
-        self._stencils: OrderedDict[StencilKey, Stencil] = OrderedDict()
+        self.variants_per_shape = variants_per_shape
+        self._stencils: OrderedDict[StencilKey, list[Stencil]] = OrderedDict()
         # Laying out on a stencil reads and copies its boxes; one letter at a time.
         self.lock = threading.Lock()
 
-    def get(self, key: StencilKey) -> Stencil | None:
-        stencil = self._stencils.get(key)
-        if stencil is not None:
-            self._stencils.move_to_end(key)
-        return stencil
+    def variants(self, key: StencilKey) -> list[Stencil]:
+        """The key's stencils, the most recently used first (a copy: the book may change)."""
+        found = self._stencils.get(key)
+        if found is None:
+            return []
+        self._stencils.move_to_end(key)
+        return list(found)
+
+    def used(self, key: StencilKey, stencil: Stencil) -> None:
+        found = self._stencils.get(key, [])
+        if stencil in found:
+            found.remove(stencil)
+            found.insert(0, stencil)
 
     def keep(self, key: StencilKey, kept: KeptLayout) -> None:
-        self._stencils[key] = Stencil(kept)
+        found = self._stencils.setdefault(key, [])
+        found.insert(0, Stencil(kept))
+        del found[self.variants_per_shape :]
         self._stencils.move_to_end(key)
-        while len(self._stencils) > self.capacity:
+        while len(self) > self.capacity and len(self._stencils) > 1:
             self._stencils.popitem(last=False)
 
     def __len__(self) -> int:
-        return len(self._stencils)
+        return sum(len(found) for found in self._stencils.values())

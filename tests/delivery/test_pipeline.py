@@ -33,6 +33,7 @@ from letters.errors import InvalidRequest, TransientError
 from letters.ledger import Ledger, LetterStatus
 from letters.ledger.locks import FileLetterLocks
 from letters.rendering.letter_service import LetterService
+from letters.rendering.stencil import StencilBook
 from letters.storage import DirectoryStore
 from tests.support.events import check_outbox
 from tests.support.stacks import ledger_keys, sample_request
@@ -216,7 +217,11 @@ def test_a_forced_route_replaces_the_rule_for_a_letter_in_the_ledger(setup: Setu
     assert setup.digipost.outbox == []
 
 
-def test_the_history_says_how_each_letter_was_laid_out(setup: Setup) -> None:
+def test_the_history_says_how_each_letter_was_laid_out(
+    setup: Setup, service: LetterService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The suite's service is shared: a book of its own, so the first letter is the first.
+    monkeypatch.setattr(service.renderer, "stencils", StencilBook())
     first = sample_request("inkassovarsel-nb-plain")
     second = {**first, "letter_id": "6b3a2c10-4f55-4d6e-9a8b-000000000002"}
     second["case"] = {**first["case"], "case_number": "2026-0045138"}
