@@ -39,6 +39,12 @@ render_seconds = Histogram(
     ["letter_type"],
     buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 2, 5),
 )
+render_layouts = Counter(
+    "letters_render_layouts_total",
+    "Letters rendered, by how they were laid out: on a stencil, in full as a new stencil, "
+    "in full because they did not fit one, or in full with stencils off",
+    ["way"],
+)
 send_seconds = Histogram(
     "letters_send_seconds",
     "Time for a channel to take one letter",

@@ -125,6 +125,7 @@ class LetterPdfs:
         rendered = self.service.renderer.render(composed)
         render_s = time.perf_counter() - started
         metrics.render_seconds.labels(record.letter_type).observe(render_s)
+        metrics.render_layouts.labels(rendered.layout_way).inc()
         render_ms = round(render_s * 1000)
         rendering = rendering_of(rendered, composed.totals.due, leaves_on)
         moved = (

@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from weasyprint import Document
+from weasyprint import HTML, Document
 
 from letters.domain.compose import ComposedLetter
 from letters.domain.otp import PasswordRecord
@@ -24,10 +24,19 @@ from letters.rendering.drawn_text import drawn_once
 from letters.rendering.html_tree import parse_letter_html
 from letters.rendering.pango_layouts import kept_layouts
 from letters.rendering.pdf import PdfEngine, PdfMetadata
-from letters.rendering.stencil import Fitted, StencilBook, StencilKey, shape_of
+from letters.rendering.stencil import (
+    Fitted,
+    FullLayout,
+    Stencil,
+    StencilBook,
+    StencilKey,
+    shape_of,
+)
 from letters.rendering.templates import TemplateSet
 
 FIRST_OF_SHAPE = "the first letter of its shape"
+# On a stencil; in full, kept as a new shape's stencil; in full, as it did not fit one.
+LAYOUT_WAYS = ("stencil", "new_stencil", "fallback", "stencils_off")
 # The page-margin boxes only a letter of more than one page shows (letter.css).
 PAGE_NUMBER_BOXES = frozenset({"@top-right"})
 # Layout makes many short-lived objects and no cycles worth collecting mid-letter:
@@ -67,6 +76,8 @@ class RenderedLetter:
     password_record: PasswordRecord
     # How it was laid out: on its shape's stencil, or in full and why (the ledger's history).
     layout: str = "in full"
+    # The same in one word, for the metrics: one of LAYOUT_WAYS.
+    layout_way: str = "stencils_off"
 
     def __repr__(self) -> str:
         return (
@@ -144,9 +155,9 @@ class Renderer:
             if self.stencils is None:
                 document = self._lay_out_in_full(markup)
                 pdf, pages = self.engine.write(document, meta), len(document.pages)
-                layout = "in full (stencils off)"
+                way, layout = "stencils_off", "in full (stencils off)"
             else:
-                pdf, pages, layout = self._render_on_stencil(
+                pdf, pages, way, layout = self._render_on_stencil(
                     self.stencils, letter, version, markup, meta
                 )
         return RenderedLetter(
@@ -163,6 +174,7 @@ class Renderer:
             sha256=hashlib.sha256(pdf).hexdigest(),
             password_record=letter.password_record,
             layout=layout,
+            layout_way=way,
         )
 
     def _lay_out_in_full(self, markup: str) -> Document:
@@ -182,8 +194,12 @@ class Renderer:
         version: str,
         markup: str,
         meta: PdfMetadata,
-    ) -> tuple[bytes, int, str]:
-        """Lay the letter out on its shape's stencil, or in full (then keep it as the stencil)."""
+    ) -> tuple[bytes, int, str, str]:
+        """Lay the letter out on a stencil of its shape, or in full (then keep it as one).
+
+        Returns the PDF, its pages, and how it was laid out (one of LAYOUT_WAYS, and
+        the words for the ledger's history).
+        """
         tree = parse_letter_html(markup)
         html = self.engine.html_of(tree)
         key = StencilKey(
@@ -196,17 +212,14 @@ class Renderer:
             variants = stencils.variants(key)
             reasons = []
             for stencil in variants:
-                fitted = stencil.fit(html)
+                fitted = _fit(stencil, html)
                 if isinstance(fitted, Fitted):
                     stencils.used(key, stencil)
                     with drawn_once():
                         pdf = self.engine.write(fitted.document, meta)
-                    pages = len(fitted.document.pages)
-                    return (
-                        pdf,
-                        pages,
-                        f"on its stencil ({fitted.changed_blocks} block(s) laid out again)",
-                    )
+                    blocks = fitted.changed_blocks
+                    note = f"on its stencil ({blocks} block(s) laid out again)"
+                    return pdf, len(fitted.document.pages), "stencil", note
                 reasons.append(fitted.reason)
             kept = self.engine.layout_kept(html)
             if len(kept.document.pages) == 1:
@@ -214,10 +227,24 @@ class Renderer:
             with drawn_once():
                 pdf = self.engine.write(kept.document, meta)
             stencils.keep(key, kept)
+        pages = len(kept.document.pages)
         if not reasons:
-            return pdf, len(kept.document.pages), f"in full: {FIRST_OF_SHAPE} (kept as its stencil)"
+            return pdf, pages, "new_stencil", f"in full: {FIRST_OF_SHAPE} (kept as its stencil)"
         # The reason the most recently used stencil gave; the others' are alike.
-        return pdf, len(kept.document.pages), f"in full: {reasons[0]} (kept as another stencil)"
+        return pdf, pages, "fallback", f"in full: {reasons[0]} (kept as another stencil)"
+
+
+def _fit(stencil: Stencil, html: HTML) -> Fitted | FullLayout:
+    """The letter on the stencil, or why not; a stencil that fails is a reason, not an error.
+
+    The stencil only saves work: whatever goes wrong laying a letter out on it (an
+    untried corner of WeasyPrint's internals), the letter is laid out in full, as it
+    would be with stencils off.
+    """
+    try:
+        return stencil.fit(html)
+    except Exception as err:  # any failure of the shortcut falls back, by design
+        return FullLayout(f"laying it out on the stencil failed ({type(err).__name__})")
 
 
 def _first(pattern: re.Pattern[str], markup: str) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from channels.base import (
     DIGIPOST,
@@ -235,6 +236,8 @@ def test_the_history_says_how_each_letter_was_laid_out(
         },
     }
     details = []
+    ways = ("new_stencil", "stencil", "fallback")
+    before = {way: _layouts(way) for way in ways}
     for request in (first, second, longer):
         setup.pipeline.process(setup.body(request))
         [rendered] = [
@@ -246,3 +249,8 @@ def test_the_history_says_how_each_letter_was_laid_out(
     assert "laid out in full: its " in details[2] and "wraps differently" in details[2]
     # Why, and never the words that did not fit.
     assert "Fjellkraft" not in details[2]
+    assert {way: _layouts(way) - before[way] for way in ways} == dict.fromkeys(ways, 1)
+
+
+def _layouts(way: str) -> float:
+    return REGISTRY.get_sample_value("letters_render_layouts_total", {"way": way}) or 0.0

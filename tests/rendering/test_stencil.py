@@ -256,3 +256,23 @@ def test_a_block_as_wide_as_its_text_is_never_laid_out_alone(template_copy: Path
     assert made.layout.startswith("in full: a changed dd block is as wide as its text")
     expected = full.render_request(json.dumps(request), TEST_TODAY, other_password(2))
     assert differences(expected.pdf, made.pdf) == []
+
+
+def test_a_stencil_that_fails_lays_the_letter_out_in_full(
+    full: LetterService, stencil: LetterService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Breaks the stencil on purpose: an error inside it costs the shortcut, not the letter."""
+
+    def broken(*args: Any) -> Any:
+        raise AssertionError("an untried corner of WeasyPrint's internals")
+
+    request = json.loads((GOLDEN_DIR / "purring/en/plain/request.json").read_bytes())
+    stencil.render_request(json.dumps(sibling(request)), TEST_TODAY, other_password(1))
+    monkeypatch.setattr("letters.rendering.stencil.lay_out_lines", broken)
+    made = stencil.render_request(json.dumps(request), TEST_TODAY, other_password(2))
+    assert made.layout == (
+        "in full: laying it out on the stencil failed (AssertionError) (kept as another stencil)"
+    )
+    assert made.layout_way == "fallback"
+    expected = full.render_request(json.dumps(request), TEST_TODAY, other_password(2))
+    assert differences(expected.pdf, made.pdf) == []
