@@ -296,6 +296,9 @@ def lay_out_lines(context: LayoutContext, page_box: Any, laid: Any, fresh: Any) 
     for new, old in zip(lines, old_lines, strict=True):
         if abs(new.position_y - old.position_y) > SAME or abs(new.height - old.height) > SAME:
             raise WrapsDifferently("a line of another height")
+        # An inline block sits on its last line's baseline: that must not move either.
+        if abs(new.baseline - old.baseline) > SAME:
+            raise WrapsDifferently("a line with its baseline elsewhere")
     block = laid.copy()
     block.children = lines
     return block
