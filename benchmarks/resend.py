@@ -46,6 +46,8 @@ from tests.support.rates import suite_rates_env, use_suite_rates
 from tests.support.stacks import secrets_env
 
 SAMPLES = sorted((PROJECT_ROOT / "samples").glob("*.json"))
+# The benchmark's own LETTERS_STENCIL (on or off) reaches its processes; other LETTERS_* do not.
+STENCIL = os.environ.get("LETTERS_STENCIL", "on")
 BROKER_URL = os.environ.get("LETTERS_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
 POSTGRES_ADMIN_URL = os.environ.get(
     "LETTERS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -150,6 +152,7 @@ def run(stack: str, args: argparse.Namespace, workdir: Path) -> list[dict[str, A
         **suite_rates_env(),
         "LETTERS_VAR_DIR": str(workdir),
         "LETTERS_LOG_LEVEL": "WARNING",
+        "LETTERS_STENCIL": STENCIL,
     }
     database = None
     if stack == "rabbitmq":
@@ -228,7 +231,8 @@ def main() -> None:
     stacks = ["embedded", "rabbitmq"] if args.stack == "both" else [args.stack]
     print(
         f"re-send benchmark, {os.cpu_count()} CPU(s): copy {args.letters}, renew "
-        f"{args.ratio_letters} in 1 and 2 processes, renew {args.renew} in 2",
+        f"{args.ratio_letters} in 1 and 2 processes, renew {args.renew} in 2, stencils "
+        f"{STENCIL} (LETTERS_STENCIL)",
         flush=True,
     )
     with TemporaryDirectory(prefix="bench-resend-") as tmp:

@@ -54,6 +54,8 @@ from tests.support.rates import suite_rates_env, use_suite_rates
 from tests.support.stacks import fresh_case, secrets_env
 
 SAMPLES = sorted((PROJECT_ROOT / "samples").glob("*.json"))
+# The benchmark's own LETTERS_STENCIL (on or off) reaches its workers; other LETTERS_* do not.
+STENCIL = os.environ.get("LETTERS_STENCIL", "on")
 BROKER_URL = os.environ.get("LETTERS_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
 POSTGRES_ADMIN_URL = os.environ.get(
     "LETTERS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -136,7 +138,9 @@ class RendererAlone:
 
 def _render_alone() -> None:
     with TemporaryDirectory() as workdir:
-        service = LetterService(Settings.from_env(secrets_env(Path(workdir))))
+        service = LetterService(
+            Settings.from_env({**secrets_env(Path(workdir)), "LETTERS_STENCIL": STENCIL})
+        )
         for body in requests(2):  # warm-up, as the workers have
             service.renderer.render(service.compose_request(json.dumps(body)))
         for line in sys.stdin:
@@ -188,6 +192,7 @@ def run(
         "LETTERS_DATABASE_URL": POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{database}",
         "LETTERS_QUEUE_PREFIX": f"bench-{uuid.uuid4().hex[:8]}.",
         "LETTERS_VAR_DIR": str(workdir / f"var-{processes}-{uuid.uuid4().hex[:6]}"),
+        "LETTERS_STENCIL": STENCIL,
         **secrets_env(workdir / "secrets"),
         # The print route's letters count as delivered only with the fake: print and post
         # leaves them batched until the cut-off, which is the print benchmark's business.
@@ -385,7 +390,10 @@ def main() -> None:
     if args.renderer_alone:
         _render_alone()
         return
-    print(f"{args.letters} letters per run, {os.cpu_count()} CPU(s), RabbitMQ + PostgreSQL")
+    print(
+        f"{args.letters} letters per run, {os.cpu_count()} CPU(s), RabbitMQ + PostgreSQL, "
+        f"stencils {STENCIL} (LETTERS_STENCIL)"
+    )
     results = []
     alone = RendererAlone()
     with TemporaryDirectory() as workdir:
