@@ -10,9 +10,10 @@ reference values, a sentence with the deadline in it) are laid out again in
 the stencil's place for them; everything else is the stencil's own layout.
 
 A letter whose text would take other lines than the stencil's (a creditor
-name that wraps, a sentence one line longer, a value in the page header of
-another width) is laid out in full instead, and its reason is given back: the
-result is the same letter either way, the stencil only saves the work. The
+name that wraps, a sentence one line longer, a block as wide as its text) is
+laid out in full instead, and its reason is given back: the result is the same
+letter either way, the stencil only saves the work. That letter is kept as
+another variant of its shape's stencil, for the letters that wrap like it. The
 key holds the template version, so a changed template never meets an old
 stencil. The book keeps the most recently used stencils only, so memory stays
 flat however many shapes a run meets.
