@@ -75,9 +75,9 @@ class RenderedLetter:
     sha256: str
     password_record: PasswordRecord
     # How it was laid out: on its shape's stencil, or in full and why (the ledger's history).
-    layout: str = "in full"
+    layout: str
     # The same in one word, for the metrics: one of LAYOUT_WAYS.
-    layout_way: str = "stencils_off"
+    layout_way: str
 
     def __repr__(self) -> str:
         return (
