@@ -147,26 +147,30 @@ def _number_slots(root: Any) -> frozenset[int]:
     sized: set[int] = set()
     count = 0
 
-    def walk(box: Any, auto_table: bool) -> None:
+    def walk(box: Any, auto_table: bool, in_shrinking: bool) -> None:
         nonlocal count
         if isinstance(box, boxes.TableBox):
             auto_table = box.style["table_layout"] != "fixed"
+        # A box inside one whose width follows its content follows its content too.
+        in_shrinking = in_shrinking or _sized_by_content(box, auto_table)
         if is_slot(box):
             setattr(box, _SLOT, count)
-            if _sized_by_content(box, auto_table):
+            if in_shrinking:
                 sized.add(count)
             count += 1
         for child in getattr(box, "children", ()):
             if isinstance(child, boxes.Box):
-                walk(child, auto_table)
+                walk(child, auto_table, in_shrinking)
 
-    walk(root, False)
+    walk(root, False, False)
     return frozenset(sized)
 
 
 def _sized_by_content(box: Any, auto_table: bool) -> bool:
     if isinstance(box, boxes.TableCellBox):
         return auto_table
+    if not isinstance(box, boxes.BlockContainerBox):
+        return False
     shrinks = (
         isinstance(box, boxes.InlineBlockBox)
         or box.style["float"] != "none"

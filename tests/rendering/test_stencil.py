@@ -236,15 +236,23 @@ def test_the_weasyprint_internals_the_stencil_uses_are_as_pinned() -> None:
     assert weasyprint_text.draw_first_line is drawn_text.WEASYPRINT_DRAW_FIRST_LINE
 
 
-def test_a_block_as_wide_as_its_text_is_never_laid_out_alone(template_copy: Path) -> None:
-    """An inline block of auto width grows with its text: new text there is laid out in full."""
+@pytest.mark.parametrize(
+    ("rule", "without_width"),
+    [
+        # The value's own inline block.
+        ("width: 42mm; margin: 0; text-align: right;", "margin: 0; text-align: right;"),
+        # The absolutely placed reference block around it.
+        ("top: 24mm; width: 70mm;", "top: 24mm;"),
+    ],
+    ids=["inline block", "absolute block around it"],
+)
+def test_a_block_as_wide_as_its_text_is_never_laid_out_alone(
+    template_copy: Path, rule: str, without_width: str
+) -> None:
+    """A block of auto width grows with its text: new text in it is laid out in full."""
     css = template_copy / "letter.css"
-    rule = "width: 42mm; margin: 0; text-align: right;"
     assert rule in css.read_text(encoding="utf-8")
-    css.write_text(
-        css.read_text(encoding="utf-8").replace(rule, "margin: 0; text-align: right;"),
-        encoding="utf-8",
-    )
+    css.write_text(css.read_text(encoding="utf-8").replace(rule, without_width), encoding="utf-8")
     env = {"LETTERS_TEMPLATES_DIR": str(template_copy)}
     service = LetterService(Settings.from_env(env))
     full = LetterService(Settings.from_env({**env, "LETTERS_STENCIL": "off"}))
