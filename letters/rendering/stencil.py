@@ -157,9 +157,11 @@ class Stencil:
                 )
             except WrapsDifferently as err:
                 return FullLayout(f"its {fresh.element_tag} text wraps differently: {err}")
-        if _strings_set(letter_root) != self.header_strings and len(self.page_boxes) > 1:
+        # Only a letter of more than one page shows running strings (its page header).
+        strings = _strings_set(letter_root) if len(self.page_boxes) > 1 else self.header_strings
+        if strings != self.header_strings:
             try:
-                swaps.update(self._headers(_strings_set(letter_root)))
+                swaps.update(self._headers(strings))
             except WrapsDifferently as err:
                 return FullLayout(f"its page header differs: {err}")
         pages = pages_with(self.page_boxes, swaps)
